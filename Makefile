@@ -1,0 +1,44 @@
+# crmkit: `make reports` and `make test` set everything up on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8866
+JOBS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup reports test lab sample bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+# The venv is (re)built when it is missing or pyproject.toml is newer than the last install.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "crmkit needs Python 3.11 or newer; found $$($(PYTHON) --version 2>&1). Set PYTHON=python3.x"; exit 1; }
+	@echo "setting up $(VENV) (first run: a few minutes) ..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet --editable ".[test]"
+	@touch $(STAMP)
+
+setup: $(STAMP) ## create or refresh .venv from pyproject.toml
+
+reports: $(STAMP) ## render every report on data/sample into reports/
+	@$(BIN)/crmkit render $(if $(JOBS),--jobs $(JOBS))
+
+test: $(STAMP) ## run the whole test suite
+	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lab: $(STAMP) ## JupyterLab on notebooks/, widgets live
+	@$(BIN)/jupyter lab notebooks/
+
+sample: $(STAMP) ## regenerate data/sample (2,000 customers, seed 42)
+	@$(BIN)/crmkit sample --out data/sample --customers 2000 --seed 42
+
+bench: $(STAMP) ## benchmarks: ingest, KPIs, rendering (prints figures)
+	@$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+clean: ## remove .venv, the warehouse cache and rendered reports
+	rm -rf $(VENV) .crmkit reports .pytest_cache

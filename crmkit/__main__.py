@@ -1,0 +1,5 @@
+import sys
+
+from crmkit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,104 @@
+"""The ``crmkit`` command: sample, ingest, schema, render.
+
+User mistakes (a missing file, a bad column, a wrong parameter) are CrmkitError: printed as
+one clear message with exit status 2, never a traceback. Anything else is a bug and keeps
+its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from crmkit import __version__
+from crmkit.exceptions import CrmkitError
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_sample(args) -> int:
+    from crmkit.sample import write_sample
+
+    started = time.perf_counter()
+    counts = write_sample(args.out, customers=args.customers, seed=args.seed, fmt=args.format,
+                          progress=_say)
+    for table, n in counts.items():
+        print(f"{table:<10} {n:>12,} rows")
+    print(f"wrote {args.out} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    from crmkit.ingest import default_warehouse, format_audit, ingest, resolve_config
+
+    config = resolve_config(args.config, args.source)
+    folder = Path(args.warehouse) if args.warehouse else default_warehouse(config)
+    audit = ingest(config, folder, force=args.force, progress=_say)
+    print(format_audit(audit))
+    print(f"warehouse: {folder}")
+    if any(r["quarantined"] for r in audit["tables"].values()):
+        print(f"quarantined rows with their reasons: {folder / 'rejects.csv'}")
+    return 0 if audit.get("reconciled") else 1
+
+
+def cmd_schema(args) -> int:
+    from crmkit.schema import data_model_markdown
+
+    print(data_model_markdown())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crmkit", description="CRM reporting: ingest, KPIs, notebook reports.")
+    parser.add_argument("--version", action="version", version=f"crmkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("sample", help="write a synthetic CRM data set (all seven tables)")
+    p.add_argument("--out", required=True, help="folder to write")
+    p.add_argument("--customers", type=int, default=2000, help="number of customers "
+                   "(default 2000)")
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    p.set_defaults(run=cmd_sample)
+
+    p = sub.add_parser("ingest", help="validate, clean and load a source into the warehouse")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--config", help="YAML config mapping your columns (see README)")
+    src.add_argument("--source", help="folder of canonical files, a .duckdb file, or a "
+                     "postgresql:// URL")
+    p.add_argument("--warehouse", help="warehouse folder (default .crmkit/<source>)")
+    p.add_argument("--force", action="store_true", help="ingest even if sources are unchanged")
+    p.set_defaults(run=cmd_ingest)
+
+    p = sub.add_parser("schema", help="print the data model (canonical tables and columns)")
+    p.set_defaults(run=cmd_schema)
+
+    try:
+        from crmkit.report.cli import add_render_parser
+    except ImportError:  # the report layer is optional while it is being built
+        pass
+    else:
+        add_render_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except CrmkitError as exc:
+        _say(f"crmkit {args.command}: error: {exc}")
+        return 2
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The warehouse: canonical tables behind ibis, an embedded DuckDB file by default.
+
+A warehouse folder holds
+    warehouse.duckdb   canonical tables (see crmkit.schema) plus ``rejects``
+    audit.json         the ingest accounting (rows in / kept / flagged / quarantined)
+    rejects.csv        every quarantined row with its reason
+
+Canonical tables carry two bookkeeping columns besides the contract's:
+``source_row`` (1-based row number in the source table) and ``flags`` (NULL, or
+';'-joined flags such as ``return;no_customer`` for rows kept with a flag).
+Source columns the mapping did not name are kept as extra (attribute) columns.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import ibis
+import pandas as pd
+
+from crmkit.exceptions import WarehouseError
+from crmkit.schema import TABLES
+
+DB_FILE = "warehouse.duckdb"
+AUDIT_FILE = "audit.json"
+REJECTS_FILE = "rejects.csv"
+BOOKKEEPING = ("source_row", "flags")
+
+
+class Warehouse:
+    """Canonical CRM tables on one ibis backend (DuckDB file, PostgreSQL, in-memory)."""
+
+    def __init__(self, con, audit: dict | None = None, location: str = "memory"):
+        self.con = con
+        self.audit = audit or {}
+        self.location = location
+
+    # -- construction -------------------------------------------------------------
+    @classmethod
+    def open(cls, folder: str | Path, read_only: bool = True) -> Warehouse:
+        """Open a warehouse folder written by ``crmkit ingest``."""
+        folder = Path(folder)
+        db = folder / DB_FILE
+        if not db.exists():
+            raise WarehouseError(
+                f"no warehouse at {folder}: {DB_FILE} is missing. "
+                "Run `crmkit ingest --source DIR --warehouse "
+                f"{folder}` first.")
+        audit_path = folder / AUDIT_FILE
+        audit = json.loads(audit_path.read_text()) if audit_path.exists() else {}
+        con = ibis.duckdb.connect(str(db), read_only=read_only)
+        return cls(con, audit, str(folder))
+
+    @classmethod
+    def from_frames(cls, frames: dict[str, pd.DataFrame], con=None) -> Warehouse:
+        """A warehouse from pandas frames with canonical columns (tests, notebooks).
+
+        ``con`` is any ibis backend (default: a new in-memory DuckDB).
+        """
+        con = con if con is not None else ibis.duckdb.connect()
+        for name, frame in frames.items():
+            con.create_table(name, frame, overwrite=True)
+        return cls(con)
+
+    # -- access -------------------------------------------------------------------
+    def has(self, name: str) -> bool:
+        return name in self.con.list_tables()
+
+    def tables(self) -> list[str]:
+        present = set(self.con.list_tables())
+        return [t for t in TABLES if t in present]
+
+    def table(self, name: str) -> ibis.Table:
+        if not self.has(name):
+            raise WarehouseError(
+                f"the warehouse at {self.location} has no table {name!r}; "
+                f"it has: {', '.join(self.tables()) or 'none'}")
+        return self.con.table(name)
+
+    def attributes(self, name: str) -> list[str]:
+        """Columns of ``name`` that are neither canonical nor bookkeeping."""
+        canonical = set(TABLES[name].column_names) | set(BOOKKEEPING)
+        return [c for c in self.table(name).columns if c not in canonical]
+
+    def close(self) -> None:
+        disconnect = getattr(self.con, "disconnect", None)
+        if disconnect:
+            disconnect()
