@@ -31,7 +31,8 @@ from crmkit.schema import TABLES
 from crmkit.warehouse import AUDIT_FILE, DB_FILE, REJECTS_FILE
 
 DEFAULT_WAREHOUSE_ROOT = Path(".crmkit")
-MEMORY_LIMIT = os.environ.get("CRMKIT_MEMORY_LIMIT", "2GB")
+# DuckDB spills to the warehouse folder beyond this, so a 10-million-row file fits in it.
+MEMORY_LIMIT = os.environ.get("CRMKIT_MEMORY_LIMIT", "1GB")
 # Loaded first so that children can check their references against kept keys.
 LOAD_ORDER = ("campaigns", "customers", "orders", "leads", "tickets", "surveys", "targets")
 
@@ -162,6 +163,7 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
     try:
         con = duckdb.connect()
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute("SET enable_progress_bar = false")  # ours is the per-table line
         con.execute(f"SET temp_directory = '{tmp / 'spill'}'")
         con.execute(f"ATTACH '{out_db}' AS wh")
         con.execute("CREATE TABLE wh.rejects (table_name VARCHAR, source_row BIGINT, "

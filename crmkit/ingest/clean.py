@@ -260,12 +260,11 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
             reasons.append((f"{c} IS NULL", f"missing {col.name}"))
         if col.kind == "integer":
             reasons.append((f"{c} <> round({c})", f"{col.name} not a whole number"))
+    reasons += _range_checks(table, spec, present)
     if spec.name == "orders":
         reasons.append(("starts_with(status, '?')", "unknown status"))
         reasons.append(("amount < 0 AND status <> 'returned'",
                         "negative amount on a non-return"))
-    reasons += [(cond, label) for cond, label in _range_checks(table, spec, present)
-                if not (spec.name == "orders" and label.startswith("quantity"))]
     reason_sql = "CASE " + " ".join(f"WHEN {cond} THEN {literal(label)}"
                                     for cond, label in reasons) + " END" if reasons else "NULL"
 
@@ -324,13 +323,15 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
         SELECT *, {reason_sql} AS __reason1 FROM signed
     ), deduped AS (
         SELECT *, {dup_sql} AS __reason2 FROM checked
+    ), judged AS (
+        SELECT *, coalesce(__reason1, __reason2, {orphan_sql}) AS __reason FROM deduped
     )
     SELECT {select_list(typed, attrs)},
            __row AS source_row,
-           CASE WHEN coalesce(__reason1, __reason2) IS NULL THEN {flags_sql} END AS flags,
-           coalesce(__reason1, __reason2, {orphan_sql}) AS __reason,
-           {record} AS __record
-    FROM deduped
+           CASE WHEN __reason IS NULL THEN {flags_sql} END AS flags,
+           __reason,
+           CASE WHEN __reason IS NOT NULL THEN {record} END AS __record
+    FROM judged
     """
     con.execute(sql)
     return mapping

@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import gzip
 import re
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -161,8 +160,9 @@ def _excel_select(path: Path, spec: TableConfig, tmp_dir: Path) -> str:
     try:
         frame = pd.read_excel(path, sheet_name=spec.sheet if spec.sheet is not None else 0,
                               dtype=str)
-    except ValueError as exc:
-        raise SourceError(f"{spec.name}: {path.name}: {exc}") from None
+    except ValueError as exc:  # a missing sheet, or not an Excel file at all
+        raise SourceError(f"{spec.name}: {path.name} could not be read as Excel: {exc}"
+                          ) from None
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise SourceError(f"{spec.name}: {path.name} is not a readable Excel file "
                           f"({type(exc).__name__}: {exc})") from None

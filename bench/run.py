@@ -1,0 +1,47 @@
+"""`make bench`: every benchmark, figures printed. Speed is measured here, not asserted in
+tests. Pick some with `make bench BENCH_ARGS="--only ingest --orders 1000000"`."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+BENCHES = ("ingest", "metrics", "render")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=BENCHES, default=list(BENCHES))
+    parser.add_argument("--orders", type=int, nargs="+", default=[1_000_000, 10_000_000],
+                        help="order counts for the ingest and KPI benchmarks")
+    args = parser.parse_args()
+    import os
+
+    print(f"crmkit benchmarks on {platform.node()}: {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}", flush=True)
+    for name in args.only:
+        started = time.perf_counter()
+        print(f"\n== {name}", flush=True)
+        if name == "ingest":
+            import bench_ingest
+
+            bench_ingest.run(args.orders)
+        elif name == "metrics":
+            import bench_metrics
+
+            bench_metrics.run(args.orders)
+        elif name == "render":
+            import bench_render
+
+            bench_render.run()
+        print(f"   ({time.perf_counter() - started:.0f} s)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""CLV models: the RFM summary by hand, BG/NBD and Gamma-Gamma against published CDNOW values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandas.testing as pdt
+import pytest
+
+from crmkit.models import (
+    customer_lifetime_value,
+    expected_purchases,
+    expected_spend,
+    fit_bgnbd,
+    fit_gamma_gamma,
+    probability_alive,
+    rfm_summary,
+)
+from crmkit.models.clv import bgnbd_log_likelihood
+
+# Fader, Hardie & Lee (2005); Fader & Hardie (2013). CDNOW sample, weeks, 39-week calibration.
+PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+PUBLISHED_LOG_LIKELIHOOD = -9582.4
+PUBLISHED_GG = {"p": 6.25, "q": 3.74, "gamma": 15.44}
+
+
+def read_cdnow_orders(shared_data) -> pd.DataFrame:
+    raw = pd.read_csv(
+        shared_data / "cdnow" / "CDNOW_sample.txt", sep=r"\s+", header=None,
+        names=["customer_index", "customer_id", "date", "number_of_cds", "dollar_value"],
+        dtype={"date": str},
+    )
+    return pd.DataFrame({
+        "customer_id": raw["customer_id"].astype("int64"),
+        "order_date": pd.to_datetime(raw["date"], format="%Y%m%d"),
+        "amount": raw["dollar_value"].astype(float),
+    })
+
+
+@pytest.fixture
+def cdnow_summary(shared_data) -> pd.DataFrame:
+    return rfm_summary(read_cdnow_orders(shared_data), observation_end="1997-09-30",
+                       time_unit="W")
+
+
+def test_rfm_summary_by_hand():
+    orders = pd.DataFrame({
+        "customer_id": ["c1", "c1", "c1", "c1", "c2", "c2", "c3", "c3", "c3", None],
+        "order_date": pd.to_datetime([
+            "2024-01-01", "2024-01-01", "2024-01-15", "2024-02-12",  # c1: two on day one
+            "2024-02-01", "2024-04-02",  # c2: the second is after observation_end
+            "2024-01-08", "2024-03-04", "2024-03-04",  # c3: two on the last day
+            "2024-01-20",  # a guest sale
+        ]),
+        "amount": [10.0, 5.0, 20.0, 30.0, 50.0, 70.0, 12.0, 8.0, 4.0, 99.0],
+    })
+    summary = rfm_summary(orders, observation_end="2024-03-31", time_unit="W")
+    # c1: days Jan 1 (15), Jan 15 (20), Feb 12 (30): 2 repeats, last 42 days after the
+    #     first, 90 days to Mar 31 (2024 is a leap year), repeat mean (20 + 30) / 2.
+    # c2: one day in the window, 59 days to Mar 31.
+    # c3: days Jan 8 (12) and Mar 4 (8 + 4): 1 repeat, 56 days apart, 83 days to Mar 31.
+    expected = pd.DataFrame(
+        {
+            "frequency": [2, 0, 1],
+            "recency": [42 / 7, 0.0, 56 / 7],
+            "T": [90 / 7, 59 / 7, 83 / 7],
+            "monetary_value": [25.0, 0.0, 12.0],
+        },
+        index=pd.Index(["c1", "c2", "c3"], name="customer_id"),
+    )
+    pdt.assert_frame_equal(summary, expected)
+
+    in_days = rfm_summary(orders, observation_end="2024-03-31", time_unit="D")
+    pdt.assert_series_equal(in_days["T"], pd.Series([90.0, 59.0, 83.0], index=expected.index,
+                                                    name="T"))
+
+
+def test_rfm_summary_calibration_start_and_custom_columns():
+    orders = pd.DataFrame({
+        "who": [1, 1, 1],
+        "when": pd.to_datetime(["2023-12-20", "2024-01-10", "2024-01-24"]),
+        "value": [100.0, 10.0, 30.0],
+    })
+    summary = rfm_summary(orders, observation_end="2024-01-31", time_unit="D",
+                          calibration_start="2024-01-01",
+                          customer_col="who", date_col="when", amount_col="value")
+    expected = pd.DataFrame({"frequency": [1], "recency": [14.0], "T": [21.0],
+                             "monetary_value": [30.0]},
+                            index=pd.Index([1], name="who"))
+    pdt.assert_frame_equal(summary, expected)
+
+
+def test_rfm_summary_names_a_missing_column():
+    orders = pd.DataFrame({"customer_id": [1], "order_date": ["2024-01-01"]})
+    with pytest.raises(KeyError, match="amount"):
+        rfm_summary(orders, observation_end="2024-02-01")
+
+
+def test_cdnow_summary_matches_the_published_summary(shared_data, cdnow_summary):
+    published = pd.read_csv(
+        shared_data / "cdnow" / "cdnow_customers_summary_with_transactions.csv", index_col="ID"
+    )
+    assert len(cdnow_summary) == len(published) == 2357
+    mine = cdnow_summary.reindex(published.index)
+    np.testing.assert_array_equal(mine["frequency"].to_numpy(), published["x"].to_numpy())
+    # The published file rounds to two decimals.
+    np.testing.assert_allclose(mine["recency"], published["t_x"], atol=0.005 + 1e-9)
+    np.testing.assert_allclose(mine["T"], published["T"], atol=0.005 + 1e-9)
+    np.testing.assert_allclose(mine["monetary_value"], published["zbar"], atol=0.005 + 1e-9)
+    assert (cdnow_summary["frequency"] > 0).sum() == 946
+
+
+def test_bgnbd_reproduces_published_cdnow_parameters(cdnow_summary):
+    fitted = fit_bgnbd(cdnow_summary)
+    for name, value in PUBLISHED_BGNBD.items():
+        assert fitted[name] == pytest.approx(value, rel=0.01), name
+    assert fitted["log_likelihood"] == pytest.approx(PUBLISHED_LOG_LIKELIHOOD, abs=0.1)
+    assert fitted["n_customers"] == 2357
+    # The maximum: the published (rounded) parameters cannot do better.
+    assert bgnbd_log_likelihood(PUBLISHED_BGNBD, cdnow_summary) <= fitted["log_likelihood"]
+
+
+def test_gamma_gamma_reproduces_published_cdnow_parameters(cdnow_summary):
+    fitted = fit_gamma_gamma(cdnow_summary)
+    assert fitted["n_customers"] == 946
+    for name, value in PUBLISHED_GG.items():
+        assert fitted[name] == pytest.approx(value, rel=0.02), name
+
+
+def test_conditional_expectation_matches_hardies_spreadsheet():
+    # Hardie's BG/NBD Excel sheet (used by lifetimes' tests): x=2, t_x=30.43, T=38.86 ->
+    # 1.226 purchases expected in the next 39 weeks.
+    customer = pd.DataFrame({"frequency": [2], "recency": [30.43], "T": [38.86]})
+    assert expected_purchases(PUBLISHED_BGNBD, 39, customer).iloc[0] == pytest.approx(
+        1.226, abs=0.001)
+    assert expected_purchases(PUBLISHED_BGNBD, 0, customer).iloc[0] == 0.0
+
+
+def test_probability_alive_closed_forms():
+    p = PUBLISHED_BGNBD
+    customers = pd.DataFrame({"frequency": [0, 1, 3], "recency": [0.0, 20.0, 5.0],
+                              "T": [30.0, 20.0, 40.0]})
+    alive = probability_alive(p, customers)
+    # No repeat purchase: the model has not let the customer drop out.
+    assert alive.iloc[0] == 1.0
+    # Bought just now (recency == T) once: 1 / (1 + a / b) = b / (a + b).
+    assert alive.iloc[1] == pytest.approx(p["b"] / (p["a"] + p["b"]), rel=1e-12)
+    # Silent for 35 weeks after 3 repeats: far more likely gone.
+    assert alive.iloc[2] < 0.2
+
+
+def test_expected_spend_matches_hardies_spreadsheet(cdnow_summary):
+    # Hardie's Gamma-Gamma spreadsheet (brucehardie.com/notes/025), first ten customers,
+    # as quoted in lifetimes' tests; the rounded parameters move the values a few cents.
+    spreadsheet = [24.65, 18.91, 35.17, 35.17, 35.17, 71.46, 18.91, 35.17, 27.28, 35.17]
+    spend = expected_spend(PUBLISHED_GG, cdnow_summary.loc[list(range(1, 11))])
+    np.testing.assert_allclose(spend.to_numpy(), spreadsheet, atol=0.1)
+
+
+def test_customer_lifetime_value_sums_discounted_monthly_purchases(cdnow_summary):
+    customers = cdnow_summary.head(50)
+    undiscounted = customer_lifetime_value(PUBLISHED_BGNBD, PUBLISHED_GG, customers,
+                                           horizon_months=12, discount_rate=0.0)
+    # Without discounting the monthly increments telescope to 12 months' purchases.
+    twelve_months = expected_purchases(PUBLISHED_BGNBD, 12 * 30.4375 / 7, customers)
+    spend = expected_spend(PUBLISHED_GG, customers)
+    np.testing.assert_allclose(undiscounted, spend * twelve_months, rtol=1e-10)
+
+    discounted = customer_lifetime_value(PUBLISHED_BGNBD, PUBLISHED_GG, customers,
+                                         horizon_months=12, discount_rate=0.01)
+    assert (discounted < undiscounted).all()
+    assert (discounted > undiscounted / 1.01**12).all()
+    one_month = customer_lifetime_value(PUBLISHED_BGNBD, PUBLISHED_GG, customers,
+                                        horizon_months=1, discount_rate=0.01)
+    first_month = expected_purchases(PUBLISHED_BGNBD, 30.4375 / 7, customers)
+    np.testing.assert_allclose(one_month, spend * first_month / 1.01, rtol=1e-10)
