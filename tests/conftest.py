@@ -40,3 +40,103 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+# -- PostgreSQL server for cross-engine tests ------------------------------------------
+# A throwaway server per test session: initdb into a temp dir, start on a free port on
+# 127.0.0.1 (socket in the same dir), one database, stopped and removed at the end.
+# Set CRMKIT_TEST_POSTGRES_URL to use an existing server instead (e.g. a CI service).
+# postgres refuses to run as root, so as root the server runs as the `postgres` user.
+
+import glob as _glob
+import shutil as _shutil
+import socket as _socket
+import subprocess as _subprocess
+import tempfile as _tempfile
+
+
+def _postgres_bindir() -> Path | None:
+    """The directory holding initdb/pg_ctl: on PATH, else Debian's newest install."""
+    on_path = _shutil.which("initdb")
+    if on_path and _shutil.which("pg_ctl"):
+        return Path(on_path).resolve().parent  # Debian links only some tools onto PATH
+    candidates = sorted(_glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    return Path(candidates[-1]).parent if candidates else None
+
+
+def _free_port() -> int:
+    with _socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """``postgresql://user:pass@127.0.0.1:port/db`` of a PostgreSQL server for this session."""
+    given = os.environ.get("CRMKIT_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    bindir = _postgres_bindir()
+    need(bindir is not None, "PostgreSQL server binaries (initdb, pg_ctl)")
+    as_root = os.geteuid() == 0
+    prefix = []
+    if as_root:
+        import pwd
+
+        try:
+            account = pwd.getpwnam("postgres")
+        except KeyError:
+            account = None
+        need(account is not None and _shutil.which("runuser") is not None,
+             "a `postgres` user and runuser (to run PostgreSQL as root)")
+        prefix = ["runuser", "-u", "postgres", "--"]
+    # Not pytest's tmp_path: its parents are private to the current user, and the
+    # server may run as `postgres`.
+    base = Path(_tempfile.mkdtemp(prefix="crmkit-pg-"))
+    user, password, database = "crmkit", "crmkit", "crmkit_test"
+    (base / "pw").write_text(password + "\n")
+    if as_root:
+        os.chown(base, account.pw_uid, account.pw_gid)
+        os.chown(base / "pw", account.pw_uid, account.pw_gid)
+
+    def run(*args):
+        done = _subprocess.run([*prefix, *map(str, args)], capture_output=True, text=True,
+                               timeout=120)
+        if done.returncode:
+            raise RuntimeError(f"{Path(str(args[0])).name} failed: {done.stderr or done.stdout}")
+        return done
+
+    data = base / "data"
+    run(bindir / "initdb", "-D", data, "-U", user, f"--pwfile={base / 'pw'}",
+        "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-locale",
+        "--no-sync")  # a throwaway server: skip the final fsync (seconds)
+    started = False
+    for _attempt in range(3):  # another process may take the free port before we bind it
+        port = _free_port()
+        options = (f"-c listen_addresses=127.0.0.1 -c port={port} "
+                   f"-c unix_socket_directories={base} -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off")
+        try:
+            run(bindir / "pg_ctl", "-D", data, "-l", base / "server.log", "-o", options,
+                "-w", "-t", "60", "start")
+            started = True
+            break
+        except RuntimeError:
+            continue
+    try:
+        if not started:
+            log = (base / "server.log").read_text() if (base / "server.log").exists() else ""
+            pytest.fail(f"PostgreSQL did not start; server log:\n{log}", pytrace=False)
+        import psycopg
+
+        with psycopg.connect(host="127.0.0.1", port=port, user=user, password=password,
+                             dbname="postgres", autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {database}")
+        yield f"postgresql://{user}:{password}@127.0.0.1:{port}/{database}"
+    finally:
+        if started:
+            _subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
+                             "-w", "stop"], capture_output=True, timeout=60)
+        _shutil.rmtree(base, ignore_errors=True)
