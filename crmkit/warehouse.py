@@ -14,6 +14,7 @@ Source columns the mapping did not name are kept as extra (attribute) columns.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import ibis
@@ -21,6 +22,11 @@ import pandas as pd
 
 from crmkit.exceptions import WarehouseError
 from crmkit.schema import TABLES
+
+# ibis 12 reads pandas' deprecated `future.infer_string` option on every pandas round trip.
+# The warning is about ibis, not about the caller's code, and would reach a report's stderr.
+warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated",
+                        module=r"ibis\.formats\.pandas")
 
 DB_FILE = "warehouse.duckdb"
 AUDIT_FILE = "audit.json"

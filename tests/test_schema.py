@@ -1,6 +1,6 @@
 """The data contract is defined once (crmkit/schema.py) and documented from it."""
 
-from conftest import ROOT
+from tests.conftest import ROOT
 
 from crmkit.schema import KINDS, TABLES, data_model_markdown
 

@@ -265,7 +265,7 @@ def test_cli_prints_accounting_and_errors_without_traceback(tmp_path):
 
 
 def test_sample_data_loads_all_seven_tables(tmp_path):
-    from conftest import SAMPLE, need
+    from tests.conftest import SAMPLE, need
 
     need((SAMPLE / "orders.csv").exists(), "data/sample")
     audit, wh = run_ingest(source=SAMPLE, tmp_path=tmp_path)

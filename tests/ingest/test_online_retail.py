@@ -8,7 +8,7 @@ import json
 import duckdb
 import pandas as pd
 import pytest
-from conftest import ROOT
+from tests.conftest import ROOT
 
 from crmkit.config import load_config
 from crmkit.ingest import ingest
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def retail(tmp_path_factory, request):
-    from conftest import SHARED, need
+    from tests.conftest import SHARED, need
 
     path = SHARED / "data" / "online_retail" / "online_retail.csv.gz"
     need(path.exists(), str(path))

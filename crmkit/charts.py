@@ -1,0 +1,840 @@
+"""Report charts: one theme for every report, and one function per chart the reports draw.
+
+Every chart is ``name(data, *, columns..., ax=None, title=None, **kwargs) -> Axes``, in the
+manner of seaborn: a small computed frame in (a KPI or model result, never raw data),
+keyword-only options, ``ax=None`` meaning the current axes (a new figure of a report size
+when there is none), the Axes returned. Charts load no data, compute no KPI and never touch
+``plt.title`` or other global state; ``**kwargs`` go to the matplotlib call that draws the
+marks (``ax.plot``, ``ax.barh`` ...).
+
+The theme is set by calling :func:`use_theme` once per notebook; importing this module
+changes nothing.
+
+Text that comes from data (a product, region or rep name) is drawn literally: ``$`` is
+escaped (see :func:`plain_text`), so "$5 gift card" is not read as mathtext. Money axes
+and labels use thousands separators and shorten millions (1,234 / 1.2M); rates are
+fractions shown as percentages.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib import dates as mdates
+from matplotlib import font_manager, patches, ticker
+from matplotlib.axes import Axes
+
+from crmkit.metrics.satisfaction import CSAT_SCALE_MAX, DETRACTOR_MAX, PROMOTER_MIN
+
+# -- theme -------------------------------------------------------------------------------
+
+FIGSIZE = (8.0, 4.5)  # inches: fills the report column at a readable text size
+FIG_WIDTH = FIGSIZE[0]
+
+# seaborn's "colorblind" palette, spelled out so reports do not change if seaborn's does.
+PALETTE = ["#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc", "#ca9161", "#fbafe4",
+           "#949494", "#ece133", "#56b4e9"]
+MAIN_COLOR = PALETTE[0]
+MET_COLOR = PALETTE[0]  # a rep at or above target
+MISSED_COLOR = PALETTE[1]  # below target
+MUTED_COLOR = "#bdbdbd"  # no target, too few to say
+TOO_FEW_HATCH = "///"
+NPS_COLORS = {"detractor": PALETTE[3], "passive": PALETTE[7], "promoter": PALETTE[2]}
+
+REPORT_RC = {
+    "figure.figsize": FIGSIZE,
+    "figure.dpi": 100,
+    "savefig.dpi": 150,  # crisp when embedded in HTML, small enough to keep reports light
+    "savefig.bbox": "tight",  # long category labels are not cut off in saved files
+    "axes.titlesize": "large",
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.frameon": False,
+    # Plain "1e6" offset text instead of mathtext on axes a formatter does not cover.
+    "axes.formatter.use_mathtext": False,
+}
+
+LANGUAGES = ("en", "zh")
+
+# Families tried in order for Chinese text; the first one matplotlib knows wins. Simplified
+# Chinese first (the report language), then the other Noto/Source Han regional variants,
+# which cover the same common hanzi, then the usual OS fonts.
+CJK_FONT_FAMILIES = (
+    "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
+    "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK KR", "Source Han Sans",
+    "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC",
+    "Hiragino Sans GB", "SimHei", "Heiti SC", "Arial Unicode MS",
+)
+
+# Han, kana, hangul, CJK punctuation and full-width forms.
+_CJK_TEXT = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+
+# Words the charts write themselves; one dict per language so a translation is one entry.
+CHART_TEXT = {
+    "en": {
+        "previous": "previous year",
+        "other": "Other",
+        "target": "Target",
+        "no_target": "no target",
+        "too_few": "too few (n={n:,})",
+        "no_data": "no data",
+        "cohort": "Cohort",
+        "periods": "Periods since first order",
+        "cluster": "Cluster {label}",
+        "chosen": "k = {k} (chosen)",
+        "detractor": "Detractors (0-{max})",
+        "passive": "Passives",
+        "promoter": "Promoters ({min}-10)",
+        "responses": "Responses",
+        "share": "Share of responses",
+        "overall": "Overall {value}",
+    },
+}
+_TEXT = CHART_TEXT["en"]
+
+
+class CJKFontWarning(UserWarning):
+    """Warned when Chinese, Japanese or Korean text would be drawn as empty boxes."""
+
+
+def cjk_font(preferences: Sequence[str] = CJK_FONT_FAMILIES) -> str | None:
+    """The name of an installed font family that can draw Chinese, or None.
+
+    Looks the names in ``preferences`` up in matplotlib's font list, then any family whose
+    name says CJK. Fonts installed after matplotlib cached its font list are found too: the
+    system font directories are searched for files the cache does not know, which are
+    added to matplotlib's font manager (that is the only side effect).
+    """
+    found = _find_family(preferences)
+    if found is None and _add_uncached_system_fonts():
+        found = _find_family(preferences)
+    return found
+
+
+def _find_family(preferences: Sequence[str]) -> str | None:
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    for name in preferences:
+        if name in installed:
+            return name
+    others = sorted(n for n in installed if "CJK" in n and "Mono" not in n)
+    return others[0] if others else None
+
+
+def _add_uncached_system_fonts() -> bool:
+    """Add system font files matplotlib's cached font list lacks; True if any were added."""
+    known = {f.fname for f in font_manager.fontManager.ttflist}
+    added = False
+    for path in font_manager.findSystemFonts(fontext="ttf"):  # ttf, otf and ttc
+        if path in known:
+            continue
+        try:
+            font_manager.fontManager.addfont(path)
+            added = True
+        except (OSError, RuntimeError, ValueError):
+            continue  # an unreadable font file is not ours to fix
+    return added
+
+
+_WARNED: set[str] = set()  # messages already shown: once per session, not once per chart
+
+
+def _warn_cjk(message: str, *, stacklevel: int) -> None:
+    if message in _WARNED:
+        return
+    _WARNED.add(message)
+    warnings.warn(message, CJKFontWarning, stacklevel=stacklevel + 1)
+
+
+_NO_CJK_FONT = (
+    "No CJK font found, so Chinese text in charts will show as empty boxes. Install one "
+    "(Debian/Ubuntu: apt-get install fonts-noto-cjk; conda: font-ttf-noto-cjk), then call "
+    "crmkit.charts.use_theme('zh') again."
+)
+
+
+def use_theme(language: str = "en", *, font_scale: float = 1.0) -> str | None:
+    """Set the report theme on matplotlib's rcParams: call once at the top of a notebook.
+
+    seaborn's whitegrid style with :data:`PALETTE`, :data:`REPORT_RC` (figure size, title
+    and grid) and fonts for ``language`` ("en" or "zh"). For "zh" a CJK font
+    (:func:`cjk_font`) comes first so Chinese renders; for "en" an installed CJK font is a
+    fallback after the Latin font, so a Chinese product name still renders. When "zh" is
+    asked for and no CJK font exists, a :class:`CJKFontWarning` says so, once.
+
+    Returns the CJK font family in use, or None.
+    """
+    if language not in LANGUAGES:
+        raise ValueError(f"Unknown language {language!r} for the report theme; "
+                         f"choose one of {', '.join(LANGUAGES)}.")
+    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE,
+                  font_scale=font_scale, rc=REPORT_RC)
+    family = cjk_font()
+    if family is None:
+        if language == "zh":
+            _warn_cjk(_NO_CJK_FONT, stacklevel=2)
+        return None
+    # matplotlib falls back glyph by glyph along font.family (3.6+), so one list serves
+    # both: Latin from the first font that has it, hanzi from the CJK font.
+    mpl.rcParams["font.family"] = ([family, "sans-serif"] if language == "zh"
+                                   else ["sans-serif", family])
+    return family
+
+
+def _cjk_renderable() -> bool:
+    """Whether a font in the current ``font.family`` chain has CJK glyphs."""
+    for family in mpl.rcParams["font.family"]:
+        try:
+            path = font_manager.findfont(font_manager.FontProperties(family=family),
+                                         fallback_to_default=False)
+        except ValueError:
+            continue
+        if font_manager.get_font(path).get_char_index(ord("中")):
+            return True
+    return False
+
+
+def _check_glyphs(texts: Iterable[object]) -> None:
+    """Warn once when data text is Chinese/Japanese/Korean and no selected font can draw it."""
+    if not any(_CJK_TEXT.search(str(t)) for t in texts if t is not None):
+        return
+    if _cjk_renderable():
+        return
+    if cjk_font() is None:
+        _warn_cjk(_NO_CJK_FONT, stacklevel=4)
+    else:
+        _warn_cjk("Chart text contains Chinese, Japanese or Korean characters but the "
+                  "selected font cannot draw them; call crmkit.charts.use_theme('zh') "
+                  "(or use_theme() for English reports) before drawing.", stacklevel=4)
+
+
+# -- text and number formatting ----------------------------------------------------------
+
+def plain_text(value: object) -> str:
+    """``value`` as text matplotlib draws literally: every ``$`` escaped, so never mathtext.
+
+    Missing values (None, NaN) read "(blank)". Do not combine with
+    ``rcParams["text.parse_math"] = False``, which would then show the backslashes.
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return "(blank)"
+    return str(value).replace("$", r"\$")
+
+
+def _axis_label(column: object) -> str:
+    """A column name as an axis label: ``periods_since_first`` -> "Periods since first"."""
+    text = str(column).replace("_", " ").strip()
+    return plain_text(text[:1].upper() + text[1:])
+
+
+# (limit, suffix) from largest: values at or above a limit are shown in its unit.
+_SCALES = ((1e12, "T"), (1e9, "B"), (1e6, "M"))
+
+
+def _trim(text: str) -> str:
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def compact_number(value: float, *, scale: tuple[float, str] | None = None) -> str:
+    """A number for an axis or a label: 1,234 / 0.5 / 12,346 / 1.25M / 3B.
+
+    Thousands separators below a million; millions, billions and trillions shortened with
+    at most two decimals. ``scale`` forces one unit (``(1e6, "M")``) so every tick on an
+    axis uses the same one. Non-finite values give "".
+    """
+    if value is None or not np.isfinite(value):
+        return ""
+    if value == 0:
+        return "0"
+    if scale is None:
+        scale = next(((lim, s) for lim, s in _SCALES if abs(value) >= lim), (1.0, ""))
+    limit, suffix = scale
+    if suffix:
+        return _trim(f"{value / limit:,.2f}") + suffix
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return _trim(f"{value:,.2f}")
+
+
+class CompactFormatter(ticker.Formatter):
+    """Tick labels by :func:`compact_number`, one unit (none, M, B, T) for the whole axis."""
+
+    def __init__(self) -> None:
+        self._scale: tuple[float, str] = (1.0, "")
+
+    def set_locs(self, locs) -> None:
+        super().set_locs(locs)
+        finite = [abs(v) for v in locs if np.isfinite(v)]
+        top = max(finite, default=0.0)
+        self._scale = next(((lim, s) for lim, s in _SCALES if top >= lim), (1.0, ""))
+
+    def __call__(self, x, pos=None) -> str:
+        return compact_number(x, scale=self._scale)
+
+
+def value_formatter(unit: str) -> ticker.Formatter:
+    """The tick formatter for a value axis in ``unit`` (the units of crmkit.metrics):
+    percent -> 12.5%, nps -> +20, anything else -> :class:`CompactFormatter`."""
+    if unit == "percent":
+        return ticker.PercentFormatter(xmax=1.0)
+    if unit == "nps":
+        return ticker.FuncFormatter(lambda v, _pos: f"{v:+.0f}")
+    return CompactFormatter()
+
+
+def format_value_axis(ax: Axes, unit: str, *, axis: str = "y") -> Axes:
+    """Format the ``axis`` ("x" or "y") of ``ax`` as values in ``unit``; returns ``ax``."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(value_formatter(unit))
+    return ax
+
+
+def value_text(value: float, unit: str) -> str:
+    """A value label: currency 1,234 / 1.2M, count 1,234, percent 12.3%, nps +12,
+    score 4.21; "" when missing."""
+    if value is None or not np.isfinite(value):
+        return ""
+    if unit == "count":
+        return f"{value:,.0f}"
+    if unit == "percent":
+        return f"{value:.1%}"
+    if unit == "nps":
+        return f"{value:+.0f}"
+    if unit == "score":
+        return f"{value:.2f}"
+    return compact_number(value)
+
+
+# -- shared plumbing ---------------------------------------------------------------------
+
+def _get_axes(ax: Axes | None, size: tuple[float, float] = FIGSIZE) -> Axes:
+    """``ax``, else the current axes, else the axes of a new figure of ``size``."""
+    if ax is not None:
+        return ax
+    if plt.get_fignums():
+        return plt.gca()
+    return plt.figure(figsize=size).add_subplot()
+
+
+def _check_columns(data: object, name: str = "data", **columns: object) -> None:
+    """Raise when ``data`` is not a DataFrame or lacks a named column, naming the option."""
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"`{name}` must be a pandas DataFrame, got {type(data).__name__}.")
+    for option, column in columns.items():
+        if column is not None and column not in data.columns:
+            raise ValueError(
+                f"Could not interpret value `{column}` for `{option}`. An entry with this "
+                f"name does not appear in `{name}` (columns: {', '.join(map(str, data.columns))})."
+            )
+
+
+def _check_unique(data: pd.DataFrame, column: str, option: str, name: str = "data") -> None:
+    """Charts draw one mark per category; aggregating is the caller's (the KPI's) job."""
+    duplicated = data[column][data[column].duplicated()]
+    if len(duplicated):
+        raise ValueError(
+            f"`{name}` has more than one row for {duplicated.iloc[0]!r} in `{column}` "
+            f"(`{option}`); pass one row per category (aggregate first)."
+        )
+
+
+def _finish(ax: Axes, title: str | None, texts: Iterable[object] = ()) -> Axes:
+    if title is not None:
+        ax.set_title(plain_text(title))
+    _check_glyphs([title, *texts])
+    return ax
+
+
+def _groups(data: pd.DataFrame, hue: str | None) -> list[tuple[object, pd.DataFrame]]:
+    if hue is None:
+        return [(None, data)]
+    return list(data.groupby(hue, sort=True, observed=True, dropna=False))
+
+
+def _time_values(values: pd.Series) -> pd.Series:
+    """Periods as timestamps so matplotlib's date axis can place them."""
+    if isinstance(values.dtype, pd.PeriodDtype):
+        return values.dt.to_timestamp()
+    return values
+
+
+def _rotate_long_labels(ax: Axes, names: Sequence[str], *, longest: int = 10) -> None:
+    """Slant x tick labels when one is longer than ``longest`` characters, so none overlap."""
+    if max((len(n) for n in names), default=0) > longest:
+        ax.tick_params(axis="x", labelrotation=30)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
+
+
+def _bar_height(n: int) -> float:
+    """Figure height for ``n`` horizontal bars: readable labels, never a sliver."""
+    return float(min(max(2.5, 0.4 * n + 1.2), 14.0))
+
+
+# -- time series -------------------------------------------------------------------------
+
+def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
+          previous: pd.DataFrame | None = None,
+          previous_offset: pd.DateOffset = pd.DateOffset(years=1),
+          unit: str = "currency", ax: Axes | None = None, title: str | None = None,
+          **kwargs) -> Axes:
+    """Lines of ``y`` over time ``x``, one per ``hue`` group, e.g. revenue per month.
+
+    ``data``: one row per ``x`` (and ``hue``) such as ``sales_over_time`` ->
+    period, revenue, orders. ``previous``: the same columns for the comparison period
+    (``sales_over_time`` over ``filters.same_period_last_year()``), drawn dashed in the
+    group's colour and moved forward by ``previous_offset`` so each point sits over the
+    period it compares with. The value axis is in ``unit`` and starts at 0 when no value is
+    negative. ``kwargs`` go to ``ax.plot``.
+    """
+    _check_columns(data, x=x, y=y, hue=hue)
+    if previous is not None:
+        _check_columns(previous, "previous", x=x, y=y, hue=hue)
+    ax = _get_axes(ax)
+    style = {"marker": "o", "markersize": 4, **kwargs}
+    groups = _groups(data, hue)
+    colors = dict(zip([key for key, _ in groups], sns.color_palette(PALETTE, len(groups))))
+    for key, part in groups:
+        part = part.sort_values(x)
+        label = plain_text(key) if hue is not None else _axis_label(y)
+        ax.plot(_time_values(part[x]), part[y], color=colors[key], label=label, **style)
+    lowest = data[y].min()
+    if previous is not None:
+        for key, part in _groups(previous, hue):
+            if key not in colors:
+                continue  # a group with no current line has nothing to compare with
+            part = part.sort_values(x)
+            xs = _time_values(part[x])
+            if pd.api.types.is_datetime64_any_dtype(xs):
+                xs = xs + previous_offset
+            base = plain_text(key) if hue is not None else _axis_label(y)
+            ax.plot(xs, part[y], color=colors[key], linestyle="--", alpha=0.7,
+                    label=f"{base}, {_TEXT['previous']}", **{**style, "marker": None})
+        lowest = min(lowest, previous[y].min())
+    if pd.api.types.is_datetime64_any_dtype(_time_values(data[x])):
+        locator = mdates.AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    format_value_axis(ax, unit)
+    if pd.notna(lowest) and lowest >= 0:
+        ax.set_ylim(bottom=0)
+    ax.set_xlabel("")
+    ax.set_ylabel(_axis_label(y))
+    if hue is not None or previous is not None:
+        ax.legend(title=_axis_label(hue) if hue is not None else None)
+    return _finish(ax, title, [key for key, _ in groups] if hue is not None else ())
+
+
+# -- categories --------------------------------------------------------------------------
+
+def bar(data: pd.DataFrame, *, x: str, y: str, share: str | None = None,
+        unit: str = "currency", sort: bool = True, top: int | None = None,
+        color: str | None = None, ax: Axes | None = None, title: str | None = None,
+        **kwargs) -> Axes:
+    """Horizontal bars of value ``x`` per category ``y``, largest on top, each labelled.
+
+    ``data``: one row per category, e.g. ``revenue_distribution(by="region")`` ->
+    region, revenue, share with ``x="revenue", y="region", share="share"``; labels then
+    read "1.2M (34.1%)". ``sort=False`` keeps the frame's order (first on top). ``top``
+    keeps the ``top`` largest and sums the rest into one "Other" bar (``x`` and ``share``
+    summed). ``kwargs`` go to ``ax.barh``.
+    """
+    _check_columns(data, x=x, y=y, share=share)
+    _check_unique(data, y, "y")
+    frame = data[[y, x] + ([share] if share else [])].copy()
+    if sort:
+        frame = frame.sort_values(x, ascending=False, kind="stable")
+    if top is not None and len(frame) > top:
+        rest = frame.iloc[top:]
+        other = {y: _TEXT["other"], x: rest[x].sum()}
+        if share:
+            other[share] = rest[share].sum()
+        frame = pd.concat([frame.iloc[:top], pd.DataFrame([other])], ignore_index=True)
+    ax = _get_axes(ax, (FIG_WIDTH, _bar_height(len(frame))))
+    positions = np.arange(len(frame))
+    values = frame[x].to_numpy(dtype=float)
+    bars = ax.barh(positions, values, color=color or MAIN_COLOR, **kwargs)
+    labels = [value_text(v, unit) for v in values]
+    if share:
+        labels = [f"{text} ({s:.1%})" if pd.notna(s) else text
+                  for text, s in zip(labels, frame[share])]
+    ax.bar_label(bars, labels=labels, padding=3)
+    ax.set_yticks(positions, labels=[plain_text(v) for v in frame[y]])
+    ax.invert_yaxis()  # first row on top
+    ax.margins(x=0.15)  # room for the labels
+    format_value_axis(ax, unit, axis="x")
+    ax.set_xlabel(_axis_label(x))
+    ax.set_ylabel("")
+    ax.grid(axis="y", visible=False)
+    return _finish(ax, title, frame[y])
+
+
+def leaderboard(data: pd.DataFrame, *, rep: str = "sales_rep", actual: str = "revenue",
+                target: str = "target", attainment: str | None = None,
+                unit: str = "currency", ax: Axes | None = None, title: str | None = None,
+                **kwargs) -> Axes:
+    """Sales reps' ``actual`` as horizontal bars with their ``target`` as a tick mark.
+
+    ``data``: one row per rep, e.g. ``quota_attainment`` -> sales_rep, revenue, target,
+    attainment. ``attainment``: the column of actual / target (fractions); None computes it
+    from the two columns. Reps are ordered by attainment (highest on top, no target last,
+    then by ``actual``); bars are blue at or above target, orange below, grey without a
+    target, and labelled with the attainment ("103.4%") or "no target". ``kwargs`` go to
+    ``ax.barh``.
+    """
+    _check_columns(data, rep=rep, actual=actual, target=target, attainment=attainment)
+    _check_unique(data, rep, "rep")
+    frame = data[[rep, actual, target]].copy()
+    goal = frame[target].astype(float)
+    frame["_attainment"] = (data[attainment].astype(float) if attainment is not None
+                            else frame[actual].astype(float) / goal.where(goal > 0))
+    frame = frame.sort_values(["_attainment", actual], ascending=False, na_position="last",
+                              kind="stable").reset_index(drop=True)
+    ax = _get_axes(ax, (FIG_WIDTH, _bar_height(len(frame))))
+    positions = np.arange(len(frame))
+    reached = frame["_attainment"]
+    colors = np.where(reached.isna(), MUTED_COLOR,
+                      np.where(reached >= 1, MET_COLOR, MISSED_COLOR)).tolist()
+    ax.barh(positions, frame[actual].to_numpy(dtype=float), color=colors, **kwargs)
+    has_target = frame[target].notna().to_numpy()
+    ax.vlines(frame[target].to_numpy(dtype=float)[has_target], positions[has_target] - 0.4,
+              positions[has_target] + 0.4, colors="#222222", linewidth=2.5,
+              label=_TEXT["target"], zorder=3)
+    for position, value, goal_value, share in zip(positions, frame[actual], frame[target],
+                                                  reached):
+        label = _TEXT["no_target"] if pd.isna(share) else f"{share:.1%}"
+        end = pd.Series([value, goal_value], dtype=float).max()  # past the bar and the tick
+        end = 0.0 if pd.isna(end) else end
+        ax.annotate(label, xy=(end, position), xytext=(5, 0), textcoords="offset points",
+                    va="center", ha="left")
+    ax.set_yticks(positions, labels=[plain_text(v) for v in frame[rep]])
+    ax.invert_yaxis()
+    ax.margins(x=0.12)
+    format_value_axis(ax, unit, axis="x")
+    ax.set_xlabel(_axis_label(actual))
+    ax.set_ylabel("")
+    ax.grid(axis="y", visible=False)
+    if has_target.any():
+        ax.legend(loc="lower right")
+    return _finish(ax, title, frame[rep])
+
+
+def funnel(data: pd.DataFrame, *, stage: str = "stage", count: str = "count",
+           ax: Axes | None = None, title: str | None = None, **kwargs) -> Axes:
+    """A funnel: one centred bar per ``stage`` in the frame's order (first on top), its
+    width the ``count``, labelled "117 (23.4%)" with the share of the first stage.
+
+    ``data``: one row per stage in funnel order, e.g. leads, qualified, proposal, won.
+    ``kwargs`` go to ``ax.barh``.
+    """
+    _check_columns(data, stage=stage, count=count)
+    _check_unique(data, stage, "stage")
+    counts = data[count].to_numpy(dtype=float)
+    ax = _get_axes(ax, (FIG_WIDTH, _bar_height(len(data))))
+    positions = np.arange(len(data))
+    ax.barh(positions, counts, left=-counts / 2, color=MAIN_COLOR, **kwargs)
+    first = counts[0] if len(counts) else np.nan
+    for position, value in zip(positions, counts):
+        share = value / first if first else np.nan
+        label = f"{value:,.0f}" + (f" ({share:.1%})" if np.isfinite(share) else "")
+        ax.text(0, position, label, ha="center", va="center", color="white",
+                fontweight="bold")
+    ax.set_yticks(positions, labels=[plain_text(v) for v in data[stage]])
+    ax.invert_yaxis()
+    ax.set_xticks([])  # widths are counts either side of 0; an axis would only confuse
+    ax.grid(False)
+    ax.spines[["bottom", "left"]].set_visible(False)
+    return _finish(ax, title, data[stage])
+
+
+# -- cohorts, survival, clusters ---------------------------------------------------------
+
+def heatmap_cohorts(retention, *, cohort_size: pd.Series | None = None, cmap: str = "Blues",
+                    colorbar: bool = True, ax: Axes | None = None, title: str | None = None,
+                    **kwargs) -> Axes:
+    """Cohort retention matrix: one row per acquisition cohort, one column per period since
+    the first order, each observed cell coloured and annotated with its retention ("45%");
+    unobserved (NaN) cells stay blank and unlabelled.
+
+    ``retention``: a :class:`~crmkit.models.segments.CohortRetention` (its cohort sizes
+    then label the rows) or its ``retention`` frame (fractions 0-1). ``cohort_size``
+    overrides the row sizes. ``kwargs`` go to ``ax.imshow``.
+    """
+    if hasattr(retention, "retention"):
+        if cohort_size is None:
+            cohort_size = getattr(retention, "cohort_size", None)
+        retention = retention.retention
+    _check_columns(retention, "retention")
+    values = retention.to_numpy(dtype=float)
+    n_rows, n_cols = values.shape
+    size = (max(FIG_WIDTH, 0.55 * n_cols + 2.5), min(max(3.0, 0.35 * n_rows + 1.5), 16.0))
+    ax = _get_axes(ax, size)
+    # Unobserved cells: transparent, i.e. blank.
+    palette = mpl.colormaps[cmap].with_extremes(bad=(0, 0, 0, 0))
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=palette, vmin=0, vmax=1,
+                      aspect="auto", interpolation="nearest", **kwargs)
+    fontsize = float(np.clip(110 / max(n_cols, 1), 6, 10))
+    for row, col in zip(*np.nonzero(np.isfinite(values))):
+        value = values[row, col]
+        ax.text(col, row, f"{value:.0%}", ha="center", va="center", fontsize=fontsize,
+                color="white" if value > 0.6 else "#222222")
+    ax.set_xticks(range(n_cols), labels=[plain_text(c) for c in retention.columns])
+    cohorts = [plain_text(c) for c in retention.index]
+    if cohort_size is not None:
+        sizes = pd.Series(cohort_size).reindex(retention.index)
+        cohorts = [f"{c}  n={s:,.0f}" if pd.notna(s) else c for c, s in zip(cohorts, sizes)]
+    ax.set_yticks(range(n_rows), labels=cohorts)
+    ax.set_xlabel(_TEXT["periods"])
+    ax.set_ylabel(_TEXT["cohort"])
+    ax.grid(False)
+    ax.spines[:].set_visible(False)
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, format=ticker.PercentFormatter(xmax=1.0),
+                           fraction=0.04, pad=0.02)
+    return _finish(ax, title)
+
+
+def survival(curves: pd.DataFrame, *, group: str | None = "group", time: str = "time",
+             value: str = "survival", ci_lower: str | None = "ci_lower",
+             ci_upper: str | None = "ci_upper", ax: Axes | None = None,
+             title: str | None = None, **kwargs) -> Axes:
+    """Kaplan-Meier retention curves as steps, one per ``group``, with shaded intervals.
+
+    ``curves``: ``survival_curves`` -> group, time, survival, ci_lower, ci_upper, ...
+    ``group=None`` (or a single group) draws one curve without a legend; ``ci_lower`` /
+    ``ci_upper`` None draws no band. The value axis is the share still retained (0-100%).
+    ``kwargs`` go to ``ax.step``.
+    """
+    _check_columns(curves, "curves", group=group, time=time, value=value,
+                   ci_lower=ci_lower, ci_upper=ci_upper)
+    ax = _get_axes(ax)
+    groups = _groups(curves, group)
+    colors = sns.color_palette(PALETTE, len(groups))
+    for (key, part), color in zip(groups, colors):
+        part = part.sort_values(time, kind="stable")
+        label = plain_text(key) if key is not None else _axis_label(value)
+        ax.step(part[time], part[value], where="post", color=color, label=label, **kwargs)
+        if ci_lower is not None and ci_upper is not None:
+            ax.fill_between(part[time], part[ci_lower], part[ci_upper], step="post",
+                            color=color, alpha=0.15, linewidth=0)
+    ax.set_ylim(0, 1.02)
+    format_value_axis(ax, "percent")
+    ax.set_xlim(left=0)
+    ax.set_xlabel(_axis_label(time))
+    ax.set_ylabel(_axis_label(value))
+    if len(groups) > 1:
+        ax.legend()  # survival_curves names the column "group"; as a title it says nothing
+    return _finish(ax, title, [key for key, _ in groups if key is not None])
+
+
+def cluster_profile(profile: pd.DataFrame, *, features: Sequence[str] | None = None,
+                    cmap: str = "RdBu_r", ax: Axes | None = None, title: str | None = None,
+                    **kwargs) -> Axes:
+    """Clusters (rows) by features (columns): each cell annotated with the cluster's mean and
+    coloured by how far it lies from the other clusters (the feature's cluster means
+    standardised, so money and counts share one colour scale; red high, blue low).
+
+    ``profile``: ``BehaviourClusters.profile`` -> index cluster, n_customers, share, then
+    the mean of each feature. ``features``: the columns to show (default: every numeric
+    column but n_customers and share). Rows read "Cluster 0 (412, 41.2%)". ``kwargs`` go
+    to ``ax.imshow``.
+    """
+    _check_columns(profile, "profile")
+    if features is None:
+        features = [c for c in profile.columns if c not in ("n_customers", "share")
+                    and pd.api.types.is_numeric_dtype(profile[c])]
+    else:
+        _check_columns(profile, "profile", **{f"features[{i}]": f for i, f in enumerate(features)})
+    means = profile[list(features)].astype(float)
+    spread = means.std(ddof=0).replace(0, np.nan)
+    z = ((means - means.mean()) / spread).fillna(0.0).to_numpy()
+    limit = max(1.0, float(np.abs(z).max()))
+    n_rows, n_cols = z.shape
+    ax = _get_axes(ax, (max(FIG_WIDTH, 1.3 * n_cols + 3), max(2.5, 0.55 * n_rows + 1.5)))
+    ax.imshow(z, cmap=cmap, vmin=-limit, vmax=limit, aspect="auto", **kwargs)
+    for row in range(n_rows):
+        for col in range(n_cols):
+            ax.text(col, row, compact_number(means.iat[row, col]), ha="center", va="center",
+                    color="white" if abs(z[row, col]) > 0.6 * limit else "#222222")
+    labels = []
+    for cluster, row in profile.iterrows():
+        name = _TEXT["cluster"].format(label=plain_text(cluster))
+        if "n_customers" in profile and "share" in profile:
+            name += f" ({row['n_customers']:,.0f}, {row['share']:.1%})"
+        labels.append(name)
+    ax.set_yticks(range(n_rows), labels=labels)
+    names = [_axis_label(f) for f in features]
+    ax.set_xticks(range(n_cols), labels=names)
+    _rotate_long_labels(ax, names)
+    ax.grid(False)
+    ax.spines[:].set_visible(False)
+    return _finish(ax, title)
+
+
+def silhouette(table: pd.DataFrame, *, k: str = "k", score: str = "silhouette",
+               chosen: str | None = "chosen", ax: Axes | None = None,
+               title: str | None = None, **kwargs) -> Axes:
+    """Silhouette score per candidate number of clusters, the chosen k marked and labelled.
+
+    ``table``: ``BehaviourClusters.silhouette`` -> index k, silhouette, inertia, chosen
+    (``k`` may be the index or a column). Without a ``chosen`` column the highest score is
+    marked. ``kwargs`` go to ``ax.plot``.
+    """
+    if isinstance(table, pd.DataFrame) and k not in table.columns and table.index.name == k:
+        table = table.reset_index()
+    if chosen is not None and isinstance(table, pd.DataFrame) and chosen not in table.columns:
+        chosen = None
+    _check_columns(table, "table", k=k, score=score, chosen=chosen)
+    frame = table.sort_values(k)
+    ax = _get_axes(ax)
+    ax.plot(frame[k], frame[score], marker="o", color=MAIN_COLOR, **kwargs)
+    if chosen is not None:
+        best = frame[frame[chosen].astype(bool)]
+    else:
+        best = frame.loc[[frame[score].idxmax()]]
+    if len(best):
+        best_k, best_score = best[k].iloc[0], best[score].iloc[0]
+        ax.plot([best_k], [best_score], marker="o", markersize=12, linestyle="none",
+                markerfacecolor="none", markeredgecolor=MISSED_COLOR, markeredgewidth=2)
+        ax.annotate(_TEXT["chosen"].format(k=best_k), xy=(best_k, best_score),
+                    xytext=(8, 8), textcoords="offset points")
+    ax.set_xticks(frame[k].to_numpy())
+    ax.set_xlabel("k")
+    ax.set_ylabel(_axis_label(score))
+    return _finish(ax, title)
+
+
+# -- scores and rates --------------------------------------------------------------------
+
+def _nps_band(score: float) -> str:
+    if score <= DETRACTOR_MAX:
+        return "detractor"
+    return "promoter" if score >= PROMOTER_MIN else "passive"
+
+
+def distribution(data: pd.DataFrame, *, x: str = "score", y: str | None = "value",
+                 scale: str | None = None, unit: str | None = None,
+                 ax: Axes | None = None, title: str | None = None, **kwargs) -> Axes:
+    """A score distribution: one vertical bar per score, in score order, each labelled.
+
+    ``data``: one row per score with its ``y`` (``csat_distribution`` -> score, value
+    (share of responses), numerator ...), or with ``y=None`` one row per response whose
+    ``x`` scores are counted. ``scale``: "csat" shows every score 1-5, "nps" every score
+    0-10 with bars coloured detractor (0-6) / passive (7-8) / promoter (9-10), None only
+    the scores present; absent scores are 0-high bars. ``unit``: of ``y`` (default
+    percent; count when counting). ``kwargs`` go to ``ax.bar``.
+    """
+    _check_columns(data, x=x, y=y)
+    if scale not in (None, "csat", "nps"):
+        raise ValueError(f"Unknown `scale` {scale!r}; use 'csat', 'nps' or None.")
+    if y is None:
+        heights = data[x].dropna().value_counts()
+        unit = unit or "count"
+    else:
+        _check_unique(data, x, "x")
+        heights = data.set_index(x)[y]
+        unit = unit or "percent"
+    scores = {"csat": range(1, int(CSAT_SCALE_MAX) + 1), "nps": range(0, 11)}.get(scale)
+    if scores is not None:
+        extra = sorted(set(heights.index) - set(scores))
+        if extra:
+            raise ValueError(f"Scores {extra} in `{x}` are outside the {scale} scale "
+                             f"({scores.start}-{scores.stop - 1}).")
+        heights = heights.reindex(list(scores), fill_value=0)
+    else:
+        heights = heights.sort_index()
+    ax = _get_axes(ax)
+    positions = np.arange(len(heights))
+    if scale == "nps":
+        bands = [_nps_band(s) for s in heights.index]
+        colors = [NPS_COLORS[b] for b in bands]
+    else:
+        colors = MAIN_COLOR
+    bars = ax.bar(positions, heights.to_numpy(dtype=float), color=colors, **kwargs)
+    ax.bar_label(bars, labels=[value_text(v, unit) for v in heights], padding=2)
+    ax.set_xticks(positions, labels=[plain_text(_score_text(s)) for s in heights.index])
+    format_value_axis(ax, unit)
+    ax.margins(y=0.12)
+    ax.set_xlabel(_axis_label(x))
+    ax.set_ylabel(_TEXT["responses"] if unit == "count" else _TEXT["share"])
+    ax.grid(axis="x", visible=False)
+    if scale == "nps":
+        handles = [patches.Patch(color=NPS_COLORS[b], label=_TEXT[b].format(
+            max=DETRACTOR_MAX, min=PROMOTER_MIN)) for b in ("detractor", "passive", "promoter")]
+        ax.legend(handles=handles, loc="upper left")
+    return _finish(ax, title)
+
+
+def _score_text(score: object) -> str:
+    # Scores arrive as floats from SQL (4.0); a scale of whole numbers reads 4.
+    if isinstance(score, float) and score.is_integer():
+        return str(int(score))
+    return str(score)
+
+
+def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "ci_low",
+              ci_high: str = "ci_high", numerator: str = "numerator",
+              denominator: str = "denominator", too_few: str = "too_few",
+              reference: object = None, sort: bool = False, ax: Axes | None = None,
+              title: str | None = None, **kwargs) -> Axes:
+    """A rate per category ``x`` as vertical bars with 95% (Wilson) error bars.
+
+    ``frame``: a rate frame, the ``by`` column + numerator, denominator, value, ci_low,
+    ci_high, too_few (any rate KPI with ``by=``). Bars are labelled "23.4%"; a ``too_few``
+    bar is grey and hatched and labelled "too few (n=12)"; a category with no denominator
+    has no bar and reads "no data". ``reference``: a Rate (or fraction) drawn as a dashed
+    line, e.g. the overall rate. ``sort`` orders bars by value, highest first. ``kwargs``
+    go to ``ax.bar``.
+    """
+    _check_columns(frame, "frame", x=x, y=y, ci_low=ci_low, ci_high=ci_high,
+                   numerator=numerator, denominator=denominator, too_few=too_few)
+    _check_unique(frame, x, "x", "frame")
+    data = frame.sort_values(y, ascending=False, kind="stable") if sort else frame
+    values = data[y].to_numpy(dtype=float)
+    low = data[ci_low].to_numpy(dtype=float)
+    high = data[ci_high].to_numpy(dtype=float)
+    few = data[too_few].fillna(True).to_numpy(dtype=bool)
+    ax = _get_axes(ax, (max(FIG_WIDTH, 0.9 * len(data) + 2), FIGSIZE[1]))
+    positions = np.arange(len(data))
+    colors = [MUTED_COLOR if f else MAIN_COLOR for f in few]
+    bars = ax.bar(positions, values, color=colors, **kwargs)
+    for patch, f in zip(bars, few):
+        if f:
+            patch.set_hatch(TOO_FEW_HATCH)
+            patch.set_edgecolor("#7a7a7a")
+    ax.errorbar(positions, values, yerr=[values - low, high - values], fmt="none",
+                ecolor="#333333", capsize=4, linewidth=1)
+    for position, value, top, f, n in zip(positions, values, high, few, data[denominator]):
+        if not np.isfinite(value):
+            label = _TEXT["no_data"]
+        elif f:
+            label = _TEXT["too_few"].format(n=int(n))
+        else:
+            label = f"{value:.1%}"
+        anchor = top if np.isfinite(top) else (value if np.isfinite(value) else 0.0)
+        ax.annotate(label, xy=(position, anchor), xytext=(0, 3), textcoords="offset points",
+                    ha="center", va="bottom")
+    if reference is not None:
+        level = float(getattr(reference, "value", reference))
+        ax.axhline(level, color="#555555", linestyle="--", linewidth=1,
+                   label=_TEXT["overall"].format(value=f"{level:.1%}"))
+        ax.legend(loc="upper right")
+    names = [plain_text(v) for v in data[x]]
+    ax.set_xticks(positions, labels=names)
+    _rotate_long_labels(ax, names)
+    format_value_axis(ax, "percent")
+    # Labels sit above the interval, which autoscaling ignores: leave room for them.
+    tops = np.concatenate([high[np.isfinite(high)], values[np.isfinite(values)], [0.0]])
+    ax.set_ylim(0, max(float(tops.max()) * 1.15, 0.05))
+    ax.set_xlabel(_axis_label(x))
+    ax.set_ylabel(_axis_label(y) if y != "value" else "")
+    ax.grid(axis="x", visible=False)
+    return _finish(ax, title, data[x])

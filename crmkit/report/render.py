@@ -1,0 +1,563 @@
+"""Render report notebooks to HTML: execute with papermill in-process, several at once.
+
+    render(["churn"], params={"start": "2025-01-01"}, data_checksum=checksum)
+
+For each report and parameter set the path runs straight through: check parameters ->
+skip when cached -> execute (crmkit.report.execute) -> export (crmkit.report.export) ->
+write HTML and the executed notebook atomically -> record in the manifest -> index page.
+
+Decisions, in one place:
+
+- Parameters are checked for every report before anything runs or is written; a bad one
+  raises ParameterError and leaves the report folder as it was.
+- A parameter given to a batch of reports applies to the reports that declare it; one no
+  selected report declares is an error. ``RenderEvent.ignored`` names the parameters a
+  report did not take.
+- ``params`` as a list of dicts renders each report once per distinct set; the outputs
+  are named ``<report>--<name>=<value>.html`` after the parameters that vary.
+- Outputs: ``<out>/<name>.html``; the executed notebook (outputs kept, stderr included,
+  secrets redacted) at ``<out>/_executed/<name>.ipynb``; a failed run's at
+  ``<out>/_failed/<name>.ipynb``, and the previous HTML stays in place.
+- Kernels run in the notebook's folder, like JupyterLab; give data paths absolute.
+- A report is skipped when its notebook bytes, parameters, data checksum (from the
+  caller), source, crmkit version and template are those of the HTML on disk. Nothing
+  heavy (papermill, nbconvert, nbformat) is imported unless something must run.
+- Execution is threaded: each thread drives one kernel (a separate process that does the
+  work), so the GIL is not the limit; papermill is imported once for the batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from crmkit import __version__
+from crmkit.exceptions import ConfigError, ParameterError, RenderError
+from crmkit.report.files import locked, write_atomic
+from crmkit.report.index import load_manifest, save_manifest, write_index
+from crmkit.report.parameters import (
+    ParameterSpec,
+    cell_source,
+    is_secret,
+    read_parameters,
+    redact,
+    secret_texts,
+    validate,
+)
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+EXECUTED_DIR = "_executed"
+FAILED_DIR = "_failed"
+LOCK_FILE = ".render.lock"
+PERIOD_NAMES = ("start", "end")
+SOURCE_NAMES = ("warehouse", "source", "data_source", "config", "database", "db_url", "dsn")
+NOT_FILTERS = set(SOURCE_NAMES) | {"language", "lang", "title", "top_n", "currency"}
+
+
+def default_notebooks_dir() -> Path:
+    """The repository's ``notebooks/`` next to the package, else ``./notebooks``."""
+    beside_package = PACKAGE_ROOT / "notebooks"
+    return beside_package if beside_package.is_dir() else Path.cwd() / "notebooks"
+
+
+def available_reports(notebooks_dir: str | Path | None = None) -> list[str]:
+    """Report names: the ``*.ipynb`` stems in ``notebooks_dir`` (not ``_``/``.``-prefixed)."""
+    folder = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
+    return sorted(p.stem for p in folder.glob("*.ipynb") if not p.name.startswith(("_", ".")))
+
+
+@dataclass(frozen=True)
+class RenderEvent:
+    """A progress report: ``kind`` is started, finished, failed or cached.
+
+    ``position`` is the output's place in the batch (1-based) of ``total``; ``done`` is how
+    many outputs are finished (rendered, cached or failed) including this one.
+    """
+
+    kind: str
+    name: str
+    report: str
+    position: int
+    total: int
+    done: int = 0
+    elapsed: float | None = None
+    html: Path | None = None
+    message: str = ""
+    ignored: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RenderFailure:
+    """One output that did not render, and where to look."""
+
+    name: str
+    report: str
+    error: str  # "ValueError: boom"
+    cell: int | None = None  # 1-based position of the failing cell in the report notebook
+    cell_source: str = ""  # its first line
+    notebook: Path | None = None  # the executed notebook, kept
+
+    @property
+    def detail(self) -> str:
+        where = f" in cell {self.cell} ({self.cell_source!r})" if self.cell else ""
+        kept = f"; executed notebook: {self.notebook}" if self.notebook else ""
+        return f"{self.error}{where}{kept}"
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """One output that rendered (or was already up to date)."""
+
+    name: str
+    report: str
+    html: Path
+    cached: bool
+    elapsed: float
+
+
+@dataclass
+class _Job:
+    name: str
+    report: str
+    notebook: Path
+    specs: dict[str, ParameterSpec]
+    given: dict[str, Any]  # typed, validated
+    ignored: tuple[str, ...]
+    notebook_sha: str
+    nb_json: dict
+    values: dict[str, Any] = field(default_factory=dict)  # injected as literals
+    secrets: dict[str, str] = field(default_factory=dict)  # injected through the environment
+    shown: dict[str, Any] = field(default_factory=dict)  # given, redacted, as text
+    secret_texts: list[str] = field(default_factory=list)
+    cache_key: str = ""
+    position: int = 0
+
+
+# -- the batch ---------------------------------------------------------------------------
+
+def render(reports: Iterable[str] | str | None = None, *,
+           params: dict[str, Any] | list[dict[str, Any]] | None = None,
+           out_dir: str | Path = "reports",
+           jobs: int | None = None,
+           notebooks_dir: str | Path | None = None,
+           progress: Callable[[RenderEvent], None] | None = None,
+           data_checksum: str | None = None,
+           source: str | None = None,
+           context: dict[str, Any] | None = None,
+           force: bool = False,
+           timeout: int | None = None) -> list[RenderResult]:
+    """Render ``reports`` (names of notebooks in ``notebooks_dir``; None: all) to HTML.
+
+    ``params``: one dict (CLI strings or typed values) for every report, or a list of
+    dicts to render each report once per set. ``jobs``: notebooks executed at once
+    (default: CPU count). ``data_checksum``: identifies the input data, for the cache
+    (the CLI passes the warehouse's); ``source``: the data source shown in the header
+    (redacted here). ``context``: values offered to the reports that declare them (the
+    CLI offers ``warehouse``), below ``params`` and never an unknown-parameter error.
+    ``force``: render even when cached. ``timeout``: seconds per cell (default: none).
+
+    Returns the outputs rendered or cached. Raises ParameterError (nothing written) for
+    a bad parameter, ConfigError for an unknown report, and RenderError after the batch
+    when any output failed; its ``failures`` and ``results`` attributes list both sides.
+    """
+    notebooks_dir = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
+    out_dir = Path(out_dir)
+    batch = _plan(_report_names(reports, notebooks_dir), params, notebooks_dir, context or {})
+    source_shown = redact("source", source) if source else None
+    template = _template_digest()
+    for job in batch:
+        job.cache_key = _cache_key(job, data_checksum, source_shown, template)
+
+    manifest = load_manifest(out_dir)
+    total = len(batch)
+    state = {"done": 0}
+    lock = threading.Lock()
+
+    def emit(kind: str, job: _Job, **kw: Any) -> None:
+        with lock:  # one event at a time: the CLI prints whole lines
+            if kind in ("finished", "failed", "cached"):
+                state["done"] += 1
+            event = RenderEvent(kind, job.name, job.report, job.position, total, state["done"],
+                                ignored=job.ignored, **kw)
+            if progress is not None:
+                progress(event)
+
+    results: list[RenderResult] = []
+    failures: list[RenderFailure] = []
+    entries: dict[str, dict] = {}
+    to_run, recovered = [], []
+    for job in batch:
+        entry = manifest["reports"].get(job.name, {})
+        html = out_dir / f"{job.name}.html"
+        if not force and entry.get("cache_key") == job.cache_key and html.exists():
+            results.append(RenderResult(job.name, job.report, html, True, 0.0))
+            emit("cached", job, elapsed=0.0, html=html)
+            if "last_failure" in entry:  # that failure was for other parameters
+                recovered.append(job.name)
+        else:
+            to_run.append(job)
+
+    if to_run or recovered:
+        header = {"source": source_shown}
+        workers = max(1, min(jobs or _cpu_count(), len(to_run) or 1))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crmkit-render") as pool:
+            futures = [pool.submit(_render_one, job, out_dir, header, timeout, emit) for job in to_run]
+            for future in as_completed(futures):
+                outcome = future.result()
+                if isinstance(outcome, RenderFailure):
+                    failures.append(outcome)
+                else:
+                    result, entry = outcome
+                    results.append(result)
+                    entries[result.name] = entry
+        with locked(out_dir / LOCK_FILE):
+            manifest = load_manifest(out_dir)
+            manifest["reports"].update(entries)
+            for name in recovered:
+                manifest["reports"].get(name, {}).pop("last_failure", None)
+            now = _now()
+            for failure in failures:
+                old = manifest["reports"].get(failure.name)
+                if old:
+                    old["last_failure"] = {"at": now.isoformat(timespec="seconds"),
+                                           "error": failure.error}
+            save_manifest(out_dir, manifest)
+            write_index(out_dir, manifest, version=__version__)
+    elif not (out_dir / "index.html").exists():
+        write_index(out_dir, manifest, version=__version__)
+
+    order = {job.name: job.position for job in batch}
+    results.sort(key=lambda r: order[r.name])
+    if failures:
+        failures.sort(key=lambda f: order[f.name])
+        lines = "\n".join(f"  {f}" for f in failures)
+        error = RenderError(f"{len(failures)} of {total} reports failed to render "
+                            f"(the previous HTML, if any, is unchanged):\n{lines}")
+        error.failures = failures
+        error.results = results
+        raise error
+    return results
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this process may use (containers)
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _report_names(reports, notebooks_dir: Path) -> list[str]:
+    available = available_reports(notebooks_dir)
+    if reports is None or reports == [] or reports == ():
+        if not available:
+            raise ConfigError(f"no report notebooks (*.ipynb) in {notebooks_dir}")
+        return available
+    names = [reports] if isinstance(reports, str) else list(reports)
+    for name in names:
+        if name not in available:
+            raise ConfigError(f"unknown report {name!r}; available reports in {notebooks_dir}: "
+                              f"{', '.join(available) or 'none'}")
+    return list(dict.fromkeys(names))
+
+
+def _plan(names: list[str], params, notebooks_dir: Path, context: dict[str, Any]) -> list[_Job]:
+    """One job per report and distinct parameter set, all parameters checked."""
+    param_sets = [dict(p) for p in params] if isinstance(params, (list, tuple)) else [dict(params or {})]
+    if not param_sets:
+        param_sets = [{}]
+    notebooks = {}
+    for name in names:
+        path = notebooks_dir / f"{name}.ipynb"
+        data = path.read_bytes()
+        nb_json = json.loads(data)
+        notebooks[name] = (path, hashlib.sha256(data).hexdigest(), nb_json, read_parameters(nb_json))
+
+    declared = {p for *_, specs in notebooks.values() for p in specs}
+    for param_set in param_sets:
+        for pname in param_set:
+            if pname not in declared:
+                valid = "; ".join(
+                    f"{name}: {', '.join(specs) or 'none'}" for name, (*_, specs) in notebooks.items())
+                raise ParameterError(f"unknown parameter {pname!r}; valid parameters by report: {valid}")
+
+    batch: list[_Job] = []
+    for name, (path, sha, nb_json, specs) in notebooks.items():
+        seen, jobs = set(), []
+        for param_set in param_sets:
+            applied = {k: v for k, v in context.items() if k in specs}
+            applied.update((k, v) for k, v in param_set.items() if k in specs)
+            given = validate(specs, applied, report=name)
+            key = json.dumps(_shown(given), sort_keys=True, default=str)
+            if key in seen:
+                continue
+            seen.add(key)
+            ignored = tuple(k for k in param_set if k not in specs)
+            jobs.append(_Job(name, name, path, specs, given, ignored, sha, nb_json))
+        for job in jobs:
+            _split_secrets(job)
+        if len(jobs) > 1:
+            _name_variants(jobs)
+        batch.extend(jobs)
+    for position, job in enumerate(batch, 1):
+        job.position = position
+    return batch
+
+
+def _shown(given: dict[str, Any]) -> dict[str, Any]:
+    return {k: _text(redact(k, v)) for k, v in given.items()}
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return ", ".join(str(_text(v)) for v in value)
+    return value
+
+
+def _split_secrets(job: _Job) -> None:
+    # A secret default written in the notebook is scrubbed from the outputs too.
+    for pname, spec in job.specs.items():
+        if pname not in job.given and isinstance(spec.default, str) and is_secret(pname, spec.default):
+            job.secret_texts.extend(secret_texts(pname, spec.default))
+    for pname, value in job.given.items():
+        spec = job.specs[pname]
+        if isinstance(value, str) and is_secret(pname, value) and value:
+            job.secrets[pname] = value
+            job.secret_texts.extend(secret_texts(pname, value))
+        else:
+            job.values[pname] = _for_notebook(spec, value)
+    job.shown = _shown(job.given)
+
+
+def _for_notebook(spec: ParameterSpec, value: Any) -> Any:
+    """A str-typed date parameter gets its ISO text, as its default is text."""
+    if spec.type == "str" and isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+
+
+def _name_variants(jobs: list[_Job]) -> None:
+    varying = [k for k in jobs[0].specs
+               if len({json.dumps(j.shown.get(k), default=str) for j in jobs}) > 1 and k not in jobs[0].secrets]
+    used: set[str] = set()
+    for index, job in enumerate(jobs, 1):
+        parts = [f"{k}={_UNSAFE.sub('_', str(job.shown.get(k, '')).replace(', ', '+'))[:40]}"
+                 for k in varying]
+        name = f"{job.report}--{'--'.join(parts)}" if parts else f"{job.report}--{index}"
+        if name in used:
+            name = f"{name}--{index}"
+        used.add(name)
+        job.name = name
+
+
+def _template_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(TEMPLATE_DIR.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(TEMPLATE_DIR).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _cache_key(job: _Job, data_checksum: str | None, source: str | None, template: str) -> str:
+    # Secrets count by their redacted form: a new password alone does not re-render.
+    key = {"notebook": job.notebook_sha, "parameters": job.shown, "data": data_checksum,
+           "source": source, "crmkit": __version__, "template": template}
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().astimezone()
+
+
+# -- one output --------------------------------------------------------------------------
+
+def _render_one(job: _Job, out_dir: Path, header: dict, timeout: int | None, emit):
+    """Execute and export one output; a RenderFailure instead of raising."""
+    emit("started", job)
+    began = time.perf_counter()
+    try:
+        return _execute_and_export(job, out_dir, header, timeout, emit, began)
+    except Exception as err:  # a write failed (disk full ...): this output fails, not the batch
+        return _failed(job, began, emit, f"{type(err).__name__}: {err}")
+
+
+def _execute_and_export(job: _Job, out_dir: Path, header: dict, timeout: int | None, emit,
+                        began: float):
+    from crmkit.report import execute as runner  # papermill: ~2 s, once per process
+
+    html_path = out_dir / f"{job.name}.html"
+    failed_path = out_dir / FAILED_DIR / f"{job.name}.ipynb"
+    try:
+        executed = runner.execute(job.notebook, values=job.values, secrets=job.secrets,
+                                  shown=job.shown, secret_texts=job.secret_texts,
+                                  cwd=job.notebook.parent, timeout=timeout)
+    except Exception as err:  # kernel died, timed out, could not start
+        partial = getattr(err, "crmkit_notebook", None)
+        kept = write_atomic(failed_path, runner.write_notebook_text(partial)) if partial else None
+        return _failed(job, began, emit, f"{type(err).__name__}: {err}", notebook=kept)
+
+    if executed.error is not None:
+        err = executed.error
+        kept = write_atomic(failed_path, runner.write_notebook_text(executed.nb))
+        cell, first_line = _failing_cell(job, err.cell_index)
+        return _failed(job, began, emit, f"{err.ename}: {err.evalue}", cell=cell,
+                       cell_source=first_line, notebook=kept)
+
+    generated = _now()
+    try:
+        from crmkit.report.export import export_html
+
+        page = export_html(executed.nb, _header(job, header, generated), folder=job.notebook.parent)
+    except Exception as err:
+        kept = write_atomic(failed_path, runner.write_notebook_text(executed.nb))
+        return _failed(job, began, emit, f"export failed: {type(err).__name__}: {err}", notebook=kept)
+
+    write_atomic(html_path, page)
+    write_atomic(out_dir / EXECUTED_DIR / f"{job.name}.ipynb", runner.write_notebook_text(executed.nb))
+    failed_path.unlink(missing_ok=True)
+    elapsed = time.perf_counter() - began
+    emit("finished", job, elapsed=elapsed, html=html_path)
+    entry = {
+        "report": job.report,
+        "title": _title(job.nb_json, job.report)[0],
+        "html": html_path.name,
+        "period": _period(job),
+        "parameters": job.shown,
+        "generated_at": generated.isoformat(timespec="seconds"),
+        "generated_at_text": _time_text(generated),
+        "elapsed": round(elapsed, 2),
+        "cache_key": job.cache_key,
+        "crmkit_version": __version__,
+        "source": header.get("source"),
+    }
+    return RenderResult(job.name, job.report, html_path, False, elapsed), entry
+
+
+def _failed(job: _Job, began: float, emit, error: str, **kw: Any) -> RenderFailure:
+    for secret in job.secret_texts:
+        error = error.replace(secret, "***")
+    failure = RenderFailure(job.name, job.report, error, **kw)
+    emit("failed", job, elapsed=time.perf_counter() - began, message=failure.detail)
+    return failure
+
+
+def _failing_cell(job: _Job, executed_index: int) -> tuple[int | None, str]:
+    """(1-based position in the report notebook, first line) of the failing cell."""
+    cells = job.nb_json.get("cells", [])
+    injected = bool(job.values or job.secrets)
+    params_at = next((i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", [])), -1)
+    index = executed_index
+    if injected:
+        injected_at = params_at + 1
+        if index == injected_at:
+            return None, "injected parameters"
+        if index > injected_at:
+            index -= 1
+    if 0 <= index < len(cells):
+        lines = [ln for ln in cell_source(cells[index]).splitlines() if ln.strip()]
+        return index + 1, (lines[0].strip() if lines else "")
+    return None, ""
+
+
+# -- header --------------------------------------------------------------------------------
+
+def _title(nb_json: dict, report: str) -> tuple[str, bool]:
+    """(title, taken from the first markdown heading?)."""
+    meta = nb_json.get("metadata", {}).get("crmkit", {})
+    if meta.get("title"):
+        return str(meta["title"]), False
+    for cell in nb_json.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            first = cell_source(cell).lstrip("\n").split("\n", 1)[0]
+            match = re.match(r"#\s+(.+?)\s*#*\s*$", first)
+            if match:
+                return match.group(1), True
+            break
+    return report.replace("_", " ").capitalize(), False
+
+
+def _effective(job: _Job) -> dict[str, Any]:
+    values = {name: spec.default for name, spec in job.specs.items()}
+    values.update(job.given)
+    return {k: _text(redact(k, v)) for k, v in values.items()}
+
+
+def _period(job: _Job) -> str:
+    values = _effective(job)
+    start, end = values.get("start"), values.get("end")
+    if start and end:
+        return f"{start} to {end}"
+    if start:
+        return f"from {start}"
+    if end:
+        return f"until {end}"
+    return ""
+
+
+def _filters(job: _Job) -> str:
+    from crmkit.schema import TABLES
+
+    meta = job.nb_json.get("metadata", {}).get("crmkit", {})
+    if "filters" in meta:
+        names = list(meta["filters"])
+    else:
+        columns = {c.name for t in TABLES.values() for c in t.columns if c.kind in ("category", "id")}
+        names = [n for n, spec in job.specs.items()
+                 if n not in NOT_FILTERS and n not in PERIOD_NAMES
+                 and (n in columns or spec.comment.lower().startswith("filter"))]
+    values = _effective(job)
+    parts = [f"{n} = {values[n]}" for n in names
+             if n in values and values[n] not in (None, "", "all", [], "*")]
+    return "; ".join(parts) or "none (all data)"
+
+
+def _data_source(job: _Job, header: dict) -> str:
+    if header.get("source"):
+        return str(header["source"])
+    values = _effective(job)
+    for name in SOURCE_NAMES:
+        if values.get(name):
+            return str(values[name])
+    return "as set in the notebook"
+
+
+def _time_text(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+def _header(job: _Job, header: dict, generated: dt.datetime) -> dict:
+    title, from_heading = _title(job.nb_json, job.report)
+    facts = [("Period", _period(job) or "all dates"),
+             ("Filters", _filters(job)),
+             ("Data source", _data_source(job, header)),
+             ("Generated", _time_text(generated))]
+    given = "; ".join(f"{k} = {v}" for k, v in job.shown.items()) or "defaults"
+    meta = job.nb_json.get("metadata", {}).get("crmkit", {})
+    return {
+        "title": title,
+        "title_from_heading": from_heading,
+        "kicker": f"CRM report · {job.report}",
+        "facts": facts,
+        "footer": (f"Generated {generated.isoformat(timespec='seconds')} by crmkit {__version__} "
+                   f"from notebooks/{job.notebook.name}; parameters: {given}."),
+        "language": str(meta.get("language") or _effective(job).get("language") or "en"),
+        "version": __version__,
+    }

@@ -1,0 +1,80 @@
+import argparse
+import json
+
+import pytest
+
+from crmkit.exceptions import ParameterError
+from crmkit.report import cli
+
+from .conftest import NOTEBOOKS
+
+
+def run(*argv) -> int:
+    parser = argparse.ArgumentParser(prog="crmkit")
+    cli.add_render_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["render", *argv])
+    return args.run(args)
+
+
+def test_parse_params_repeated_names_make_a_batch():
+    assert cli.parse_params([]) == [{}]
+    assert cli.parse_params(["start=2025-01-01", "region=East", "region=West", "q=a=b"]) == [
+        {"start": "2025-01-01", "region": "East", "q": "a=b"},
+        {"start": "2025-01-01", "region": "West", "q": "a=b"}]
+    with pytest.raises(ParameterError, match="expected NAME=VALUE"):
+        cli.parse_params(["region"])
+
+
+def test_render_then_up_to_date(tmp_path, capsys):
+    assert run("minimal", "--notebooks", str(NOTEBOOKS), "--out", str(tmp_path), "-p", "label=cli") == 0
+    first = capsys.readouterr().out
+    assert "minimal … started" in first
+    assert "[1/1] minimal … done in" in first and "1 rendered, 0 up to date" in first
+    assert run("minimal", "--notebooks", str(NOTEBOOKS), "--out", str(tmp_path), "-p", "label=cli") == 0
+    assert "[1/1] minimal … up to date" in capsys.readouterr().out
+
+
+def test_bad_parameter_exits_2_with_the_reason(tmp_path, capsys):
+    code = run("minimal", "--notebooks", str(NOTEBOOKS), "--out", str(tmp_path), "-p", "regoin=East")
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "unknown parameter 'regoin'" in err and "minimal: region, label" in err
+    assert not tmp_path.joinpath("minimal.html").exists()
+
+
+def test_failed_report_exits_1_and_says_where_the_notebook_is(tmp_path, capsys):
+    assert run("failing", "--notebooks", str(NOTEBOOKS), "--out", str(tmp_path)) == 1
+    captured = capsys.readouterr()
+    assert "[1/1] failing … FAILED after" in captured.out
+    assert str(tmp_path / "_failed" / "failing.ipynb") in captured.err
+
+
+def test_list_prints_parameters(capsys):
+    assert run("--list", "--notebooks", str(NOTEBOOKS)) == 0
+    out = capsys.readouterr().out
+    assert 'overview\n    --param start: date = "2025-01-01"  # inclusive' in out
+
+
+def test_warehouse_is_offered_to_reports_that_take_it(tmp_path, monkeypatch, capsys):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    params = {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "execution_count": None,
+              "outputs": [], "source": 'warehouse: str = ""  # warehouse folder'}
+    show = {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+            "source": 'print("WAREHOUSE=" + warehouse)'}
+    nb = {"cells": [params, show], "metadata": {"kernelspec": {"name": "python3", "display_name": "P",
+                                                                "language": "python"}},
+          "nbformat": 4, "nbformat_minor": 4}
+    (notebooks / "sales.ipynb").write_text(json.dumps(nb))
+    warehouse = tmp_path / "wh"
+    warehouse.mkdir()
+    (warehouse / "audit.json").write_text(json.dumps({"fingerprint": "abc"}))
+    seen = []
+    monkeypatch.setattr(cli, "_warehouse", lambda config, source: seen.append((config, source)) or warehouse)
+    out = tmp_path / "out"
+    assert run("--notebooks", str(notebooks), "--out", str(out), "--source", "data/x") == 0
+    assert seen == [(None, "data/x")]
+    assert f"WAREHOUSE={warehouse.resolve()}" in (out / "sales.html").read_text()
+    assert "<dt>Data source</dt><dd>data/x</dd>" in (out / "sales.html").read_text()
+    assert cli.warehouse_checksum(warehouse) == "fingerprint:abc"
+    capsys.readouterr()
