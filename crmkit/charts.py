@@ -419,8 +419,13 @@ def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
             ax.plot(xs, part[y], color=colors[key], linestyle="--", alpha=0.7,
                     label=f"{base}, {_TEXT['previous']}", **{**style, "marker": None})
         lowest = min(lowest, previous[y].min())
-    if pd.api.types.is_datetime64_any_dtype(_time_values(data[x])):
-        locator = mdates.AutoDateLocator()
+    times = _time_values(data[x])
+    if pd.api.types.is_datetime64_any_dtype(times):
+        if len(times) and (times.dt.day == 1).all() and times.nunique() <= 48:
+            # Monthly points: one tick per month (or per few months), never weekly ticks.
+            locator = mdates.MonthLocator(interval=max(1, -(-times.nunique() // 12)))
+        else:
+            locator = mdates.AutoDateLocator()
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     format_value_axis(ax, unit)

@@ -17,6 +17,7 @@ import json
 import warnings
 from pathlib import Path
 
+import duckdb
 import ibis
 import pandas as pd
 
@@ -55,7 +56,12 @@ class Warehouse:
                 f"{folder}` first.")
         audit_path = folder / AUDIT_FILE
         audit = json.loads(audit_path.read_text()) if audit_path.exists() else {}
-        con = ibis.duckdb.connect(str(db), read_only=read_only)
+        try:
+            con = ibis.duckdb.connect(str(db), read_only=read_only)
+        except duckdb.Error as exc:
+            raise WarehouseError(
+                f"cannot open the warehouse {db}: {str(exc).splitlines()[0]} Rebuild it with "
+                "`crmkit ingest --force`.") from None
         return cls(con, audit, str(folder))
 
     @classmethod

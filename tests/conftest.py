@@ -140,3 +140,17 @@ def postgres_url():
             _subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
                              "-w", "stop"], capture_output=True, timeout=60)
         _shutil.rmtree(base, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------
+# The bundled sample, ingested once per test session.
+
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory):
+    """A warehouse folder with data/sample ingested (all seven tables)."""
+    from crmkit.ingest import ingest, resolve_config
+
+    need((SAMPLE / "orders.csv").exists(), "data/sample")
+    folder = tmp_path_factory.mktemp("sample-warehouse")
+    ingest(resolve_config(source=SAMPLE), folder)
+    return folder

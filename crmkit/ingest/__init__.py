@@ -34,6 +34,8 @@ DEFAULT_WAREHOUSE_ROOT = Path(".crmkit")
 # DuckDB spills to the warehouse folder beyond this, so a 10-million-row file fits in it.
 MEMORY_LIMIT = os.environ.get("CRMKIT_MEMORY_LIMIT", "1GB")
 # Loaded first so that children can check their references against kept keys.
+# Bump when what ingest writes changes: warehouses written before are then rebuilt.
+WAREHOUSE_FORMAT = 2
 LOAD_ORDER = ("campaigns", "customers", "orders", "leads", "tickets", "surveys", "targets")
 
 __all__ = ["ingest", "ensure_warehouse", "resolve_config", "default_warehouse",
@@ -107,7 +109,10 @@ def _fingerprint(config: IngestConfig, inputs: dict) -> str | None:
         return None
     settings = {n: {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(s).items()}
                 for n, s in config.tables.items()}
-    blob = json.dumps({"version": crmkit.__version__, "inputs": inputs,
+    # DuckDB's file format changes between releases: a new DuckDB rebuilds the warehouse.
+    blob = json.dumps({"version": crmkit.__version__, "format": WAREHOUSE_FORMAT,
+                       "duckdb": duckdb.__version__,
+                       "inputs": inputs,
                        "settings": settings}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -256,6 +261,14 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, spec: TableConfig, mapping,
         "columns": mapping.columns, "derived": dict(spec.derive),
         "attributes": mapping.attributes,
     }
+    dated = next((c.name for c in table.columns if c.kind == "date" and c.required), None)
+    if dated:
+        # The span of the kept data: reports take their default period from it.
+        low, high = con.execute(f"SELECT min({quote(dated)}), max({quote(dated)}) FROM "
+                                f"{scored} WHERE __reason IS NULL").fetchone()
+        record["date_range"] = {"column": dated,
+                                "min": low.isoformat() if low else None,
+                                "max": high.isoformat() if high else None}
     if amount:
         record["control_totals"] = {
             "column": amount, "in": _money(row[4]), "kept": _money(row[5]),

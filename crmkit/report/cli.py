@@ -86,6 +86,8 @@ def _run(args: argparse.Namespace) -> int:
         context["warehouse"] = str(Path(warehouse).resolve())
         checksum = warehouse_checksum(warehouse)
         source_text = source_text or _shown_path(DEFAULT_SOURCE)
+        if not any({"start", "end"} & set(p) for p in param_sets):
+            context.update(default_period(warehouse))
 
     print(f"Rendering {len(names)} report(s) into {args.out}/", flush=True)
     results = render(args.reports or None, params=param_sets, out_dir=args.out, jobs=args.jobs,
@@ -129,6 +131,24 @@ def _warehouse(config: str | None, source: str | None) -> Path:
         source = str(DEFAULT_SOURCE)
     return Path(ensure_warehouse(config=config, source=source,
                                  progress=lambda message: print(f"  ingest: {message}", flush=True)))
+
+
+def default_period(warehouse: str | Path) -> dict[str, str]:
+    """``start`` and ``end`` of the last full quarter in the warehouse's orders (from its
+    audit, so a cached run stays fast), so that the header names the period shown."""
+    from crmkit.periods import last_full_quarter
+
+    try:
+        audit = json.loads((Path(warehouse) / "audit.json").read_text())
+        last = audit["tables"]["orders"]["date_range"]["max"]
+    except (OSError, KeyError, TypeError, ValueError):
+        return {}
+    if not last:
+        return {}
+    from datetime import date
+
+    start, end = last_full_quarter(date.fromisoformat(last[:10]))
+    return {"start": start.isoformat(), "end": end.isoformat()}
 
 
 def warehouse_checksum(folder: str | Path) -> str:

@@ -1,0 +1,187 @@
+"""The KPI catalogue: each KPI's contract (name, formula, unit, grain, tables) and function.
+
+``@metric(...)`` registers a KPI function and guards it: when a table or column in
+``needs`` is missing, or the function raises :class:`MetricUnavailable`, the call returns
+:class:`NotAvailable` with the reason instead of raising. The catalogue is filled once, at
+import, by the decorators in the KPI modules; nothing changes it afterwards.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import pandas as pd
+
+from crmkit.metrics.filters import Filters, unapplied_filters
+from crmkit.metrics.results import Measure, MetricUnavailable, NotAvailable, Nps, Rate
+
+# Returns: what a call gives with by=None ("measure", "rate", "nps", "frame").
+RETURNS = ("measure", "rate", "nps", "frame")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One KPI's contract.
+
+    ``needs`` holds "table" or "table.column" entries, all required; an entry
+    "a.x|b.x" is met by either alternative.
+    """
+
+    name: str
+    title: str
+    formula: str
+    unit: str
+    grain: str
+    needs: tuple[str, ...]
+    returns: str
+    function: Callable
+    breakdown: bool
+
+    def missing(self, wh) -> list[str]:
+        """The entries of ``needs`` that the warehouse lacks."""
+        out = []
+        for need in self.needs:
+            alternatives = need.split("|")
+            if any(_present(wh, alt) for alt in alternatives):
+                continue
+            table = need.partition(".")[0]
+            # "needs tickets" reads better than "needs tickets.type" when the table is absent.
+            out.append(table if len(alternatives) == 1 and not wh.has(table)
+                       else " or ".join(alternatives))
+        return list(dict.fromkeys(out))
+
+    def __call__(self, wh, filters: Filters | None = None, **options):
+        return self.function(wh, filters, **options)
+
+
+class WarehouseSnapshot:
+    """A warehouse whose table list and table expressions are looked up once.
+
+    ``Warehouse.has`` asks the backend for its table list on every call (a query each);
+    a KPI asks dozens of times, so each KPI call (or a whole ``kpi_set``) works on one
+    snapshot. Everything else is passed through to the warehouse.
+    """
+
+    def __init__(self, wh):
+        self.warehouse = wh
+        self._names = None
+        self._tables = {}
+
+    @classmethod
+    def of(cls, wh) -> WarehouseSnapshot:
+        return wh if isinstance(wh, cls) else cls(wh)
+
+    def has(self, name: str) -> bool:
+        if self._names is None:
+            self._names = frozenset(self.warehouse.con.list_tables())
+        return name in self._names
+
+    def table(self, name: str):
+        if name not in self._tables:
+            if not self.has(name):
+                return self.warehouse.table(name)  # raises its WarehouseError
+            self._tables[name] = self.warehouse.con.table(name)
+        return self._tables[name]
+
+    def __getattr__(self, name):
+        return getattr(self.warehouse, name)
+
+
+def _present(wh, need: str) -> bool:
+    table, _, column = need.partition(".")
+    return wh.has(table) and (not column or column in wh.table(table).columns)
+
+
+_METRICS: dict[str, Metric] = {}
+
+
+def metric(*, name: str, title: str, formula: str, unit: str, grain: str,
+           needs: tuple[str, ...] = ("orders",), returns: str = "measure"):
+    """Register the decorated KPI ``f(wh, filters, **options)`` under ``name``.
+
+    The wrapped function accepts ``filters=None`` (no filters), checks ``needs`` first,
+    and notes in its result which set filters could not reach the tables it reads.
+    """
+    if returns not in RETURNS:
+        raise ValueError(f"metric {name}: returns must be one of {RETURNS}, got {returns!r}")
+
+    def register(func):
+        if name in _METRICS:
+            raise ValueError(f"metric {name!r} is registered twice")
+
+        @functools.wraps(func)
+        def guarded(wh, filters: Filters | None = None, **options):
+            filters = filters if filters is not None else Filters()
+            wh = WarehouseSnapshot.of(wh)
+            missing = entry.missing(wh)
+            if missing:
+                return NotAvailable(f"needs {', '.join(missing)}", name)
+            try:
+                result = func(wh, filters, **options)
+            except MetricUnavailable as why:
+                return NotAvailable(str(why), name)
+            return _with_note(result, _filter_note(wh, entry.needs, filters))
+
+        entry = Metric(name=name, title=title, formula=formula, unit=unit, grain=grain,
+                       needs=tuple(needs), returns=returns, function=guarded,
+                       breakdown="by" in inspect.signature(func).parameters)
+        _METRICS[name] = entry
+        guarded.metric = entry
+        return guarded
+
+    return register
+
+
+def _filter_note(wh, needs, filters: Filters) -> str:
+    tables = dict.fromkeys(alt.partition(".")[0] for n in needs for alt in n.split("|"))
+    parts = []
+    for table in tables:
+        skipped = unapplied_filters(wh, table, filters)
+        if skipped:
+            parts.append(f"{', '.join(skipped)} not applied to {table}")
+    return "; ".join(parts)
+
+
+def _with_note(result, note: str):
+    if not note:
+        return result
+    if isinstance(result, (Measure, Rate, Nps)):
+        return replace(result, note="; ".join(p for p in (result.note, note) if p))
+    if isinstance(result, pd.DataFrame):
+        result.attrs["note"] = note
+    return result
+
+
+def get_metric(name: str) -> Metric:
+    """The registered KPI ``name``."""
+    _load()
+    try:
+        return _METRICS[name]
+    except KeyError:
+        raise KeyError(f"no KPI named {name!r}; known: {', '.join(sorted(_METRICS))}") from None
+
+
+def metrics() -> list[Metric]:
+    """Every registered KPI, in registration order."""
+    _load()
+    return list(_METRICS.values())
+
+
+def metric_definitions() -> pd.DataFrame:
+    """The KPI definitions for a report appendix.
+
+    Columns: name, title, formula, unit, grain, needs, returns, breakdown.
+    """
+    rows = [{"name": m.name, "title": m.title, "formula": m.formula, "unit": m.unit,
+             "grain": m.grain, "needs": ", ".join(m.needs), "returns": m.returns,
+             "breakdown": m.breakdown} for m in metrics()]
+    return pd.DataFrame(rows, columns=["name", "title", "formula", "unit", "grain", "needs",
+                                       "returns", "breakdown"])
+
+
+def _load() -> None:
+    # The KPI modules register themselves on import; importing the package imports them.
+    import crmkit.metrics  # noqa: F401

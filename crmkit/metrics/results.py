@@ -1,0 +1,294 @@
+"""What a KPI returns: honest numbers that carry their counts and their uncertainty.
+
+The convention for every KPI in :mod:`crmkit.metrics`
+    * ``by=None``: one result object: :class:`Measure` (a sum, count or mean),
+      :class:`Rate` (a proportion with its numerator, denominator and Wilson interval) or
+      :class:`Nps`.
+    * ``by="column"`` (or a list of columns): a DataFrame with the ``by`` columns first and
+      then the fields of that same result type, one row per group, sorted by the ``by``
+      columns. ``result.to_frame()`` gives the one-row frame of a single result, so both
+      shapes line up.
+    * KPIs that are tables by nature (over time, distributions, per rep, per customer,
+      per campaign, customer mix) always return a DataFrame; their docstrings list the
+      columns.
+    * A KPI whose table or column is missing returns :class:`NotAvailable` instead of
+      raising.
+
+Percentages (rates, shares, growth, ROI, CS) are stored as fractions (0.123) and shown as
+percentages (12.3%); NPS is on its own -100..100 scale.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+# Below this many observations a rate, mean or NPS is marked "too few to say".
+MIN_DENOMINATOR = 30
+# Two-sided 95% normal quantile.
+Z95 = 1.959963984540054
+
+RATE_COLUMNS = ["numerator", "denominator", "value", "ci_low", "ci_high", "too_few"]
+MEASURE_COLUMNS = ["value", "n", "ci_low", "ci_high", "too_few"]
+NPS_COLUMNS = ["promoters", "passives", "detractors", "n", "value", "ci_low", "ci_high",
+               "too_few"]
+
+
+class MetricUnavailable(Exception):
+    """Raised inside a KPI when its data is missing; the registry turns it into NotAvailable."""
+
+
+@dataclass(frozen=True)
+class NotAvailable:
+    """A KPI that cannot be computed on this warehouse, and why (``needs tickets``)."""
+
+    reason: str
+    metric: str = ""
+
+    def __str__(self) -> str:
+        return f"not available ({self.reason})"
+
+    def __bool__(self) -> bool:  # `if result:` reads as "was it computed"
+        return False
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """``value`` as text in its ``unit``: 1,234.50 / 1,234 / 12.3% / +12 / 4.21."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if unit == "currency":
+        return f"{value:,.2f}"
+    if unit == "count":
+        return f"{value:,.0f}"
+    if unit == "percent":
+        return f"{value:.1%}"
+    if unit == "nps":
+        return f"{value:+.0f}"
+    return f"{value:,.2f}"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A sum, count or mean in ``unit``; ``n`` is how many rows it rests on.
+
+    Means carry a 95% normal-approximation interval and are ``too_few`` below
+    :data:`MIN_DENOMINATOR` observations; sums and counts have no interval.
+    """
+
+    value: float
+    unit: str
+    n: int | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    too_few: bool = False
+    note: str = ""
+
+    def __str__(self) -> str:
+        if self.too_few:
+            return f"too few to say (n={self.n})"
+        return format_value(self.value, self.unit)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{c: getattr(self, c) for c in MEASURE_COLUMNS}])
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A proportion ``numerator / denominator`` with its Wilson 95% interval.
+
+    ``too_few`` is true when the denominator is below ``min_n`` (default
+    :data:`MIN_DENOMINATOR`); the value is still there, but ``str`` says
+    "too few to say (n=12)".
+    """
+
+    numerator: int
+    denominator: int
+    value: float
+    ci_low: float
+    ci_high: float
+    too_few: bool
+    note: str = ""
+
+    unit = "percent"
+
+    @classmethod
+    def from_counts(cls, numerator, denominator, *, min_n: int = MIN_DENOMINATOR,
+                    note: str = "") -> Rate:
+        """The rate of ``numerator`` successes in ``denominator`` trials."""
+        num, den = int(numerator or 0), int(denominator or 0)
+        if num < 0 or num > den:
+            raise ValueError(f"a rate needs 0 <= numerator <= denominator, got {num}/{den}")
+        low, high = wilson_interval(num, den)
+        value = num / den if den else math.nan
+        return cls(num, den, value, low, high, den < min_n, note)
+
+    def __str__(self) -> str:
+        if self.too_few:
+            return f"too few to say (n={self.denominator})"
+        return f"{self.value:.1%} ({self.numerator:,} of {self.denominator:,})"
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{c: getattr(self, c) for c in RATE_COLUMNS}])
+
+
+@dataclass(frozen=True)
+class Nps:
+    """Net Promoter Score = 100 × (promoters − detractors) / responses, with a 95% interval.
+
+    The interval is the normal approximation on the trinomial (promoter / passive /
+    detractor) variance: Var = (p_P + p_D − (p_P − p_D)²) / n, clipped to [−100, 100].
+    """
+
+    promoters: int
+    passives: int
+    detractors: int
+    n: int
+    value: float
+    ci_low: float
+    ci_high: float
+    too_few: bool
+    note: str = ""
+
+    unit = "nps"
+
+    @classmethod
+    def from_counts(cls, promoters, passives, detractors, *, min_n: int = MIN_DENOMINATOR,
+                    note: str = "") -> Nps:
+        p, m, d = int(promoters or 0), int(passives or 0), int(detractors or 0)
+        n = p + m + d
+        value, low, high = nps_interval(p, m, d)
+        return cls(p, m, d, n, value, low, high, n < min_n, note)
+
+    def __str__(self) -> str:
+        if self.too_few:
+            return f"too few to say (n={self.n})"
+        return f"{self.value:+.0f} ({self.n:,} responses)"
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{c: getattr(self, c) for c in NPS_COLUMNS}])
+
+
+def wilson_interval(numerator, denominator, *, z: float = Z95):
+    """Wilson score interval for a binomial proportion; arrays broadcast.
+
+    Returns ``(low, high)``; NaN where the denominator is 0.
+    """
+    k = np.asarray(numerator, dtype=float)
+    n = np.asarray(denominator, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        z2n = z * z / n
+        centre = (p + z2n / 2) / (1 + z2n)
+        half = z / (1 + z2n) * np.sqrt(p * (1 - p) / n + z2n / (4 * n))
+        low, high = centre - half, centre + half
+    low = np.where(n > 0, np.clip(low, 0.0, 1.0), np.nan)
+    high = np.where(n > 0, np.clip(high, 0.0, 1.0), np.nan)
+    if low.ndim == 0:
+        return float(low), float(high)
+    return low, high
+
+
+def nps_interval(promoters, passives, detractors, *, z: float = Z95):
+    """NPS and its normal-approximation interval; arrays broadcast. NaN when no responses."""
+    p = np.asarray(promoters, dtype=float)
+    d = np.asarray(detractors, dtype=float)
+    n = p + np.asarray(passives, dtype=float) + d
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pp, pd_ = p / n, d / n
+        score = pp - pd_
+        se = np.sqrt(np.maximum(pp + pd_ - score**2, 0.0) / n)
+        value = np.where(n > 0, 100 * score, np.nan)
+        low = np.where(n > 0, np.clip(100 * (score - z * se), -100, 100), np.nan)
+        high = np.where(n > 0, np.clip(100 * (score + z * se), -100, 100), np.nan)
+    if value.ndim == 0:
+        return float(value), float(low), float(high)
+    return value, low, high
+
+
+def mean_interval(mean, std, n, *, z: float = Z95):
+    """Normal-approximation interval ``mean ± z·sd/√n``; arrays broadcast, NaN for n < 2."""
+    m = np.asarray(mean, dtype=float)
+    s = np.asarray(std, dtype=float)
+    k = np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = z * s / np.sqrt(k)
+    half = np.where(k >= 2, half, np.nan)
+    low, high = m - half, m + half
+    if low.ndim == 0:
+        return float(low), float(high)
+    return low, high
+
+
+# -- frames ------------------------------------------------------------------------------
+def rate_frame(groups: pd.DataFrame, numerator: str, denominator: str, *,
+               min_n: int = MIN_DENOMINATOR) -> pd.DataFrame:
+    """``groups`` (by columns + counts) -> by columns + :data:`RATE_COLUMNS`."""
+    keys = [c for c in groups.columns if c not in (numerator, denominator)]
+    num = groups[numerator].fillna(0).astype("int64")
+    den = groups[denominator].fillna(0).astype("int64")
+    low, high = wilson_interval(num.to_numpy(), den.to_numpy())
+    out = groups[keys].copy()
+    out["numerator"] = num.to_numpy()
+    out["denominator"] = den.to_numpy()
+    out["value"] = np.where(den > 0, num / den.where(den > 0), np.nan)
+    out["ci_low"] = low
+    out["ci_high"] = high
+    out["too_few"] = (den < min_n).to_numpy()
+    return out.reset_index(drop=True)
+
+
+def mean_frame(groups: pd.DataFrame, *, mean: str = "mean", std: str = "std", n: str = "n",
+               min_n: int = MIN_DENOMINATOR, scale: float = 1.0) -> pd.DataFrame:
+    """``groups`` (by columns + mean, std, n) -> by columns + :data:`MEASURE_COLUMNS`.
+
+    ``scale`` divides the mean and its interval (CS = S / M uses the scale maximum).
+    """
+    keys = [c for c in groups.columns if c not in (mean, std, n)]
+    low, high = mean_interval(groups[mean], groups[std], groups[n])
+    out = groups[keys].copy()
+    out["value"] = groups[mean].astype(float).to_numpy() / scale
+    out["n"] = groups[n].fillna(0).astype("int64").to_numpy()
+    out["ci_low"] = np.asarray(low) / scale
+    out["ci_high"] = np.asarray(high) / scale
+    out["too_few"] = (out["n"] < min_n).to_numpy()
+    return out.reset_index(drop=True)
+
+
+def sum_frame(groups: pd.DataFrame, *, value: str, n: str) -> pd.DataFrame:
+    """``groups`` (by columns + a total and its row count) -> by columns + MEASURE_COLUMNS."""
+    keys = [c for c in groups.columns if c not in (value, n)]
+    out = groups[keys].copy()
+    out["value"] = groups[value].astype(float).fillna(0.0).to_numpy()
+    out["n"] = groups[n].fillna(0).astype("int64").to_numpy()
+    out["ci_low"] = np.nan
+    out["ci_high"] = np.nan
+    out["too_few"] = False
+    return out.reset_index(drop=True)
+
+
+def nps_frame(groups: pd.DataFrame, *, min_n: int = MIN_DENOMINATOR) -> pd.DataFrame:
+    """``groups`` (by columns + promoters, passives, detractors) -> by + NPS_COLUMNS."""
+    counts = ["promoters", "passives", "detractors"]
+    keys = [c for c in groups.columns if c not in counts]
+    out = groups[keys].copy()
+    for c in counts:
+        out[c] = groups[c].fillna(0).astype("int64").to_numpy()
+    out["n"] = out[counts].sum(axis=1)
+    value, low, high = nps_interval(out["promoters"], out["passives"], out["detractors"])
+    out["value"], out["ci_low"], out["ci_high"] = value, low, high
+    out["too_few"] = (out["n"] < min_n).to_numpy()
+    return out.reset_index(drop=True)
+
+
+def measure_from_row(row: pd.Series | dict, unit: str, *, note: str = "") -> Measure:
+    """The :class:`Measure` of one row of a measure frame."""
+    def opt(x):
+        return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+    n = row["n"]
+    return Measure(float(row["value"]), unit, None if pd.isna(n) else int(n),
+                   opt(row["ci_low"]), opt(row["ci_high"]), bool(row["too_few"]), note)
+

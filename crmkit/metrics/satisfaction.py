@@ -1,0 +1,134 @@
+"""Service and satisfaction KPIs: follow-up and complaint rates, CSAT, CS = S / M, NPS.
+
+Customer rates use the customer base in the period (signed up before it ends, not
+churned before it starts; see :mod:`crmkit.metrics.derived`) as denominator, so the
+numerator is always a subset of the denominator.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from crmkit.metrics.derived import customer_base, grouped, in_base, period_customer_ids
+from crmkit.metrics.filters import Filters, apply_filters, with_breakdown
+from crmkit.metrics.registry import metric
+from crmkit.metrics.results import (
+    MetricUnavailable,
+    Nps,
+    Rate,
+    mean_frame,
+    measure_from_row,
+    nps_frame,
+    rate_frame,
+)
+
+# NPS bands on the 0-10 scale: promoters 9-10, passives 7-8, detractors 0-6.
+PROMOTER_MIN = 9
+DETRACTOR_MAX = 6
+CSAT_SCALE_MAX = 5
+
+
+def _customers_with_ticket(wh, filters: Filters, ticket_type, by):
+    """Rate frame: base customers with a ticket of ``ticket_type`` opened in the period."""
+    types = [ticket_type] if isinstance(ticket_type, str) else list(ticket_type)
+    base = customer_base(wh, filters)
+    base = base.filter(in_base(base, filters))
+    ids = period_customer_ids(wh, "tickets", filters, where=lambda t: t.type.isin(types))
+    b = base.mutate(flagged=base.customer_id.cast("string").isin(ids.customer_id))
+    b, by = with_breakdown(wh, "customers", b, by)
+    frame = grouped(b, by, numerator=b.count(where=b.flagged), denominator=b.count())
+    frame = rate_frame(frame, "numerator", "denominator")
+    if by:
+        return frame
+    row = frame.iloc[0]
+    return Rate.from_counts(row["numerator"], row["denominator"])
+
+
+@metric(name="follow_up_rate", returns="rate",
+        title="Follow-up rate", unit="percent", grain="period",
+        needs=("orders", "tickets.type", "tickets.customer_id"),
+        formula="customers with a follow_up ticket opened in the period / customers in the "
+                "base for the period")
+def follow_up_rate(wh, filters, *, ticket_type="follow_up", by=None):
+    """Share of customers followed up in the period: Rate or a frame by customers columns."""
+    return _customers_with_ticket(wh, filters, ticket_type, by)
+
+
+@metric(name="complaint_rate", returns="rate",
+        title="Complaint rate", unit="percent", grain="period",
+        needs=("orders", "tickets.type", "tickets.customer_id"),
+        formula="customers with a complaint ticket opened in the period / customers in the "
+                "base for the period")
+def complaint_rate(wh, filters, *, ticket_type="complaint", by=None):
+    """Share of customers who complained in the period: Rate or a frame."""
+    return _customers_with_ticket(wh, filters, ticket_type, by)
+
+
+def _scores(wh, filters: Filters, source: str | None, column: str):
+    """Rows of the source table with a score in ``column``, in the period, after filters."""
+    candidates = [source] if source else ["surveys", "tickets"]
+    for table in candidates:
+        if wh.has(table) and column in wh.table(table).columns:
+            t = apply_filters(wh, table, filters)
+            return table, t.filter(t[column].notnull())
+    raise MetricUnavailable(f"needs {' or '.join(f'{c}.{column}' for c in candidates)}")
+
+
+@metric(name="csat", title="CSAT (mean score)", unit="score", grain="period",
+        needs=("surveys.csat|tickets.csat",),
+        formula="mean csat of survey responses in the period (tickets' csat when there is "
+                "no surveys.csat); 95% CI mean ± 1.96·sd/√n")
+def csat(wh, filters, *, source: str | None = None, by=None):
+    """Mean satisfaction score: Measure (unit "score") or a frame by ``by``."""
+    table, t = _scores(wh, filters, source, "csat")
+    t, by = with_breakdown(wh, table, t, by)
+    frame = mean_frame(grouped(t, by, mean=t.csat.mean(), std=t.csat.std(), n=t.count()))
+    return frame if by else measure_from_row(frame.iloc[0], "score")
+
+
+@metric(name="satisfaction_score", title="Satisfaction CS = S / M", unit="percent",
+        grain="period", needs=("surveys.csat|tickets.csat",),
+        formula="CS = mean csat S / scale maximum M (5), as a percentage")
+def satisfaction_score(wh, filters, *, source: str | None = None,
+                       scale_max: float = CSAT_SCALE_MAX, by=None):
+    """CS as a fraction of the scale maximum: Measure (percent) or a frame by ``by``."""
+    table, t = _scores(wh, filters, source, "csat")
+    t, by = with_breakdown(wh, table, t, by)
+    frame = mean_frame(grouped(t, by, mean=t.csat.mean(), std=t.csat.std(), n=t.count()),
+                       scale=scale_max)
+    return frame if by else measure_from_row(frame.iloc[0], "percent")
+
+
+@metric(name="csat_distribution", title="CSAT distribution", unit="percent", grain="score",
+        needs=("surveys.csat|tickets.csat",), returns="frame",
+        formula="responses with each score / all responses with a score in the period")
+def csat_distribution(wh, filters, *, source: str | None = None, by=None) -> pd.DataFrame:
+    """[*by], score, numerator, denominator, value, ci_low, ci_high, too_few."""
+    table, t = _scores(wh, filters, source, "csat")
+    t, by = with_breakdown(wh, table, t, by)
+    t = t.mutate(score=t.csat)
+    counts = grouped(t, [*by, "score"], numerator=t.count())
+    totals = counts.groupby(by, dropna=False)["numerator"].transform("sum") if by \
+        else counts["numerator"].sum()
+    counts["denominator"] = totals
+    return rate_frame(counts, "numerator", "denominator")
+
+
+@metric(name="nps", title="Net Promoter Score", unit="nps", grain="period",
+        needs=("surveys.nps",), returns="nps",
+        formula="NPS = 100 × (promoters (9-10) − detractors (0-6)) / responses; 95% CI "
+                "±1.96·100·√((p_P + p_D − (p_P − p_D)²) / n)")
+def nps(wh, filters, *, by=None):
+    """NPS of survey responses in the period: Nps or a frame by ``by``."""
+    t = apply_filters(wh, "surveys", filters)
+    t = t.filter(t.nps.notnull())
+    t, by = with_breakdown(wh, "surveys", t, by)
+    frame = nps_frame(grouped(t, by, promoters=t.count(where=t.nps >= PROMOTER_MIN),
+                              passives=t.count(where=(t.nps > DETRACTOR_MAX)
+                                               & (t.nps < PROMOTER_MIN)),
+                              detractors=t.count(where=t.nps <= DETRACTOR_MAX)))
+    if by:
+        return frame
+    row = frame.iloc[0]
+    return Nps.from_counts(row["promoters"], row["passives"], row["detractors"])
+

@@ -1,0 +1,311 @@
+"""What a report notebook calls: one report object, one section per cell.
+
+    report = open_report("sales_performance", warehouse=warehouse, start=start, end=end,
+                         region=region, segment=segment, ...)
+    report.show("summary")
+    report.show("revenue_over_time")
+
+A section is a function ``section(report) -> list`` of outputs: :class:`Text` (Markdown
+whose data-derived parts are already escaped), a matplotlib Figure, or a :class:`Table`.
+The report computes every number through :meth:`Report.kpi` (cached per filter set, and
+recorded so the appendix prints the definitions of exactly the KPIs shown). Sections never
+read files or globals: the same call redraws them for other filters (the widget panel).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+import crmkit
+from crmkit.exceptions import ParameterError
+from crmkit.metrics import Filters, NotAvailable, get_metric, metric_definitions
+from crmkit.periods import last_full_quarter
+from crmkit.report.markup import escape_markdown
+from crmkit.warehouse import Warehouse
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SOURCE = PROJECT_ROOT / "data" / "sample"
+FILTER_PARAMS = ("start", "end", "region", "segment", "channel", "category", "product",
+                 "sales_rep")
+
+
+@dataclass
+class Text:
+    """Markdown for the report; build it with :func:`crmkit.report.markup.format_markdown`
+    or the :mod:`crmkit.narrative` sentences, which escape what came from the data."""
+
+    markdown: str
+
+
+@dataclass
+class Table:
+    """A small table for the reader: ``formats`` maps a column to a unit (currency, count,
+    percent, score, nps, date) or a format string such as ``"{:.1f}"``."""
+
+    frame: pd.DataFrame
+    formats: dict = field(default_factory=dict)
+    caption: str | None = None
+
+    def to_html(self) -> str:
+        from crmkit.metrics.results import format_value
+
+        shown = self.frame.copy()
+        for column, fmt in self.formats.items():
+            if column not in shown:
+                continue
+            if fmt == "date":
+                shown[column] = pd.to_datetime(shown[column]).dt.strftime("%Y-%m-%d")
+            elif "{" in fmt:
+                shown[column] = shown[column].map(
+                    lambda v, f=fmt: "" if _missing(v) else f.format(v))
+            else:
+                shown[column] = shown[column].map(
+                    lambda v, u=fmt: "" if _missing(v) else format_value(v, u))
+        shown.columns = [str(c).replace("_", " ") for c in shown.columns]
+        # escape=True: names from the data (a customer called <script>...) stay text.
+        html = shown.to_html(index=False, escape=True, border=0, na_rep="",
+                             classes="crmkit-table")
+        if self.caption:
+            html = f"<p class='crmkit-caption'>{_html(self.caption)}</p>" + html
+        return html
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA \
+        or value is pd.NaT
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+Section = Callable[["Report"], list]
+
+
+@dataclass
+class Report:
+    """A report's data, filters and sections; see :func:`open_report`."""
+
+    name: str
+    title: str
+    wh: Warehouse
+    filters: Filters
+    params: dict
+    sections: dict[str, Section]
+    by: str | None = None
+    language: str = "en"
+    used_metrics: list[str] = field(default_factory=list)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    # -- numbers --------------------------------------------------------------------
+    def kpi(self, name: str, filters: Filters | None = None, **options):
+        """A registered KPI on ``filters`` (default: the report's), computed once."""
+        filters = self.filters if filters is None else filters
+        key = (name, filters, tuple(sorted(options.items())))
+        if key not in self._cache:
+            self._cache[key] = get_metric(name)(self.wh, filters, **options)
+        if name not in self.used_metrics:
+            self.used_metrics.append(name)
+        return self._cache[key]
+
+    def has(self, table: str) -> bool:
+        return self.wh.has(table)
+
+    def memo(self, key, compute: Callable[[], object]):
+        """A value computed once per filter set (models, joined frames)."""
+        full = ("memo", key, self.filters)
+        if full not in self._cache:
+            self._cache[full] = compute()
+        return self._cache[full]
+
+    def with_filters(self, filters: Filters) -> Report:
+        """The same report on other filters (the widget panel redraws through this)."""
+        return Report(self.name, self.title, self.wh, filters,
+                      {**self.params, **filters.to_params()}, self.sections, self.by,
+                      self.language, self.used_metrics, self._cache)
+
+    # -- display --------------------------------------------------------------------
+    def outputs(self, section: str) -> list:
+        """The outputs of one section (a list of Text, Figure, Table)."""
+        try:
+            fn = self.sections[section]
+        except KeyError:
+            raise ParameterError(f"report {self.name} has no section {section!r}; it has: "
+                                 f"{', '.join(self.sections)}") from None
+        return fn(self)
+
+    def show(self, section: str) -> None:
+        """Display one section in the notebook."""
+        display_outputs(self.outputs(section))
+
+
+def display_outputs(outputs: list) -> None:
+    import matplotlib.pyplot as plt
+    from IPython.display import HTML, Markdown, display
+    from matplotlib.figure import Figure
+
+    for item in outputs:
+        if isinstance(item, Text):
+            display(Markdown(item.markdown))
+        elif isinstance(item, Table):
+            display(HTML(item.to_html()))
+        elif isinstance(item, Figure):
+            display(item)
+            plt.close(item)
+        elif item is not None:
+            display(item)
+
+
+# -- opening a report -------------------------------------------------------------------
+
+def default_period(wh: Warehouse) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The last full calendar quarter the orders cover (see crmkit.periods)."""
+    recorded = wh.audit.get("tables", {}).get("orders", {}).get("date_range", {}).get("max")
+    if recorded:
+        last = pd.Timestamp(recorded)
+    else:
+        last = pd.Timestamp(wh.table("orders").order_date.max().execute())
+    start, end = last_full_quarter(last.date())
+    return pd.Timestamp(start), pd.Timestamp(end)
+
+
+def open_warehouse(warehouse: str = "", source: str = "", config: str = "") -> Warehouse:
+    """The warehouse a report reads: a given folder, else the source (or config) ingested
+    into its cached warehouse, else the bundled sample."""
+    if warehouse:
+        return Warehouse.open(warehouse)
+    from crmkit.ingest import ensure_warehouse
+
+    folder = ensure_warehouse(config=config or None,
+                              source=None if config else (source or DEFAULT_SOURCE))
+    return Warehouse.open(folder)
+
+
+def open_report(name: str, *, title: str, sections: dict[str, Section],
+                warehouse: str = "", source: str = "", config: str = "", by: str = "",
+                language: str = "en", **params) -> Report:
+    """A report on the filters given as notebook parameters.
+
+    ``params``: start and end (ISO dates, empty: the last full quarter in the data),
+    region, segment, channel, category, product, sales_rep (a value, ``"A,B"`` or empty
+    for all) and ``attr_<column>`` for any attribute column.
+    """
+    from crmkit.charts import use_theme
+
+    wh = open_warehouse(warehouse, source, config)
+    filter_params = {k: v for k, v in params.items()
+                     if k in FILTER_PARAMS or k.startswith("attr_")}
+    unknown = set(params) - set(filter_params)
+    if unknown:
+        raise ParameterError(f"unknown report parameter(s) {sorted(unknown)}; filters are "
+                             f"{', '.join(FILTER_PARAMS)} and attr_<column>")
+    if not filter_params.get("start") or not filter_params.get("end"):
+        start, end = default_period(wh)
+        filter_params["start"] = filter_params.get("start") or start.strftime("%Y-%m-%d")
+        filter_params["end"] = filter_params.get("end") or end.strftime("%Y-%m-%d")
+    filters = Filters.from_params(filter_params)
+    use_theme(language)
+    return Report(name=name, title=title, wh=wh, filters=filters,
+                  params={"source": source or ("" if config or warehouse else "data/sample"),
+                          "config": config, "by": by, "language": language,
+                          **filter_params},
+                  sections=sections, by=by or None, language=language)
+
+
+# -- sections every report has ------------------------------------------------------------
+
+def scope(report: Report) -> list:
+    """One line: the period, the filters and the data the report rests on."""
+    audit = report.wh.audit
+    source = audit.get("source", report.wh.location)
+    return [Text(f"**Period and filters:** {escape_markdown(report.filters.describe())}. "
+                 f"**Data:** {escape_markdown(source)}, ingested "
+                 f"{escape_markdown(audit.get('generated_at', 'n/a'))}.")]
+
+
+def appendix_definitions(report: Report) -> list:
+    """The written definition of every KPI this report used."""
+    table = metric_definitions()
+    used = [m for m in report.used_metrics if m in set(table["name"])]
+    table = table.set_index("name").loc[used].reset_index() if used else table.iloc[0:0]
+    keep = [c for c in ("title", "formula", "unit", "grain", "needs") if c in table]
+    return [Table(table[keep], caption="Definitions of the KPIs in this report")]
+
+
+def appendix_parameters(report: Report) -> list:
+    """The parameters this report was rendered with (secrets are never shown)."""
+    from crmkit.report.parameters import is_secret, redact
+
+    rows = []
+    for name, value in report.params.items():
+        shown = redact(name, value) if is_secret(name, value) else value
+        rows.append({"parameter": name, "value": "" if shown in (None, "") else str(shown)})
+    return [Table(pd.DataFrame(rows), caption="Parameters")]
+
+
+def appendix_audit(report: Report) -> list:
+    """Ingest accounting: every input row kept, flagged or quarantined, and why."""
+    tables = report.wh.audit.get("tables", {})
+    if not tables:
+        return [Text("No ingest audit is recorded for this warehouse.")]
+    rows, reasons = [], []
+    for name, r in tables.items():
+        totals = r.get("control_totals") or {}
+        rows.append({"table": name, "input": r.get("input", ""), "rows_in": r["rows_in"],
+                     "kept": r["kept"], "flagged": r["flagged"],
+                     "quarantined": r["quarantined"],
+                     "amount_in": totals.get("in"),
+                     "amount_kept_and_flagged": (totals["kept"] + totals["flagged"])
+                     if totals else None})
+        for kind, counts in (("flag", r.get("flags", {})), ("quarantine", r.get("reasons", {}))):
+            for reason, n in counts.items():
+                reasons.append({"table": name, "kind": kind, "reason": reason, "rows": n})
+    out = [Table(pd.DataFrame(rows), {"rows_in": "count", "kept": "count", "flagged": "count",
+                                      "quarantined": "count", "amount_in": "currency",
+                                      "amount_kept_and_flagged": "currency"},
+                 caption="Rows in = kept + flagged + quarantined, per table")]
+    if reasons:
+        out.append(Table(pd.DataFrame(reasons), {"rows": "count"},
+                         caption="Flags and quarantine reasons"))
+    verdict = ("Every input row is accounted for." if report.wh.audit.get("reconciled")
+               else "**The ingest counts do not reconcile**: see audit.json.")
+    out.append(Text(verdict))
+    return out
+
+
+def appendix_lineage(report: Report) -> list:
+    """Where the numbers come from: input checksums, versions, generation time."""
+    audit = report.wh.audit
+    rows = [{"item": "crmkit version", "value": crmkit.__version__},
+            {"item": "report generated", "value": datetime.now(timezone.utc)
+             .strftime("%Y-%m-%d %H:%M UTC")},
+            {"item": "data ingested", "value": audit.get("generated_at", "n/a")},
+            {"item": "source", "value": audit.get("source", report.wh.location)}]
+    for name, r in audit.get("tables", {}).items():
+        if r.get("sha256"):
+            rows.append({"item": f"{name} input sha256", "value": r["sha256"]})
+    return [Table(pd.DataFrame(rows), caption="Lineage")]
+
+
+COMMON_SECTIONS: dict[str, Section] = {
+    "scope": scope,
+    "appendix_definitions": appendix_definitions,
+    "appendix_parameters": appendix_parameters,
+    "appendix_audit": appendix_audit,
+    "appendix_lineage": appendix_lineage,
+}
+
+
+def not_available(report: Report, what: str, result: NotAvailable) -> list:
+    """The one line a section shows when its data is missing."""
+    return [Text(f"*{escape_markdown(what)} is not available for this data "
+                 f"({escape_markdown(result.reason)}).*")]

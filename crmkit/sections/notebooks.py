@@ -1,0 +1,95 @@
+"""Write the report notebooks from the report outlines: ``python -m crmkit.sections``.
+
+The committed notebooks are generated, so the four stay alike (one parameters cell, one
+``report.show`` per section) and a test checks they match their outlines. An analyst's own
+notebook can use the same calls; it need not be generated.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+PARAMETERS = '''\
+start: str = ""  # first day of the period (YYYY-MM-DD); empty: the last full quarter in the data
+end: str = ""  # last day of the period, inclusive; empty: the last full quarter in the data
+region: str = ""  # filter: a region, or several as "East,West"; empty for all
+segment: str = ""  # filter: customer segment
+channel: str = ""  # filter: sales channel
+category: str = ""  # filter: product category
+product: str = ""  # filter: product
+sales_rep: str = ""  # filter: sales rep
+by: str = ""  # breakdown for charts: region, segment, channel or any attribute column
+language: str = "en"  # report language for charts: en or zh
+source: str = ""  # data folder, .duckdb file or postgresql:// URL; empty: data/sample
+config: str = ""  # crmkit config file (instead of source)
+warehouse: str = ""  # set by crmkit render: the ingested warehouse folder'''
+
+OPEN = '''\
+from crmkit.sections import open_report
+
+report = open_report(
+    "{name}", warehouse=warehouse, source=source, config=config, by=by, language=language,
+    start=start, end=end, region=region, segment=segment, channel=channel,
+    category=category, product=product, sales_rep=sales_rep,
+)'''
+
+APPENDIX = [
+    "## Appendix",
+    ("appendix_definitions", "### KPI definitions"),
+    ("appendix_parameters", "### Parameters"),
+    ("appendix_audit", "### Data audit\n\nEvery input row is kept, kept with a flag, or "
+                       "quarantined with a reason; the counts reconcile per table."),
+    ("appendix_lineage", "### Lineage"),
+]
+
+
+def _cell(kind: str, source: str, **metadata) -> dict:
+    cell = {"cell_type": kind, "id": "", "metadata": metadata,
+            "source": source.splitlines(True)}
+    if kind == "code":
+        cell.update(execution_count=None, outputs=[])
+    return cell
+
+
+def notebook(name: str) -> dict:
+    """The notebook of report ``name`` as nbformat 4 JSON (no outputs)."""
+    from crmkit.sections import report_module
+
+    module = report_module(name)
+    intro, *outline = module.OUTLINE
+    cells = [_cell("markdown", intro),
+             _cell("code", PARAMETERS, tags=["parameters"]),
+             _cell("code", OPEN.format(name=name), tags=["remove-input"]),
+             _cell("code", 'report.show("scope")')]
+    for entry in [*outline, *APPENDIX]:
+        if isinstance(entry, str):
+            cells.append(_cell("markdown", entry))
+        else:
+            section, heading = entry
+            cells.append(_cell("markdown", heading))
+            cells.append(_cell("code", f'report.show("{section}")'))
+    for i, cell in enumerate(cells):
+        cell["id"] = f"{name}-{i:02d}"  # stable ids: regenerating changes nothing
+    return {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
+            "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                        "name": "python3"},
+                         "language_info": {"name": "python"},
+                         "crmkit": {"title": module.TITLE}}}
+
+
+def notebook_text(name: str) -> str:
+    return json.dumps(notebook(name), indent=1, ensure_ascii=False) + "\n"
+
+
+def write_notebooks(folder: str | Path) -> list[Path]:
+    from crmkit.sections import REPORTS
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in REPORTS:
+        path = folder / f"{name}.ipynb"
+        path.write_text(notebook_text(name), encoding="utf-8")
+        written.append(path)
+    return written
