@@ -55,9 +55,15 @@ print(json.dumps({"seconds": seconds, "load_seconds": load,
 
 
 def warehouse_for(orders: int) -> Path:
-    """The ingested warehouse of about ``orders`` generated orders (built when missing)."""
+    """The ingested warehouse of about ``orders`` generated orders, (re)built when it is
+    missing or cannot be opened (e.g. written by another DuckDB storage version)."""
+    from crmkit.exceptions import WarehouseError
+    from crmkit.warehouse import Warehouse
+
     folder = bench_ingest.CACHE / f"wh-csv-{orders}"
-    if not (folder / "warehouse.duckdb").exists():
+    try:
+        Warehouse.open(folder).close()
+    except WarehouseError:
         bench_ingest.run([orders], "csv")
     return folder
 

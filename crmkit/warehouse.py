@@ -42,6 +42,7 @@ class Warehouse:
         self.con = con
         self.audit = audit or {}
         self.location = location
+        self._table_names: set[str] | None = None
 
     # -- construction -------------------------------------------------------------
     @classmethod
@@ -72,15 +73,28 @@ class Warehouse:
         """
         con = con if con is not None else ibis.duckdb.connect()
         for name, frame in frames.items():
-            con.create_table(name, frame, overwrite=True)
+            # A column with no value at all has no type to create; text is the safe one.
+            empty = [c for c in frame.columns
+                     if frame[c].dtype == object and frame[c].isna().all()]
+            con.create_table(name, frame.astype({c: "string" for c in empty}), overwrite=True)
+        if con.name == "postgres":
+            # Fresh tables have no planner statistics: without them PostgreSQL picks nested
+            # loops for the customer joins (seconds instead of milliseconds).
+            con.raw_sql("ANALYZE")
         return cls(con)
 
     # -- access -------------------------------------------------------------------
+    def _names(self) -> set[str]:
+        # A warehouse is read, not written, while reports use it: list its tables once.
+        if self._table_names is None:
+            self._table_names = set(self.con.list_tables())
+        return self._table_names
+
     def has(self, name: str) -> bool:
-        return name in self.con.list_tables()
+        return name in self._names()
 
     def tables(self) -> list[str]:
-        present = set(self.con.list_tables())
+        present = self._names()
         return [t for t in TABLES if t in present]
 
     def table(self, name: str) -> ibis.Table:
