@@ -32,6 +32,7 @@ from matplotlib import font_manager, patches, ticker
 from matplotlib.axes import Axes
 
 from crmkit.metrics.satisfaction import CSAT_SCALE_MAX, DETRACTOR_MAX, PROMOTER_MIN
+from crmkit.metrics.results import format_value
 
 # -- theme -------------------------------------------------------------------------------
 
@@ -302,15 +303,9 @@ def value_text(value: float, unit: str) -> str:
     score 4.21; "" when missing."""
     if value is None or not np.isfinite(value):
         return ""
-    if unit == "count":
-        return f"{value:,.0f}"
-    if unit == "percent":
-        return f"{value:.1%}"
-    if unit == "nps":
-        return f"{value:+.0f}"
-    if unit == "score":
-        return f"{value:.2f}"
-    return compact_number(value)
+    if unit in ("count", "percent", "nps", "score"):
+        return format_value(value, unit)
+    return compact_number(value)  # money on a chart: 1.2M reads faster than 1,234,567.00
 
 
 # -- shared plumbing ---------------------------------------------------------------------
