@@ -187,6 +187,11 @@ def repeat_customer_rate(wh, filters, *, by=None):
 
 # -- churn -------------------------------------------------------------------------------
 def _churn_counts(wh, filters: Filters, by):
+    customers = wh.table("customers")
+    if not execute(customers.churn_date.notnull().any()):
+        # Customers derived from orders (retail) have the column but no churn events: a
+        # 0% contractual churn rate would be a false statement, not a measurement.
+        raise MetricUnavailable("needs churn dates: customers.churn_date is empty")
     base = customer_base(wh, filters)
     if filters.start is not None:
         at_start = ((base.kpi_signup.isnull() | (base.kpi_signup < ts(filters.start)))

@@ -1,0 +1,952 @@
+"""Sections of the churn report: how many customers leave, when, why, who is at risk next
+and how much revenue that is.
+
+Which churn (:func:`churn_basis`, decided on the whole customers table, not the filtered
+slice, so a filter never switches the definition):
+
+contractual
+    Some customer has a ``churn_date`` (subscriptions). A customer churns on that date.
+    Churn and retention rates are the ``churn_rate`` / ``retention_rate`` KPIs; survival
+    runs from signup to churn; the at-risk score is the logistic model
+    :func:`crmkit.models.risk.contractual_churn_risk` (revenue at risk = monthly revenue
+    × 12 × churn probability).
+inactivity
+    No churn dates (retail; customers derived from orders). A customer churns when
+    :data:`INACTIVE_DAYS` pass without a completed order, dated on the day that becomes
+    visible (last order + INACTIVE_DAYS), as in
+    :func:`crmkit.models.survival.noncontractual_durations`. Churn rate over a period =
+    customers active at its start (first completed order before it, last one fewer than
+    INACTIVE_DAYS before it) whose lapse falls in the period (no completed order in the
+    INACTIVE_DAYS up to its end) / customers active at its start. Activity counts the
+    completed orders the filters select. The at-risk score is BG/NBD probability alive
+    (:func:`crmkit.models.risk.noncontractual_risk`; revenue at risk = last 365 days'
+    revenue × (1 − p_alive)).
+
+Breakdowns (highest churn, survival curves, win-back groups) use ``report.by`` when it is
+a customers column with at least two values, else ``segment``, else region.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from crmkit import charts, narrative
+from crmkit.metrics import NotAvailable, Rate, apply_filters
+from crmkit.metrics.derived import classified_orders, customer_base, execute, grouped, ts
+from crmkit.metrics.filters import Filters, with_breakdown
+from crmkit.metrics.results import MIN_DENOMINATOR, format_value, rate_frame
+from crmkit.report.markup import escape_markdown, format_markdown
+from crmkit.sections.base import COMMON_SECTIONS, Report, Table, Text, not_available
+
+TITLE = "Churn and retention"
+INACTIVE_DAYS = 180  # retail: this long without a completed order counts as churned
+TOP_AT_RISK = 20  # rows of the at-risk list
+TOP_WINBACK = 10  # rows of the win-back call list
+TOP_WINBACK_RULES = 3  # win-back recommendations repeated in the conclusions
+AT_RISK_PROBABILITY = 0.5  # churn probability (1 − p_alive) from which a customer is "at risk"
+RETENTION_MONTHS = (3, 6, 12)  # survival table; inactivity churn starts after INACTIVE_DAYS
+MAX_GROUPS = 6  # survival curves drawn; smaller groups go to "other"
+SIGNIFICANCE = 0.05  # log-rank p-value below which curves "differ"
+HOLDOUT_DAYS = 180  # retail: the BG/NBD is checked on who bought again in these last days
+COMPLAINT_TYPES = ("complaint",)
+# How well a ranking model's AUC lets a reader trust the list (first floor met wins).
+AUC_WORDS = ((0.8, "ranks customers well"), (0.7, "ranks customers fairly"),
+             (0.6, "ranks customers only weakly"), (0.0, "is barely better than chance"))
+GROUP_COLUMNS = ("segment", "region")  # breakdown fallbacks when report.by is not usable
+OTHER = "other"
+NOT_RECORDED = "not recorded"
+
+# Win-back rules (data: copy, edit and pass back to winback_items). A reason rule fires
+# when customers who left in the period for one of its ``reasons`` (matched without case)
+# are at least ``min_share`` of the leavers; ``winnable: False`` reasons get no campaign.
+# In ``text``: {n} leavers, {share} of all leavers, {revenue} their annual revenue.
+WINBACK_REASON_RULES: list[dict] = [
+    {"reasons": ("price", "too expensive", "cost"), "min_share": 0.10, "priority": 3,
+     "text": "{n} customers left over price ({share} of leavers, {revenue} a year): offer "
+             "them a smaller plan or a loyalty price before they sign elsewhere."},
+    {"reasons": ("competitor",), "min_share": 0.10, "priority": 3,
+     "text": "{n} customers left for a competitor ({share} of leavers, {revenue} a year): "
+             "ask the largest accounts what the competitor offered and answer it."},
+    {"reasons": ("service quality", "service", "support"), "min_share": 0.10, "priority": 3,
+     "text": "{n} customers left over service quality ({share} of leavers, {revenue} a "
+             "year): show them what was fixed and give each a named contact before asking "
+             "them back."},
+    {"reasons": ("no longer needed",), "min_share": 0.10, "priority": 1,
+     "text": "{n} customers no longer needed the product ({share} of leavers, {revenue} a "
+             "year): keep them in touch with a pause plan or newsletter and ask again in "
+             "six months."},
+    {"reasons": ("moved", "relocated"), "min_share": 0.05, "priority": 1, "winnable": False,
+     "text": "{n} customers left because they moved ({revenue} a year): not a win-back "
+             "target; ask them for referrals instead."},
+]
+# A group rule fires for each group whose churn rate is at least ``min_ratio`` times the
+# overall rate (and not "too few to say"). {group}, {value}, {overall}, {n}, {revenue}.
+WINBACK_GROUP_RULE: dict = {
+    "min_ratio": 1.25, "priority": 2,
+    "text": "{group} churned at {value} against {overall} overall ({n} customers, {revenue} "
+            "a year): start win-back and retention work there.",
+}
+# Report-level rules for narrative.recommendation_items (same shape as its rules).
+CHURN_RULES: list[dict] = [
+    {"metric": "at_risk_revenue_share", "op": ">", "threshold": 0.05, "unit": "percent",
+     "priority": 3,
+     "text": "{value} of the active customers' annual revenue is at risk: give the at-risk "
+             "list to the account owners this month, highest revenue at risk first."},
+    {"metric": "risk_model_auc", "op": "<", "threshold": 0.7, "unit": "score", "priority": 1,
+     "text": "The churn score's AUC is only {value}: treat the at-risk list as a rough "
+             "ranking and add features (usage, payments, contract end) before relying on "
+             "it."},
+]
+
+
+# -- which churn ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ChurnBasis:
+    """How churn is defined for this warehouse: "contractual" or "inactivity"."""
+
+    kind: str
+    inactive_days: int = INACTIVE_DAYS
+
+    @property
+    def contractual(self) -> bool:
+        return self.kind == "contractual"
+
+    def describe(self) -> str:
+        """One Markdown sentence a reader needs before any churn number."""
+        if self.contractual:
+            return ("**Churn definition (contractual):** a customer churns on the churn date "
+                    "recorded in the customers table; the churn rate of a period is the "
+                    "customers who churned in it over the customers active at its start.")
+        return (f"**Churn definition (inactivity):** the data records no churn dates, so a "
+                f"customer counts as churned after {self.inactive_days} days without a "
+                f"completed order, on the day that mark is reached; the churn rate of a "
+                f"period is the customers active at its start (an order in the "
+                f"{self.inactive_days} days before it) who reach that mark in it, over "
+                f"those active at its start.")
+
+
+def churn_basis(wh) -> ChurnBasis:
+    """Contractual when any customer has a churn_date, else churn by inactivity."""
+    if wh.has("customers") and "churn_date" in wh.table("customers").columns:
+        c = wh.table("customers")
+        if int(execute(c.count(where=c.churn_date.notnull()))) > 0:
+            return ChurnBasis("contractual")
+    return ChurnBasis("inactivity")
+
+
+def _basis(report: Report) -> ChurnBasis:
+    return report.memo("churn_basis", lambda: churn_basis(report.wh))
+
+
+# -- churn and retention rates -------------------------------------------------------------
+
+def _inactivity_table(wh, filters: Filters, inactive_days: int) -> ibis.Table:
+    """Customers of the selection active at the period start, with ``lapsed`` (bool: the
+    lapse falls in the period), ``last_order`` (last completed order up to the period end)
+    and the customers columns."""
+    gap = pd.Timedelta(days=inactive_days)
+    o = classified_orders(wh, filters, period=False)
+    o = o.filter((o.order_kind == "completed") & o.customer_id.notnull()
+                 & (o.order_date < ts(filters.end_exclusive)))
+    per = o.group_by("customer_id").agg(
+        before=o.order_date.max(where=o.order_date < ts(filters.start)),
+        last_order=o.order_date.max())
+    per = per.filter(per.before >= ts(filters.start - gap))
+    base = customer_base(wh, filters)
+    joined = base.inner_join(per, "customer_id").select(*base.columns, "last_order")
+    return joined.mutate(lapsed=joined.last_order < ts(filters.end_exclusive - gap))
+
+
+def inactivity_churn(wh, filters: Filters, *, inactive_days: int = INACTIVE_DAYS, by=None,
+                     retained: bool = False):
+    """Churn (or, with ``retained``, retention) by inactivity over the period: a Rate, or a
+    rate frame by customers columns. See the module docstring for the definition."""
+    t, by = with_breakdown(wh, "customers", _inactivity_table(wh, filters, inactive_days), by)
+    counted = t.count(where=~t.lapsed) if retained else t.count(where=t.lapsed)
+    frame = rate_frame(grouped(t, by, numerator=counted, denominator=t.count()),
+                       "numerator", "denominator")
+    if by:
+        return frame
+    row = frame.iloc[0]
+    return Rate.from_counts(row["numerator"], row["denominator"])
+
+
+def _rate(report: Report, kind: str, filters: Filters | None = None, by=None):
+    """Churn (``kind="churn"``) or retention rate on ``filters`` under the report's basis."""
+    filters = report.filters if filters is None else filters
+    basis = _basis(report)
+    if basis.contractual:
+        return report.kpi(f"{kind}_rate", filters, **({"by": by} if by else {}))
+    return report.memo(("inactivity", kind, filters, by), lambda: inactivity_churn(
+        report.wh, filters, inactive_days=basis.inactive_days, by=by,
+        retained=kind == "retention"))
+
+
+def _group_column(report: Report) -> str | None:
+    """The breakdown for groups: report.by if a customers column with 2+ values, else
+    segment, else region; None when none has two values."""
+    def usable(column):
+        if not report.has("customers") or column not in report.wh.table("customers").columns:
+            return False
+        c = report.wh.table("customers")
+        return int(execute(c[column].nunique())) >= 2
+
+    return report.memo("group_column", lambda: next(
+        (c for c in (report.by, *GROUP_COLUMNS) if c and usable(c)), None))
+
+
+def _in_period(dates: pd.Series, filters: Filters) -> pd.Series:
+    """Dates on a day of the period (times of day included)."""
+    return (dates >= filters.start) & (dates < filters.end_exclusive)
+
+
+def _usable_rate(rate) -> bool:
+    return isinstance(rate, Rate) and not rate.too_few and rate.denominator > 0
+
+
+# -- frames pulled for the models ----------------------------------------------------------
+
+CUSTOMER_COLUMNS = ("customer_id", "name", "segment", "region", "owner", "signup_date",
+                    "status", "churn_date", "churn_reason", "tenure_months",
+                    "monthly_revenue")
+
+
+def _customers(report: Report) -> pd.DataFrame:
+    """The selected customers (one row each) with the columns the models and lists need."""
+    def pull():
+        if not report.has("customers"):  # a warehouse built without ingest (tests, frames)
+            return pd.DataFrame({"customer_id": pd.Series([], dtype="string")})
+        c = apply_filters(report.wh, "customers", report.filters, period=False)
+        extra = [report.by] if report.by and report.by in c.columns else []
+        columns = [col for col in dict.fromkeys([*CUSTOMER_COLUMNS, *extra]) if col in c.columns]
+        frame = execute(c.select(*columns))
+        for col in ("signup_date", "churn_date"):
+            if col in frame:
+                frame[col] = pd.to_datetime(frame[col])
+        return frame
+
+    return report.memo("customers_frame", pull)
+
+
+def _daily_orders(report: Report) -> pd.DataFrame:
+    """customer_id, order_date (a day), amount: completed orders of the selection summed per
+    customer and day, up to the period end (what the retail models read)."""
+    def pull():
+        o = classified_orders(report.wh, report.filters, period=False)
+        o = o.filter((o.order_kind == "completed") & o.customer_id.notnull()
+                     & (o.order_date < ts(report.filters.end_exclusive)))
+        o = o.mutate(day=o.order_date.truncate("D"))
+        frame = execute(o.group_by(["customer_id", "day"]).agg(amount=o.amount.sum()))
+        frame = frame.rename(columns={"day": "order_date"})
+        frame["order_date"] = pd.to_datetime(frame["order_date"])
+        frame["amount"] = frame["amount"].astype(float)
+        return frame
+
+    return report.memo("daily_orders", pull)
+
+
+# -- summary -------------------------------------------------------------------------------
+
+def summary(report: Report) -> list:
+    """The definition used, then the main findings: churn and retention rate with their
+    change, the group that churns most, the top churn reason, customers and revenue at
+    risk."""
+    basis = _basis(report)
+    churn, retention = _rate(report, "churn"), _rate(report, "retention")
+    items = [(6, narrative.rate_sentence("Churn rate", churn, noun="customers active at "
+                                                                    "the start")),
+             (6, narrative.rate_sentence("Retention rate", retention,
+                                         noun="customers active at the start"))]
+    previous = _rate(report, "churn", report.filters.previous_period())
+    if _usable_rate(churn) and _usable_rate(previous):
+        items.append((5, narrative.change_sentence("Churn rate", churn, previous,
+                                                   "percent")))
+    worst = _worst_group(report)
+    if worst:
+        items.append((4, worst))
+    reasons = _reasons(report)
+    if isinstance(reasons, pd.DataFrame) and len(reasons):
+        top = reasons.iloc[0]
+        items.append((3, format_markdown(
+            "The most common churn reason was {reason}: {n} of {total} leavers ({share}).",
+            reason=top["churn_reason"], n=format_value(top["customers"], "count"),
+            total=format_value(reasons["customers"].sum(), "count"),
+            share=format_value(top["share"], "percent"))))
+    risk = _risk(report)
+    if not isinstance(risk, NotAvailable):
+        items.append((4, _at_risk_sentence(risk)))
+    return [Text(basis.describe()), Text(narrative.findings(items))]
+
+
+def _worst_group(report: Report) -> str | None:
+    column = _group_column(report)
+    if column is None:
+        return None
+    frame = _rate(report, "churn", by=column)
+    if isinstance(frame, NotAvailable):
+        return None
+    frame = frame[~frame["too_few"] & frame[column].notna()]
+    if len(frame) < 2:
+        return None
+    top = frame.sort_values("value", ascending=False, kind="stable").iloc[0]
+    return format_markdown(
+        "By {column}, {group} churned most: {value} ({n} of {d}).",
+        column=column.replace("_", " "), group=top[column],
+        value=format_value(top["value"], "percent"), n=format_value(top["numerator"], "count"),
+        d=format_value(top["denominator"], "count"))
+
+
+# -- over time -----------------------------------------------------------------------------
+
+def _freq(filters: Filters) -> str:
+    """Months for periods up to a year, quarters beyond."""
+    return "month" if filters.days <= 366 else "quarter"
+
+
+def _periods(filters: Filters, freq: str) -> list[tuple[pd.Timestamp, Filters]]:
+    """[(period start, filters on that month or quarter cut to ``filters``' period)]."""
+    out = []
+    for p in pd.period_range(filters.start, filters.end, freq="M" if freq == "month" else "Q"):
+        start = max(p.start_time.normalize(), filters.start)
+        end = min(p.end_time.normalize(), filters.end)
+        out.append((p.start_time.normalize(), filters.with_period(start, end)))
+    return out
+
+
+def _rates_over_time(report: Report, filters: Filters, freq: str) -> pd.DataFrame:
+    """period, active_at_start, churned, churn_rate, retention_rate per month or quarter."""
+    rows = []
+    for start, f in _periods(filters, freq):
+        rate = _rate(report, "churn", f)
+        if isinstance(rate, NotAvailable):
+            continue
+        rows.append({"period": start, "active_at_start": rate.denominator,
+                     "churned": rate.numerator, "churn_rate": rate.value,
+                     "retention_rate": 1 - rate.value if rate.denominator else np.nan})
+    return pd.DataFrame(rows, columns=["period", "active_at_start", "churned",
+                                       "churn_rate", "retention_rate"])
+
+
+def over_time(report: Report) -> list:
+    """Churn rate per month (quarter for periods over a year) through the year before the
+    period and the period itself (shaded), and the counts of the period's months with the
+    same month of last year."""
+    f = report.filters
+    freq = _freq(f)
+    year_before = f.with_period(f.start - pd.DateOffset(years=1), f.end)
+    series = _rates_over_time(report, year_before, freq)
+    current = series[series["period"] >= f.start.to_period(freq[0].upper()).start_time]
+    if current.empty or not current["active_at_start"].any():
+        return not_available(report, "Churn over time",
+                             NotAvailable("no customers active in the period"))
+    fig, ax = plt.subplots(figsize=(10, 4))
+    charts.trend(series, x="period", y="churn_rate", unit="percent", ax=ax,
+                 title=f"Churn rate per {freq}: the year before and the report period "
+                       f"(shaded)")
+    pad = pd.Timedelta(days=10 if freq == "month" else 30)
+    ax.axvspan(current["period"].min() - pad, current["period"].max() + pad,
+               color="#9e9e9e", alpha=0.15, linewidth=0)
+    fig.tight_layout()
+    last_year = series.set_index("period")["churn_rate"]
+    table = current.copy()
+    table["churn_rate_last_year"] = [last_year.get(p - pd.DateOffset(years=1), np.nan)
+                                     for p in table["period"]]
+    overall = _rate(report, "churn")
+    out = [fig]
+    if len(current) > 1 and current["churned"].sum():
+        peak = current.loc[current["churn_rate"].idxmax()]
+        out.append(Text(format_markdown(
+            "In the period churn peaked in {period} at {value} ({n} of {d} customers). Each "
+            "{freq}'s rate is over the customers active at its own start, so the {freq}s do "
+            "not add up to the period's rate ({overall}).",
+            period=peak["period"].strftime("%B %Y" if freq == "month" else "%Y-%m"),
+            value=format_value(peak["churn_rate"], "percent"),
+            n=format_value(peak["churned"], "count"),
+            d=format_value(peak["active_at_start"], "count"), freq=freq,
+            overall=format_value(getattr(overall, "value", np.nan), "percent"))))
+    out.append(Table(table, {"period": "{:%Y-%m}", "active_at_start": "count",
+                             "churned": "count", "churn_rate": "percent",
+                             "retention_rate": "percent", "churn_rate_last_year": "percent"},
+                     caption=f"Per {freq} of the period: customers active at its start, "
+                             f"churned in it, churn and retention rate, churn rate in the "
+                             f"same {freq} last year"))
+    return out
+
+
+# -- survival ------------------------------------------------------------------------------
+
+def _durations(report: Report):
+    """One row per customer: duration (months), event, group; or NotAvailable."""
+    from crmkit.models.survival import contractual_durations, noncontractual_durations
+
+    def compute():
+        basis, end = _basis(report), report.filters.end
+        column = _group_column(report)
+        if basis.contractual:
+            customers = _customers(report)
+            if customers.empty:
+                return NotAvailable("no customers in the selection")
+            durations = contractual_durations(customers, observation_end=end).reset_index()
+        else:
+            orders = _daily_orders(report)
+            if orders.empty:
+                return NotAvailable("no completed orders in the selection")
+            durations = noncontractual_durations(orders, observation_end=end,
+                                                 inactive_days=basis.inactive_days)
+            durations = durations.reset_index()
+            if column is not None:
+                groups = _customers(report)[["customer_id", column]]
+                durations = durations.merge(groups, on="customer_id", how="left")
+        if durations.empty:
+            return NotAvailable("no customers signed up by the period end")
+        if column is None:
+            durations["group"] = "all customers"
+        else:
+            durations["group"] = _top_groups(durations[column])
+        return durations
+
+    return report.memo("durations", compute)
+
+
+def _top_groups(values: pd.Series) -> pd.Series:
+    """The MAX_GROUPS largest groups kept, the rest (and missing) as "other"."""
+    values = values.astype("string")
+    keep = values.value_counts().index[:MAX_GROUPS]
+    return values.where(values.isin(keep), OTHER).fillna(OTHER).astype(str)
+
+
+def _retention_months(basis: ChurnBasis) -> tuple[float, ...]:
+    if basis.contractual:
+        return RETENTION_MONTHS
+    # Inactivity curves are 1 until the lapse mark by construction: read them after it.
+    mark = basis.inactive_days / (365.25 / 12)
+    return tuple(t for t in (3, 6, 12, 24) if t > mark)[:3]
+
+
+def survival(report: Report) -> list:
+    """Kaplan-Meier retention curves by group with 95% bands, retention at 3 / 6 / 12
+    months with the customers still at risk, and a log-rank test in words."""
+    from crmkit.models.survival import logrank_test, retention_at, survival_curves
+
+    basis = _basis(report)
+    durations = _durations(report)
+    if isinstance(durations, NotAvailable):
+        return not_available(report, "Survival", durations)
+    column = _group_column(report)
+    curves = survival_curves(durations, group_col="group")
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    charts.survival(curves, ax=ax, title="Share of customers retained by months since "
+                                         + ("signup" if basis.contractual else "first order"))
+    ax.set_xlabel("months since " + ("signup" if basis.contractual else "first order"))
+    ax.set_ylabel("retained")
+    fig.tight_layout()
+    months = _retention_months(basis)
+    table = retention_at(durations, months, group_col="group")
+    if column is not None:
+        overall = retention_at(durations.assign(group="all customers"), months,
+                               group_col="group")
+        table = pd.concat([table, overall], ignore_index=True)
+    out = [fig]
+    scope = (f"All {len(durations):,} customers of the selection who "
+             + ("signed up" if basis.contractual else "first ordered")
+             + f" by {report.filters.end:%Y-%m-%d}, followed to that date"
+             + ("" if basis.contractual else
+                f"; by construction nobody counts as churned before {basis.inactive_days} "
+                "days without an order") + ".")
+    out.append(Text(escape_markdown(scope)))
+    if durations["group"].nunique() >= 2:
+        test = logrank_test(durations, group_col="group")
+        out.append(Text(_logrank_sentence(test, column)))
+    out.append(Table(*_retention_table(table, column or "group"),
+                     caption="Kaplan-Meier share retained at each mark (95% CI) and the "
+                             "customers still observed there (at risk)"))
+    return out
+
+
+def _retention_table(long: pd.DataFrame, column: str) -> tuple[pd.DataFrame, dict]:
+    """retention_at rows -> one row per group: retained (with CI) and at risk per mark."""
+    wide = pd.DataFrame({column: long["group"].unique()})
+    formats = {}
+    for t, part in long.groupby("time", sort=True):
+        part = part.set_index("group").reindex(wide[column])
+        label = f"{t:g} months"
+        wide[f"retained at {label}"] = [
+            f"{s:.1%} ({lo:.1%}–{hi:.1%})" for s, lo, hi in
+            zip(part["survival"], part["ci_lower"], part["ci_upper"])]
+        wide[f"at risk at {label}"] = part["at_risk"].to_numpy()
+        formats[f"at risk at {label}"] = "count"
+    return wide, formats
+
+
+def _logrank_sentence(test: dict, column: str | None) -> str:
+    p = test["p_value"]
+    shown = "< 0.001" if p < 0.001 else f"{p:.3f}"
+    what = (column or "group").replace("_", " ")
+    if p < SIGNIFICANCE:
+        return format_markdown(
+            "The retention curves of the {k} {what} groups differ by more than chance "
+            "would explain (log-rank test, p {p}, {n} customers).",
+            k=test["n_groups"], what=what, p=shown if p < 0.001 else f"= {shown}",
+            n=format_value(test["n"], "count"))
+    return format_markdown(
+        "The differences between the {k} {what} curves are within what chance would "
+        "produce (log-rank test, p = {p}, {n} customers): read them as one curve.",
+        k=test["n_groups"], what=what, p=shown, n=format_value(test["n"], "count"))
+
+
+# -- reasons -------------------------------------------------------------------------------
+
+def _reasons(report: Report):
+    """churn_reason, customers, share, monthly_revenue (of the leavers) for customers who
+    churned in the period, most frequent first; NotAvailable for inactivity churn."""
+    def compute():
+        if not _basis(report).contractual:
+            return NotAvailable("churn is inferred from inactivity, so no reason is recorded")
+        c = apply_filters(report.wh, "customers", report.filters, period=False)
+        left = c.filter((c.churn_date.cast("timestamp") >= ts(report.filters.start))
+                        & (c.churn_date.cast("timestamp") < ts(report.filters.end_exclusive)))
+        reason = left.churn_reason.fill_null(NOT_RECORDED)
+        left = left.mutate(churn_reason=ibis.ifelse(reason.strip() == "", NOT_RECORDED,
+                                                    reason))
+        frame = execute(left.group_by("churn_reason").agg(
+            customers=left.count(), monthly_revenue=left.monthly_revenue.sum()))
+        if frame.empty:
+            return frame.assign(share=[])
+        frame["customers"] = frame["customers"].astype("int64")
+        frame["monthly_revenue"] = frame["monthly_revenue"].astype(float).fillna(0.0)
+        frame["share"] = frame["customers"] / frame["customers"].sum()
+        frame = frame.sort_values(["customers", "churn_reason"], ascending=[False, True],
+                                  kind="stable").reset_index(drop=True)
+        if (frame["churn_reason"] != NOT_RECORDED).sum() == 0:
+            return NotAvailable("no churn reasons are recorded")
+        return frame[["churn_reason", "customers", "share", "monthly_revenue"]]
+
+    return report.memo("reasons", compute)
+
+
+def reasons(report: Report) -> list:
+    """Why customers who left in the period left: counts, share, the monthly revenue they
+    paid, and the reasons by group when there are groups."""
+    frame = _reasons(report)
+    if isinstance(frame, NotAvailable):
+        return not_available(report, "Churn reason data", frame)
+    if frame.empty:
+        return [Text("No customer churned in the period.")]
+    fig, ax = plt.subplots(figsize=(10, 0.45 * len(frame) + 1.2))
+    charts.bar(frame, x="customers", y="churn_reason", share="share", unit="count", ax=ax,
+               title="Customers who churned in the period, by reason")
+    ax.set_xlabel("customers")
+    fig.tight_layout()
+    out = [fig, Text(narrative.top_sentence(frame, by="churn_reason", value="customers",
+                                            what="leavers")),
+           Table(frame, {"customers": "count", "share": "percent",
+                         "monthly_revenue": "currency"},
+                 caption="Customers whose churn date falls in the period (also those who "
+                         "joined in it, whom the churn rate leaves out), by reason; monthly "
+                         "revenue = what they paid per month")]
+    by_group = _reasons_by_group(report)
+    if by_group is not None:
+        out.append(by_group)
+    return out
+
+
+def _reasons_by_group(report: Report) -> Table | None:
+    column = _group_column(report)
+    customers = _customers(report)
+    if column is None or column not in customers:
+        return None
+    f = report.filters
+    left = customers[customers["churn_date"].pipe(_in_period, f)]
+    if left[column].nunique() < 2:
+        return None
+    counts = pd.crosstab(left["churn_reason"].fillna(NOT_RECORDED).rename("reason"),
+                         left[column].fillna(OTHER))
+    shown = (counts / counts.sum()).map(lambda v: f"{v:.1%}")
+    shown.loc["leavers (all reasons)"] = counts.sum().map(lambda v: f"{v:,}")
+    shown = shown.reset_index()
+    shown.columns = [str(c) for c in shown.columns]
+    return Table(shown, caption=f"Share of each reason among the leavers of each "
+                                f"{column.replace('_', ' ')} (last row: leavers)")
+
+
+# -- at risk -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AtRisk:
+    """Scored active customers and how far to trust the score."""
+
+    kind: str  # contractual / inactivity
+    scores: pd.DataFrame  # customer_id, customer columns, probability, revenue_at_risk ...
+    revenue_at_risk: float  # total over the scored customers (annual)
+    revenue_base: float  # their annual revenue: the denominator of the share at risk
+    at_risk: int  # customers with churn probability >= AT_RISK_PROBABILITY
+    scored: int  # active customers scored
+    fitted: int  # customers the model was fitted on
+    auc: float  # cross-validated (contractual) or holdout (inactivity) ROC AUC
+    auc_note: str
+    coefficients: pd.DataFrame | None = None
+
+
+def _risk(report: Report):
+    return report.memo("risk", lambda: _contractual_risk(report) if _basis(report).contractual
+                       else _inactivity_risk(report))
+
+
+def _contractual_risk(report: Report):
+    from crmkit.models.risk import churn_features, contractual_churn_risk
+
+    customers = _customers(report)
+    if customers.empty or customers["monthly_revenue"].isna().all():
+        return NotAvailable("needs customers.monthly_revenue")
+    end = report.filters.end
+    tickets = _complaints(report) if report.has("tickets") else None
+    surveys = _csat(report) if report.has("surveys") else None
+    features = churn_features(customers, observation_end=end, tickets=tickets,
+                              surveys=surveys, complaint_types=COMPLAINT_TYPES)
+    # A ticket or survey feature without variance (none in the selection) says nothing.
+    flat = [c for c in ("complaints", "csat") if c in features
+            and features[c].nunique(dropna=True) <= 1]
+    features = features.drop(columns=flat)
+    try:
+        model = contractual_churn_risk(features)
+    except ValueError as err:
+        return NotAvailable(str(err))
+    scores = model.scores.join(customers.set_index("customer_id")
+                               .drop(columns="monthly_revenue"), how="left")
+    scores = scores.reset_index().rename(columns={"index": "customer_id",
+                                                  "p_churn": "churn_probability"})
+    return AtRisk(
+        kind="contractual", scores=scores,
+        revenue_at_risk=float(scores["revenue_at_risk"].sum()),
+        revenue_base=float(scores["monthly_revenue"].fillna(0).sum() * 12),
+        at_risk=int((scores["churn_probability"] >= AT_RISK_PROBABILITY).sum()),
+        scored=len(scores), fitted=model.n_customers, auc=model.cv_auc,
+        auc_note=f"cross-validated AUC of a logistic model on "
+                 f"{', '.join(f.replace('_', ' ') for f in model.features)}",
+        coefficients=model.coefficients.reset_index())
+
+
+def _complaints(report: Report) -> pd.DataFrame:
+    t = apply_filters(report.wh, "tickets", report.filters, period=False)
+    t = t.filter(t.customer_id.notnull() & (t.opened_at < ts(report.filters.end_exclusive))
+                 & t.type.lower().isin(list(COMPLAINT_TYPES)))
+    return execute(t.select("customer_id", "opened_at", "type"))
+
+
+def _csat(report: Report) -> pd.DataFrame:
+    """customer_id, date, csat: one row per customer with the mean CSAT up to the period
+    end (churn_features takes the mean per customer, so the mean of one row is the same
+    number, and only one row per customer crosses from the warehouse)."""
+    s = apply_filters(report.wh, "surveys", report.filters, period=False)
+    s = s.filter(s.customer_id.notnull() & s.csat.notnull()
+                 & (s.date < ts(report.filters.end_exclusive)))
+    frame = execute(s.group_by("customer_id").agg(date=s.date.max(), csat=s.csat.mean()))
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def _inactivity_risk(report: Report):
+    from crmkit.models.risk import noncontractual_risk
+
+    orders = _daily_orders(report)
+    if orders["customer_id"].nunique() < MIN_DENOMINATOR:
+        return NotAvailable(f"fewer than {MIN_DENOMINATOR} customers with orders")
+    end = report.filters.end
+    try:
+        risk = noncontractual_risk(orders, observation_end=end)
+    except (ValueError, FloatingPointError) as err:
+        return NotAvailable(f"the BG/NBD model did not fit ({err})")
+    auc, checked = _holdout_auc(orders, end)
+    # Active = not yet lapsed by the inactivity definition; the lapsed are win-back's.
+    days = _basis(report).inactive_days
+    active = risk[(risk["days_since_last_order"] < days)
+                  & (risk["trailing_revenue"] > 0)].copy()
+    active["churn_probability"] = 1 - active["p_alive"]
+    customers = _customers(report).set_index("customer_id")
+    scores = active.join(customers, how="left").reset_index()
+    scores = scores.sort_values(["revenue_at_risk", "churn_probability"],
+                                ascending=False, kind="stable").reset_index(drop=True)
+    return AtRisk(
+        kind="inactivity", scores=scores,
+        revenue_at_risk=float(scores["revenue_at_risk"].sum()),
+        revenue_base=float(scores["trailing_revenue"].sum()),
+        at_risk=int((scores["churn_probability"] >= AT_RISK_PROBABILITY).sum()),
+        scored=len(scores), fitted=len(risk), auc=auc,
+        auc_note=f"AUC of the BG/NBD expected purchases, fitted on orders up to "
+                 f"{HOLDOUT_DAYS} days before the period end, at ranking which of "
+                 f"{checked:,} customers bought again in those days")
+
+
+def _holdout_auc(orders: pd.DataFrame, end: pd.Timestamp) -> tuple[float, int]:
+    """(AUC, customers checked): BG/NBD fitted up to end − HOLDOUT_DAYS, scored on who
+    bought in the last HOLDOUT_DAYS. NaN when one outcome is missing."""
+    from sklearn.metrics import roc_auc_score
+
+    from crmkit.models.risk import noncontractual_risk
+
+    cut = end - pd.Timedelta(days=HOLDOUT_DAYS)
+    before = orders[orders["order_date"] <= cut]
+    if before["customer_id"].nunique() < MIN_DENOMINATOR:
+        return float("nan"), 0
+    try:
+        risk = noncontractual_risk(before, observation_end=cut, horizon_days=HOLDOUT_DAYS)
+    except (ValueError, FloatingPointError):
+        return float("nan"), 0
+    bought = set(orders.loc[orders["order_date"] > cut, "customer_id"])
+    outcome = risk.index.isin(bought)
+    if outcome.all() or not outcome.any():
+        return float("nan"), len(risk)
+    return float(roc_auc_score(outcome, risk["expected_purchases"])), len(risk)
+
+
+def _auc_words(auc: float) -> str:
+    if not np.isfinite(auc):
+        return "could not be checked (too few customers with each outcome)"
+    return next(words for floor, words in AUC_WORDS if auc >= floor)
+
+
+def _at_risk_sentence(risk: AtRisk) -> str:
+    return format_markdown(
+        "{n} of {m} active customers are at risk (churn probability {p} or more); the "
+        "expected revenue at risk is {revenue} a year, {share} of their annual revenue.",
+        n=format_value(risk.at_risk, "count"), m=format_value(risk.scored, "count"),
+        p=format_value(AT_RISK_PROBABILITY, "percent"),
+        revenue=format_value(risk.revenue_at_risk, "currency"),
+        share=format_value(risk.revenue_at_risk / risk.revenue_base
+                           if risk.revenue_base else np.nan, "percent"))
+
+
+def at_risk(report: Report) -> list:
+    """The active customers with the most revenue at risk, the total, revenue at risk by
+    group, and how far to trust the score."""
+    risk = _risk(report)
+    if isinstance(risk, NotAvailable):
+        return not_available(report, "The at-risk customer list", risk)
+    out = [Text(_at_risk_sentence(risk)),
+           Text(format_markdown(
+               "How sure: the model was fitted on {n} customers; its {note} is {auc}, so it "
+               "{words}.", n=format_value(risk.fitted, "count"), note=risk.auc_note,
+               auc=format_value(risk.auc, "score"), words=_auc_words(risk.auc)))]
+    if risk.kind == "contractual":
+        out.append(Text(
+            "Revenue at risk = monthly revenue × 12 × churn probability. The model compares "
+            "customers who left with those who stayed, so read the probability as a ranking "
+            "score rather than a forecast of when a customer leaves."))
+        columns = ["customer_id", "name", "segment", "region", "owner", "monthly_revenue",
+                   "churn_probability", "revenue_at_risk"]
+        formats = {"monthly_revenue": "currency", "churn_probability": "percent",
+                   "revenue_at_risk": "currency"}
+    else:
+        out.append(Text(
+            "Revenue at risk = revenue of the last 365 days × (1 − probability the customer "
+            "is still active, BG/NBD). Customers who bought once have a probability of 1 in "
+            "this model, so they never appear here however long ago they bought."))
+        columns = ["customer_id", "name", "segment", "region", "owner", "last_order_date",
+                   "days_since_last_order", "trailing_revenue", "churn_probability",
+                   "revenue_at_risk"]
+        formats = {"last_order_date": "date", "days_since_last_order": "count",
+                   "trailing_revenue": "currency", "churn_probability": "percent",
+                   "revenue_at_risk": "currency"}
+    scores = risk.scores
+    column = _group_column(report)
+    if column is not None and column in scores and scores[column].nunique() >= 2:
+        by_group = (scores.assign(group=scores[column].fillna(OTHER))
+                    .groupby("group", as_index=False)["revenue_at_risk"].sum()
+                    .rename(columns={"group": column}))
+        by_group["share"] = by_group["revenue_at_risk"] / by_group["revenue_at_risk"].sum()
+        fig, ax = plt.subplots(figsize=(10, 0.45 * len(by_group) + 1.4))
+        charts.bar(by_group, x="revenue_at_risk", y=column, share="share", ax=ax,
+                   title=f"Expected annual revenue at risk by {column.replace('_', ' ')}")
+        fig.tight_layout()
+        out.append(fig)
+    columns = [c for c in columns if c in scores and
+               (c == "customer_id" or scores[c].notna().any())]
+    top = scores.head(TOP_AT_RISK)[columns]
+    out.append(Table(top, formats, caption=f"The {len(top)} active customers with the most "
+                                           f"revenue at risk (annual)"))
+    if risk.coefficients is not None and len(risk.coefficients):
+        coef = risk.coefficients.sort_values("odds_ratio", ascending=False)
+        coef["feature"] = coef["feature"].str.replace("_", " ")
+        out.append(Table(coef[["feature", "odds_ratio"]], {"odds_ratio": "{:.2f}"},
+                         caption="What moves the score: odds ratio of churn per standard "
+                                 "deviation of each feature (above 1: more risk)"))
+    return out
+
+
+# -- win-back ------------------------------------------------------------------------------
+
+def _leavers(report: Report):
+    """Customers who churned (or lapsed) in the period, one row each: customer_id, the
+    customers columns, left_on, annual_revenue; highest annual revenue first."""
+    def compute():
+        f = report.filters
+        if _basis(report).contractual:
+            c = _customers(report)
+            left = c[c["churn_date"].pipe(_in_period, f)].copy()
+            left["left_on"] = left["churn_date"]
+            left["annual_revenue"] = left["monthly_revenue"].astype(float) * 12
+        else:
+            days = _basis(report).inactive_days
+            t = _inactivity_table(report.wh, f, days)
+            t = t.filter(t.lapsed)
+            o = classified_orders(report.wh, f, period=False)
+            o = o.filter(o.order_kind == "completed")
+            year = o.inner_join(t.select("customer_id", "last_order"), "customer_id")
+            year = year.filter(year.order_date > year.last_order - ibis.interval(days=365))
+            revenue = execute(year.group_by("customer_id").agg(
+                annual_revenue=year.amount.sum()))
+            ids = execute(t.select("customer_id", "last_order"))
+            left = ids.merge(_customers(report), on="customer_id", how="left")
+            left = left.merge(revenue, on="customer_id", how="left")
+            left["last_order"] = pd.to_datetime(left["last_order"])
+            left["left_on"] = left["last_order"].dt.normalize() + pd.Timedelta(days=days)
+            left["annual_revenue"] = left["annual_revenue"].astype(float).fillna(0.0)
+        return left.sort_values(["annual_revenue", "customer_id"], ascending=[False, True],
+                                kind="stable").reset_index(drop=True)
+
+    return report.memo("leavers", compute)
+
+
+def _rule_for(reason: str, rules: list[dict]) -> dict | None:
+    key = str(reason).strip().lower()
+    return next((r for r in rules if key in r["reasons"]), None)
+
+
+def winback_items(report: Report, *, reason_rules: list[dict] | None = None,
+                  group_rule: dict | None = None) -> list[tuple[float, str]]:
+    """Win-back recommendations as (priority, sentence), from the rules above (or those
+    given) applied to the period's leavers."""
+    reason_rules = WINBACK_REASON_RULES if reason_rules is None else reason_rules
+    group_rule = WINBACK_GROUP_RULE if group_rule is None else group_rule
+    leavers = _leavers(report)
+    if leavers.empty:
+        return []
+    items = []  # (priority, annual revenue concerned, sentence)
+    total = len(leavers)
+    if "churn_reason" in leavers and leavers["churn_reason"].notna().any():
+        for reason, part in leavers.groupby(leavers["churn_reason"].fillna(NOT_RECORDED)):
+            rule = _rule_for(reason, reason_rules)
+            share = len(part) / total
+            if rule is None or share < rule.get("min_share", 0):
+                continue
+            items.append((rule.get("priority", 1), part["annual_revenue"].sum(), format_markdown(
+                rule["text"], n=format_value(len(part), "count"),
+                share=format_value(share, "percent"),
+                revenue=format_value(part["annual_revenue"].sum(), "currency"))))
+    column = _group_column(report)
+    overall = _rate(report, "churn")
+    if column is not None and _usable_rate(overall):
+        frame = _rate(report, "churn", by=column)
+        if not isinstance(frame, NotAvailable):
+            for _, row in frame[~frame["too_few"] & frame[column].notna()].iterrows():
+                if row["value"] < group_rule["min_ratio"] * overall.value:
+                    continue
+                part = leavers[leavers[column] == row[column]] if column in leavers else \
+                    leavers.iloc[0:0]
+                items.append((group_rule.get("priority", 1), part["annual_revenue"].sum(),
+                              format_markdown(
+                    group_rule["text"], group=row[column],
+                    value=format_value(row["value"], "percent"),
+                    overall=format_value(overall.value, "percent"),
+                    n=format_value(row["numerator"], "count"),
+                    revenue=format_value(part["annual_revenue"].sum(), "currency"))))
+    items.sort(key=lambda item: (-item[0], -item[1]))  # most revenue first within a priority
+    return [(priority, sentence) for priority, _, sentence in items]
+
+
+def winback(report: Report) -> list:
+    """Who to win back first: what the period's leavers were worth, the customers worth
+    most, and rules (reasons, groups that churn most) turned into actions."""
+    leavers = _leavers(report)
+    if leavers.empty:
+        return [Text("No customer churned in the period, so there is no one to win back.")]
+    contractual = _basis(report).contractual
+    winnable = leavers
+    if contractual and "churn_reason" in leavers:
+        lost_causes = [r for rule in WINBACK_REASON_RULES if rule.get("winnable") is False
+                       for r in rule["reasons"]]
+        reason = leavers["churn_reason"].fillna("").str.strip().str.lower()
+        winnable = leavers[~reason.isin(lost_causes)]
+    out = [Text(format_markdown(
+        "The {n} customers who {verb} in the period brought in {revenue} a year; {w} of "
+        "them ({wrev} a year) left for reasons a win-back offer can address.",
+        n=format_value(len(leavers), "count"),
+        verb="churned" if contractual else "lapsed",
+        revenue=format_value(leavers["annual_revenue"].sum(), "currency"),
+        w=format_value(len(winnable), "count"),
+        wrev=format_value(winnable["annual_revenue"].sum(), "currency"))
+        if contractual else format_markdown(
+        "The {n} customers who lapsed in the period (no order for {days} days) spent "
+        "{revenue} in their last year as customers.", n=format_value(len(leavers), "count"),
+        days=_basis(report).inactive_days,
+        revenue=format_value(leavers["annual_revenue"].sum(), "currency")))]
+    items = winback_items(report)
+    if items:
+        out.append(Text(narrative.findings(items)))
+    if contractual:
+        columns = ["customer_id", "name", "segment", "owner", "left_on", "churn_reason",
+                   "annual_revenue"]
+    else:
+        columns = ["customer_id", "name", "segment", "region", "last_order", "left_on",
+                   "annual_revenue"]
+    columns = [c for c in columns if c in winnable and
+               (c == "customer_id" or winnable[c].notna().any())]
+    top = winnable.head(TOP_WINBACK)[columns]
+    out.append(Table(top, {"left_on": "date", "last_order": "date",
+                           "annual_revenue": "currency"},
+                     caption=f"Call first: the {len(top)} "
+                             + ("winnable " if contractual else "")
+                             + "customers who left in the period with the most annual "
+                               "revenue"
+                             + ("" if contractual else " (revenue in the 365 days up to "
+                                                       "their last order)")))
+    return out
+
+
+# -- conclusions ---------------------------------------------------------------------------
+
+def conclusions(report: Report) -> list:
+    """Recommendations: the churn-rate rule of crmkit.narrative, the at-risk rules above and
+    the win-back rules, most important first."""
+    values = {"churn_rate": _rate(report, "churn")}
+    risk = _risk(report)
+    if not isinstance(risk, NotAvailable):
+        if risk.revenue_base:
+            values["at_risk_revenue_share"] = risk.revenue_at_risk / risk.revenue_base
+        values["risk_model_auc"] = risk.auc
+    items = narrative.recommendation_items(values) + narrative.recommendation_items(
+        values, rules=CHURN_RULES)
+    items += winback_items(report)[:TOP_WINBACK_RULES]
+    if not items:
+        return [Text(narrative.recommendations({}))]
+    return [Text(narrative.findings(items))]
+
+
+SECTIONS = {
+    "summary": summary,
+    "over_time": over_time,
+    "survival": survival,
+    "reasons": reasons,
+    "at_risk": at_risk,
+    "winback": winback,
+    "conclusions": conclusions,
+    **COMMON_SECTIONS,
+}
+
+OUTLINE = [
+    "# Churn and retention\n\nHow many customers leave, when, why, who is at risk next and "
+    "how much revenue that is.",
+    ("summary", "## Summary of findings"),
+    ("over_time", "## Churn and retention over time"),
+    ("survival", "## How long customers stay"),
+    ("reasons", "## Why customers leave"),
+    ("at_risk", "## Customers at risk"),
+    ("winback", "## Win-back"),
+    ("conclusions", "## Conclusions and recommendations"),
+]
