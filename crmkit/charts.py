@@ -706,6 +706,7 @@ def silhouette(table: pd.DataFrame, *, k: str = "k", score: str = "silhouette",
                 markerfacecolor="none", markeredgecolor=MISSED_COLOR, markeredgewidth=2)
         ax.annotate(_TEXT["chosen"].format(k=best_k), xy=(best_k, best_score),
                     xytext=(8, 8), textcoords="offset points")
+        ax.margins(y=0.2)  # room above the best point for its label, clear of the title
     ax.set_xticks(frame[k].to_numpy())
     ax.set_xlabel("k")
     ax.set_ylabel(_axis_label(score))

@@ -10,6 +10,11 @@ whose data-derived parts are already escaped), a matplotlib Figure, or a :class:
 The report computes every number through :meth:`Report.kpi` (cached per filter set, and
 recorded so the appendix prints the definitions of exactly the KPIs shown). Sections never
 read files or globals: the same call redraws them for other filters (the widget panel).
+
+Interactive or batch (:mod:`crmkit.report.mode`): ``report.filter_panel()`` shows the
+filter panel of :mod:`crmkit.sections.widgets` in JupyterLab and Voilà, after which every
+``report.show`` draws into a widget the panel redraws; under ``crmkit render`` it prints
+the applied filters and ``report.show`` displays plain outputs.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from crmkit.warehouse import Warehouse
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SOURCE = PROJECT_ROOT / "data" / "sample"
 FILTER_PARAMS = ("start", "end", "region", "segment", "channel", "category", "product",
-                 "sales_rep")
+                 "sales_rep", "attributes")
+_SAME = object()
 
 
 @dataclass
@@ -105,6 +111,7 @@ class Report:
     language: str = "en"
     used_metrics: list[str] = field(default_factory=list)
     _cache: dict = field(default_factory=dict, repr=False)
+    panel: object = field(default=None, repr=False, compare=False)  # the live FilterPanel
 
     # -- numbers --------------------------------------------------------------------
     def kpi(self, name: str, filters: Filters | None = None, **options):
@@ -121,17 +128,21 @@ class Report:
         return self.wh.has(table)
 
     def memo(self, key, compute: Callable[[], object]):
-        """A value computed once per filter set (models, joined frames)."""
-        full = ("memo", key, self.filters)
+        """A value computed once per filter set and breakdown (models, joined frames)."""
+        full = ("memo", key, self.filters, self.by)
         if full not in self._cache:
             self._cache[full] = compute()
         return self._cache[full]
 
-    def with_filters(self, filters: Filters) -> Report:
-        """The same report on other filters (the widget panel redraws through this)."""
+    def with_filters(self, filters: Filters, *, by=_SAME) -> Report:
+        """The same report on other filters (the widget panel redraws through this), and
+        on another breakdown when ``by`` is given (None or "" for none). Caches are shared."""
+        by = self.by if by is _SAME else (by or None)
+        kept = {k: v for k, v in self.params.items()
+                if k not in FILTER_PARAMS and not k.startswith("attr_")}
         return Report(self.name, self.title, self.wh, filters,
-                      {**self.params, **filters.to_params()}, self.sections, self.by,
-                      self.language, self.used_metrics, self._cache)
+                      {**kept, **filter_params_text(filters), "by": by or ""}, self.sections,
+                      by, self.language, self.used_metrics, self._cache)
 
     # -- display --------------------------------------------------------------------
     def outputs(self, section: str) -> list:
@@ -144,8 +155,49 @@ class Report:
         return fn(self)
 
     def show(self, section: str) -> None:
-        """Display one section in the notebook."""
-        display_outputs(self.outputs(section))
+        """Display one section in the notebook; live (redrawn on a filter change) once the
+        filter panel is shown."""
+        if self.panel is not None:
+            self.panel.show(section)
+        else:
+            display_outputs(self.outputs(section))
+
+    def filter_panel(self) -> None:
+        """The filters at the top of a report notebook.
+
+        Interactive (JupyterLab, Voilà; see :mod:`crmkit.report.mode`): the filter panel,
+        then the scope line; from here on every :meth:`show` is redrawn when a filter
+        changes, and this report follows the panel's filters. Batch (``crmkit render``,
+        a script): the scope line only, the applied filters as text; no widget is made.
+        """
+        from crmkit.report.mode import is_interactive
+
+        if is_interactive():
+            from IPython.display import display
+
+            from crmkit.sections.widgets import FilterPanel
+
+            self.panel = FilterPanel(self)
+            display(self.panel.widget)
+        self.show("scope")
+
+
+def filter_params_text(filters: Filters) -> dict[str, str]:
+    """Every filter parameter as the text a notebook parameter takes ("" when unset):
+    ``{"start": "2025-04-01", ..., "region": "East,West", "attributes": '{"plan": "Pro"}'}``."""
+    import json
+
+    given = filters.to_params()
+    out = {}
+    for name in FILTER_PARAMS:
+        value = given.get(name)
+        if name == "attributes":
+            out[name] = json.dumps(value, ensure_ascii=False, default=str) if value else ""
+        elif isinstance(value, list):
+            out[name] = ",".join(str(v) for v in value)
+        else:
+            out[name] = "" if value is None else str(value)
+    return out
 
 
 def display_outputs(outputs: list) -> None:
@@ -197,7 +249,8 @@ def open_report(name: str, *, title: str, sections: dict[str, Section],
 
     ``params``: start and end (ISO dates, empty: the last full quarter in the data),
     region, segment, channel, category, product, sales_rep (a value, ``"A,B"`` or empty
-    for all) and ``attr_<column>`` for any attribute column.
+    for all), ``attributes`` (attribute column -> value(s), as a dict or JSON text such as
+    ``'{"contract": "Two year"}'``) and ``attr_<column>`` for any attribute column.
     """
     from crmkit.charts import use_theme
 
@@ -223,12 +276,20 @@ def open_report(name: str, *, title: str, sections: dict[str, Section],
 
 # -- sections every report has ------------------------------------------------------------
 
+def shown_source(report: Report) -> str:
+    """The data source as a reader knows it: relative to the project when inside it."""
+    source = report.wh.audit.get("source", report.wh.location)
+    try:
+        return str(Path(source).relative_to(PROJECT_ROOT))
+    except ValueError:
+        return source
+
+
 def scope(report: Report) -> list:
     """One line: the period, the filters and the data the report rests on."""
     audit = report.wh.audit
-    source = audit.get("source", report.wh.location)
     return [Text(f"**Period and filters:** {escape_markdown(report.filters.describe())}. "
-                 f"**Data:** {escape_markdown(source)}, ingested "
+                 f"**Data:** {escape_markdown(shown_source(report))}, ingested "
                  f"{escape_markdown(audit.get('generated_at', 'n/a'))}.")]
 
 
@@ -289,7 +350,7 @@ def appendix_lineage(report: Report) -> list:
             {"item": "report generated", "value": datetime.now(timezone.utc)
              .strftime("%Y-%m-%d %H:%M UTC")},
             {"item": "data ingested", "value": audit.get("generated_at", "n/a")},
-            {"item": "source", "value": audit.get("source", report.wh.location)}]
+            {"item": "source", "value": shown_source(report)}]
     for name, r in audit.get("tables", {}).items():
         if r.get("sha256"):
             rows.append({"item": f"{name} input sha256", "value": r["sha256"]})
