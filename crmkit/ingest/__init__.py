@@ -30,7 +30,10 @@ from crmkit.ingest.readers import database_tables, literal, new_tmp_dir, quote, 
 from crmkit.schema import TABLES
 from crmkit.warehouse import AUDIT_FILE, DB_FILE, REJECTS_FILE
 
-DEFAULT_WAREHOUSE_ROOT = Path(".crmkit")
+_PROJECT = Path(__file__).resolve().parents[2]
+# In a checkout, one cache for every working directory (notebooks run in notebooks/).
+DEFAULT_WAREHOUSE_ROOT = (_PROJECT / ".crmkit" if (_PROJECT / "pyproject.toml").exists()
+                          else Path.cwd() / ".crmkit")
 # DuckDB spills to the warehouse folder beyond this, so a 10-million-row file fits in it.
 MEMORY_LIMIT = os.environ.get("CRMKIT_MEMORY_LIMIT", "1GB")
 # Loaded first so that children can check their references against kept keys.
