@@ -184,6 +184,10 @@ def wilson_interval(numerator, denominator, *, z: float = Z95):
         centre = (p + z2n / 2) / (1 + z2n)
         half = z / (1 + z2n) * np.sqrt(p * (1 - p) / n + z2n / (4 * n))
         low, high = centre - half, centre + half
+    # Exact bounds at 0/n and n/n (rounding leaves ~1e-17 otherwise: an interval that
+    # excludes its own estimate, and negative error bars in charts).
+    low = np.where(k == 0, 0.0, low)
+    high = np.where(k == n, 1.0, high)
     low = np.where(n > 0, np.clip(low, 0.0, 1.0), np.nan)
     high = np.where(n > 0, np.clip(high, 0.0, 1.0), np.nan)
     if low.ndim == 0:

@@ -247,6 +247,24 @@ def test_breakdown_the_scores_cannot_reach_falls_back(sample_warehouse):
 
 # -- missing data and escaping -----------------------------------------------------------
 
+@pytest.mark.parametrize("start, end", [("2023-01-01", "2023-01-31"),
+                                        ("2030-01-01", "2030-03-31")])
+def test_small_and_empty_periods(sample_warehouse, start, end):
+    """A first month with small groups and zero churn (a 0% rate with its interval), and
+    a period without any data: every section still gives outputs, no error."""
+    small = open_report("satisfaction", warehouse=str(sample_warehouse), start=start,
+                        end=end)
+    got = {section: small.outputs(section) for section in EXPECTED}
+    assert all(got.values())
+    if start.startswith("2030"):
+        assert "No survey scores" in plain(got["trend"])
+        assert "No tickets were opened" in plain(got["resolution"])
+        assert "No surveyed customer" in plain(got["repeat_and_churn"])
+    else:
+        assert "Too few customers" in plain(got["repeat_and_churn"])
+
+
+
 def test_warehouse_without_tickets_or_surveys(tmp_path):
     from crmkit.ingest import ingest, resolve_config
 

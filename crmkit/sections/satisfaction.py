@@ -1,0 +1,1045 @@
+"""Sections of the satisfaction report: how satisfied customers are, where it is worse,
+complaints and follow-ups, and whether satisfaction goes with repeat buying and churn.
+
+Levels, breakdowns by customer columns and the service rates are registered KPIs
+(:mod:`crmkit.metrics.satisfaction`). The figures no KPI gives yet (monthly scores, scores
+by product category, NPS distribution, complaint reasons and contact channels, resolution
+times, satisfaction bands against buying and churn) are small ibis aggregations here, with
+their definitions in the captions.
+
+Satisfaction scores come from ``surveys`` and, when there is no surveys table, from the
+``csat`` of ``tickets`` (the rule of the ``csat`` KPI); NPS only from surveys.
+"""
+
+from __future__ import annotations
+
+import math
+
+import ibis
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from crmkit import charts, narrative
+from crmkit.metrics import (
+    PERIOD_COLUMNS,
+    Filters,
+    NotAvailable,
+    Rate,
+    apply_filters,
+)
+from crmkit.metrics.derived import classified_orders, execute, grouped, in_period
+from crmkit.metrics.filters import with_breakdown
+from crmkit.metrics.results import (
+    MIN_DENOMINATOR,
+    MetricUnavailable,
+    format_value,
+    mean_frame,
+    nps_frame,
+    rate_frame,
+)
+from crmkit.metrics.satisfaction import CSAT_SCALE_MAX, DETRACTOR_MAX, PROMOTER_MIN
+from crmkit.report.markup import escape_markdown, format_markdown
+from crmkit.sections.base import COMMON_SECTIONS, Report, Table, Text, not_available
+
+TITLE = "Customer satisfaction"
+
+# Where satisfaction is compared: customers columns reach surveys through customer_id;
+# order columns (category) through the customers who bought them in the period.
+BREAKDOWNS = ("segment", "region", "category")
+# Months before the period shown in the trend, for context.
+TREND_CONTEXT_MONTHS = 12
+TOP_REASONS = 8
+COMPLAINT_TYPE = "complaint"
+FOLLOW_UP_TYPE = "follow_up"
+# A complaint counts as followed up when the customer has a follow_up ticket opened within
+# this many days after their first complaint of the period.
+FOLLOW_UP_WINDOW_DAYS = 30
+# Customers grouped by their mean CSAT in the period: (label, upper bound, exclusive).
+CSAT_BANDS = (("low (1-2)", 2.5), ("mid (3)", 3.5), ("high (4-5)", math.inf))
+UNKNOWN_GROUP = "(unknown)"
+
+# Recommendations specific to this report, in the format of
+# crmkit.narrative.RECOMMENDATION_RULES (values computed in `conclusions`).
+SATISFACTION_RULES: list[dict] = [
+    {"metric": "complaints_followed_up", "op": "<", "threshold": 0.5, "unit": "percent",
+     "priority": 2,
+     "text": f"Only {{value}} of complaining customers got a follow-up within "
+             f"{FOLLOW_UP_WINDOW_DAYS} days, below {{threshold}}: make a follow-up call "
+             "part of closing every complaint."},
+    {"metric": "resolution_p90_hours", "op": ">", "threshold": 72, "unit": "count",
+     "priority": 2,
+     "text": "One ticket in ten takes more than {value} hours to close, above {threshold} "
+             "hours: set a resolution target per ticket type and escalate tickets that "
+             "pass it."},
+    {"metric": "open_ticket_share", "op": ">", "threshold": 0.05, "unit": "percent",
+     "priority": 1,
+     "text": "{value} of the period's tickets are still open, above {threshold}: review "
+             "the backlog and close or escalate the oldest."},
+]
+
+
+# -- data ------------------------------------------------------------------------------
+
+def _score_source(report: Report) -> str:
+    """The table CSAT comes from: surveys, else tickets."""
+    return "surveys" if report.has("surveys") else "tickets"
+
+
+def _no_breakdown(what: str, by: str, table: str) -> Text:
+    return Text(format_markdown("*{what} cannot be broken down by {by}: it is not a column "
+                                "of {table} or customers.*", what=what, by=by, table=table))
+
+
+def _score_rows(report: Report, column: str, filters: Filters | None = None):
+    """(table, rows with a ``column`` score after the filters), or NotAvailable.
+
+    Surveys first, tickets' csat when there is no surveys table (as the csat KPI does).
+    """
+    candidates = ("surveys", "tickets") if column == "csat" else ("surveys",)
+    for table in candidates:
+        if report.has(table) and column in report.wh.table(table).columns:
+            t = apply_filters(report.wh, table, report.filters if filters is None
+                              else filters)
+            return table, t.filter(t[column].notnull())
+    return NotAvailable(f"needs {' or '.join(f'{t}.{column}' for t in candidates)}")
+
+
+def _score_aggregates(t, column: str) -> dict:
+    if column == "nps":
+        return {"promoters": t.count(where=t.nps >= PROMOTER_MIN),
+                "passives": t.count(where=(t.nps > DETRACTOR_MAX) & (t.nps < PROMOTER_MIN)),
+                "detractors": t.count(where=t.nps <= DETRACTOR_MAX)}
+    return {"mean": t[column].mean(), "std": t[column].std(), "n": t.count()}
+
+
+def _score_frame(t, column: str, keys: list[str], *, scale: float = 1.0) -> pd.DataFrame:
+    """Mean (csat) or NPS frame of ``t`` grouped by ``keys``."""
+    frame = grouped(t, keys, **_score_aggregates(t, column))
+    return nps_frame(frame) if column == "nps" else mean_frame(frame, scale=scale)
+
+
+def _label_groups(frame, column: str):
+    """``frame`` with missing group names shown as UNKNOWN_GROUP (NotAvailable as is)."""
+    if isinstance(frame, NotAvailable):
+        return frame
+    frame = frame.copy()
+    frame[column] = frame[column].astype(object).where(frame[column].notna(), UNKNOWN_GROUP)
+    return frame
+
+
+def reaches(report: Report, table: str, column: str) -> bool:
+    """Whether ``column`` is a column of ``table`` or of customers joined on customer_id
+    (the breakdown rule of the KPIs)."""
+    if not report.has(table):
+        return False
+    columns = report.wh.table(table).columns
+    return column in columns or ("customer_id" in columns and report.has("customers")
+                                 and column in report.wh.table("customers").columns)
+
+
+def monthly_scores(report: Report, by: str | None = None) -> dict:
+    """{"csat": frame, "nps": frame} per month from TREND_CONTEXT_MONTHS before the period
+    to its end: month, [by], value, n, ci_low, ci_high, too_few (NPS also its counts).
+    A missing score (or a ``by`` the score table cannot reach) is NotAvailable."""
+    def compute():
+        f = report.filters
+        start = None if f.start is None else (
+            f.start - pd.DateOffset(months=TREND_CONTEXT_MONTHS)).to_period("M").start_time
+        window = f.with_period(start, f.end)
+        out = {}
+        for column in ("csat", "nps"):
+            found = _score_rows(report, column, window)
+            if isinstance(found, NotAvailable):
+                out[column] = found
+                continue
+            table, t = found
+            t = t.mutate(month=t[PERIOD_COLUMNS[table]].truncate("M"))
+            try:
+                t, keys = with_breakdown(report.wh, table, t, by)
+            except MetricUnavailable as why:
+                out[column] = NotAvailable(str(why))
+                continue
+            frame = _score_frame(t, column, ["month", *keys])
+            out[column] = _label_groups(frame, by) if by else frame
+        return out
+
+    return report.memo(("monthly_scores", by), compute)
+
+
+def nps_distribution(report: Report):
+    """Share of responses per NPS score 0-10: score, numerator, denominator, value,
+    ci_low, ci_high, too_few; or NotAvailable."""
+    def compute():
+        found = _score_rows(report, "nps")
+        if isinstance(found, NotAvailable):
+            return found
+        _, t = found
+        t = t.mutate(score=t.nps)
+        counts = grouped(t, ["score"], numerator=t.count())
+        counts["denominator"] = counts["numerator"].sum()
+        return rate_frame(counts, "numerator", "denominator")
+
+    return report.memo("nps_distribution", compute)
+
+
+def scores_by(report: Report, dim: str) -> dict | NotAvailable:
+    """{"csat", "cs", "nps"} frames by ``dim``: a KPI breakdown when ``dim`` reaches the
+    score table (its own or a customers column), else by the customers who bought in
+    that ``dim`` of orders in the period (a customer counts in each group they bought)."""
+    csat = report.kpi("csat", by=dim)
+    if not isinstance(csat, NotAvailable):
+        return {"csat": _label_groups(csat, dim),
+                "cs": _label_groups(report.kpi("satisfaction_score", by=dim), dim),
+                "nps": _label_groups(report.kpi("nps", by=dim), dim)}
+    if dim not in report.wh.table("orders").columns:
+        return csat
+    return report.memo(("scores_by_purchase", dim), lambda: _scores_by_purchase(report, dim))
+
+
+def _scores_by_purchase(report: Report, dim: str) -> dict | NotAvailable:
+    o = classified_orders(report.wh, report.filters)
+    o = o.filter((o.order_kind == "completed") & o.customer_id.notnull())
+    bought = o.select(buyer=o.customer_id.cast("string"), bought_in=o[dim]).distinct()
+    out = {}
+    for column in ("csat", "nps"):
+        found = _score_rows(report, column)
+        if isinstance(found, NotAvailable):
+            if column == "csat":
+                return found
+            out[column] = found
+            continue
+        _, s = found
+        s = s.filter(s.customer_id.notnull())
+        j = s.join(bought, s.customer_id.cast("string") == bought.buyer)
+        j = j.select(**{column: j[column], dim: j.bought_in})
+        out[column] = _label_groups(_score_frame(j, column, [dim]), dim)
+        if column == "csat":
+            out["cs"] = _label_groups(_score_frame(j, column, [dim], scale=CSAT_SCALE_MAX),
+                                      dim)
+    return out
+
+
+def below_overall(frame: pd.DataFrame, overall) -> pd.Series:
+    """Groups whose whole 95% interval lies below the overall value (too_few never)."""
+    if isinstance(overall, NotAvailable) or not math.isfinite(overall.value):
+        return pd.Series(False, index=frame.index)
+    return ~frame["too_few"].astype(bool) & (frame["ci_high"] < overall.value)
+
+
+def complaint_reasons(report: Report):
+    """Complaint tickets opened in the period per reason: reason, complaints, share."""
+    def compute():
+        if not report.has("tickets"):
+            return NotAvailable("needs tickets")
+        t = apply_filters(report.wh, "tickets", report.filters)
+        t = t.filter(t.type == COMPLAINT_TYPE)
+        frame = grouped(t, ["reason"], complaints=t.count())
+        frame["reason"] = frame["reason"].astype(object).where(frame["reason"].notna(),
+                                                               "(no reason)")
+        frame["share"] = frame["complaints"] / frame["complaints"].sum()
+        return frame.sort_values("complaints", ascending=False, kind="stable") \
+            .reset_index(drop=True)
+
+    return report.memo("complaint_reasons", compute)
+
+
+def complaints_by_contact_channel(report: Report):
+    """Share of the period's tickets that are complaints, per contact channel (a rate
+    frame: channel + numerator, denominator, value, ci_low, ci_high, too_few)."""
+    def compute():
+        if not report.has("tickets"):
+            return NotAvailable("needs tickets")
+        t = apply_filters(report.wh, "tickets", report.filters)
+        frame = grouped(t, ["channel"], numerator=t.count(where=t.type == COMPLAINT_TYPE),
+                        denominator=t.count())
+        return _label_groups(rate_frame(frame, "numerator", "denominator"), "channel")
+
+    return report.memo("complaints_by_contact_channel", compute)
+
+
+def complaints_followed_up(report: Report):
+    """Rate: customers with a complaint in the period who had a follow_up ticket within
+    FOLLOW_UP_WINDOW_DAYS after their first complaint of the period."""
+    def compute():
+        if not report.has("tickets"):
+            return NotAvailable("needs tickets")
+        t = apply_filters(report.wh, "tickets", report.filters)
+        t = t.filter((t.type == COMPLAINT_TYPE) & t.customer_id.notnull())
+        first = t.group_by(complainer=t.customer_id.cast("string")).agg(
+            first_complaint=t.opened_at.min())
+        fu = apply_filters(report.wh, "tickets", report.filters, period=False)
+        fu = fu.filter(fu.type == FOLLOW_UP_TYPE)
+        fu = fu.select(customer=fu.customer_id.cast("string"), follow_up_at=fu.opened_at)
+        j = first.join(fu, first.complainer == fu.customer)
+        j = j.filter((j.follow_up_at >= j.first_complaint)
+                     & (j.follow_up_at < j.first_complaint
+                        + ibis.interval(days=FOLLOW_UP_WINDOW_DAYS)))
+        return Rate.from_counts(execute(j.complainer.nunique()), execute(first.count()))
+
+    return report.memo("complaints_followed_up", compute)
+
+
+def resolution_times(report: Report):
+    """Tickets opened in the period by type (and "all types" last): tickets, closed,
+    median_hours, p90_hours (opened_at to closed_at, closed tickets) and still_open (a
+    Wilson rate: numerator, denominator, value, ci_low, ci_high, too_few)."""
+    def compute():
+        if not report.has("tickets"):
+            return NotAvailable("needs tickets")
+        if execute(report.wh.table("tickets").closed_at.count()) == 0:
+            return NotAvailable("tickets have no closed_at")
+        t = apply_filters(report.wh, "tickets", report.filters)
+        hours = (t.closed_at.epoch_seconds() - t.opened_at.epoch_seconds()) / 3600
+        t = t.mutate(hours=hours.cast("float64"))
+        aggs = {"tickets": t.count(), "closed": t.count(where=t.closed_at.notnull()),
+                "median_hours": t.hours.quantile(0.5), "p90_hours": t.hours.quantile(0.9)}
+        by_type = grouped(t, ["type"], **aggs)
+        by_type["type"] = by_type["type"].astype(object).where(by_type["type"].notna(),
+                                                               UNKNOWN_GROUP)
+        total = grouped(t, [], **aggs).assign(type="all types")
+        frame = pd.concat([by_type, total[by_type.columns]], ignore_index=True)
+        frame["open"] = frame["tickets"] - frame["closed"]
+        rates = rate_frame(frame[["open", "tickets"]].rename(
+            columns={"open": "numerator", "tickets": "denominator"}), "numerator",
+            "denominator")
+        return pd.concat([frame[["type", "tickets", "closed", "median_hours", "p90_hours"]],
+                          rates], axis=1)
+
+    return report.memo("resolution_times", compute)
+
+
+def resolution_by(report: Report, by: str):
+    """Median and 90th percentile hours to close by a customers (or tickets) column."""
+    def compute():
+        t = apply_filters(report.wh, "tickets", report.filters)
+        t = t.mutate(hours=((t.closed_at.epoch_seconds() - t.opened_at.epoch_seconds())
+                            / 3600).cast("float64"))
+        try:
+            t, keys = with_breakdown(report.wh, "tickets", t, by)
+        except MetricUnavailable as why:
+            return NotAvailable(str(why))
+        frame = grouped(t, keys, tickets=t.count(),
+                        median_hours=t.hours.quantile(0.5), p90_hours=t.hours.quantile(0.9))
+        return _label_groups(frame, by)
+
+    return report.memo(("resolution_by", by), compute)
+
+
+def satisfaction_outcomes(report: Report):
+    """Surveyed customers by CSAT band (CSAT_BANDS, on each customer's mean score in the
+    period) -> band, customers, repeat (customers with 2+ completed orders in the period),
+    churn_base (customers in the customers table not churned before their first survey
+    of the period), churned (of those, churn_date in the period). NotAvailable without
+    scores."""
+    def compute():
+        found = _score_rows(report, "csat")
+        if isinstance(found, NotAvailable):
+            return found
+        table, s = found
+        s = s.filter(s.customer_id.notnull())
+        per = s.group_by(customer=s.customer_id.cast("string")).agg(
+            csat=s.csat.mean(), first_survey=s[PERIOD_COLUMNS[table]].min())
+        cases = [(per.csat < upper, label) for label, upper in CSAT_BANDS[:-1]]
+        per = per.mutate(band=ibis.cases(*cases, else_=CSAT_BANDS[-1][0]))
+        o = classified_orders(report.wh, report.filters)
+        o = o.filter((o.order_kind == "completed") & o.customer_id.notnull())
+        bought = o.group_by(buyer=o.customer_id.cast("string")).agg(orders=o.count())
+        j = per.left_join(bought, per.customer == bought.buyer)
+        j = j.select("customer", "band", "first_survey", orders=j.orders.fill_null(0))
+        churn = _has_churn_dates(report)
+        if churn:
+            c = report.wh.table("customers")
+            c = c.select(known=c.customer_id.cast("string"),
+                         churn=c.churn_date.cast("timestamp"))
+            j = j.left_join(c, j.customer == c.known)
+        aggs = {"customers": j.count(), "repeat": j.count(where=j.orders >= 2)}
+        if churn:
+            base = j.known.notnull() & (j.churn.isnull() | (j.churn >= j.first_survey))
+            aggs["churn_base"] = j.count(where=base)
+            aggs["churned"] = j.count(where=base & in_period(j.churn, report.filters))
+        frame = grouped(j, ["band"], **aggs)
+        order = [label for label, _ in CSAT_BANDS]
+        frame = frame.set_index("band").reindex(order).fillna(0).astype("int64")
+        return frame.reset_index()
+
+    return report.memo("satisfaction_outcomes", compute)
+
+
+def _has_churn_dates(report: Report) -> bool:
+    if not report.has("customers") or "churn_date" not in report.wh.table("customers").columns:
+        return False
+    return bool(execute(report.wh.table("customers").churn_date.count()))
+
+
+def _outcome_rates(outcomes: pd.DataFrame, numerator: str, denominator: str) -> pd.DataFrame:
+    frame = outcomes[["band", numerator, denominator]].rename(
+        columns={numerator: "numerator", denominator: "denominator"})
+    return rate_frame(frame, "numerator", "denominator")
+
+
+def _overall_rate(frame: pd.DataFrame) -> Rate:
+    return Rate.from_counts(frame["numerator"].sum(), frame["denominator"].sum())
+
+
+# -- words -----------------------------------------------------------------------------
+
+def _interval(low, high, unit: str) -> str:
+    if low is None or high is None or not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    if unit == "nps":
+        return f"{format_value(low, unit)} to {format_value(high, unit)}"
+    return f"{format_value(low, unit)}–{format_value(high, unit)}"
+
+
+def _intervals(frame: pd.DataFrame, unit: str) -> list[str]:
+    return [_interval(lo, hi, unit) for lo, hi in zip(frame["ci_low"], frame["ci_high"])]
+
+
+def _group_score_text(row, unit: str, noun: str = "responses") -> str:
+    """"3.45 (95% CI 3.30–3.60; 120 responses)" of one frame row."""
+    return (f"{format_value(row['value'], unit)} (95% CI "
+            f"{_interval(row['ci_low'], row['ci_high'], unit)}; "
+            f"{format_value(row['n'], 'count')} {noun})")
+
+
+def lowest_group_sentence(frame: pd.DataFrame, dim: str, overall, *, label: str = "CSAT",
+                          unit: str = "score") -> str | None:
+    """Where ``label`` is lowest by ``dim`` and whether that is significantly below the
+    overall value; None when no group has enough responses."""
+    reliable = frame[~frame["too_few"].astype(bool) & frame["value"].notna()]
+    if reliable.empty or isinstance(overall, NotAvailable):
+        return None
+    row = reliable.loc[reliable["value"].idxmin()]
+    significant = row["ci_high"] < overall.value
+    verdict = ("significantly below the overall {overall}" if significant else
+               "but its 95% interval reaches the overall {overall}, so the gap may be "
+               "chance")
+    return format_markdown(
+        "By {dim}, {label} was lowest for {group}: {text}, " + verdict + ".",
+        dim=dim, label=label, group=row[dim], text=_group_score_text(row, unit),
+        overall=format_value(overall.value, unit))
+
+
+def _band_counts(row) -> str:
+    return (f"{format_value(row['numerator'], 'count')} of "
+            f"{format_value(row['denominator'], 'count')}; 95% CI "
+            f"{_interval(row['ci_low'], row['ci_high'], 'percent')}")
+
+
+def band_comparison(rates: pd.DataFrame, what: str) -> dict | None:
+    """Highest against lowest CSAT band of a rate frame by band (``what`` the customers
+    did: "churned in the period"): the difference, whether the 95% intervals overlap and
+    a sentence; None when either band has too few customers."""
+    high, low = rates.iloc[-1], rates.iloc[0]
+    if high["too_few"] or low["too_few"]:
+        return None
+    difference = high["value"] - low["value"]
+    overlap = high["ci_low"] <= low["ci_high"] and low["ci_low"] <= high["ci_high"]
+    verdict = ("The 95% intervals overlap, so this sample does not show a clear "
+               "difference." if overlap else
+               "The 95% intervals do not overlap: the difference is unlikely to be chance.")
+    sentence = format_markdown(
+        "{high} of customers whose mean CSAT was {high_band} {what} ({high_counts}), "
+        "against {low} of those whose mean CSAT was {low_band} ({low_counts}): {points} "
+        "percentage points {direction}. ",
+        high=format_value(high["value"], "percent"), high_band=high["band"],
+        what=what, high_counts=_band_counts(high), low=format_value(low["value"], "percent"),
+        low_band=low["band"], low_counts=_band_counts(low),
+        points=f"{abs(difference) * 100:.1f}",
+        direction="higher" if difference >= 0 else "lower") + verdict
+    return {"difference": difference, "overlap": overlap, "sentence": sentence}
+
+
+# -- charts ------------------------------------------------------------------------------
+
+def _nps_bars(frame: pd.DataFrame, *, x: str, overall, ax, title: str):
+    """NPS per group as bars with 95% intervals and the overall NPS dashed.
+
+    rate_bars draws fractions as percentages; NPS is on its own -100..100 scale.
+    """
+    values = frame["value"].to_numpy(dtype=float)
+    low, high = frame["ci_low"].to_numpy(dtype=float), frame["ci_high"].to_numpy(dtype=float)
+    few = frame["too_few"].astype(bool).to_numpy()
+    positions = np.arange(len(frame))
+    bars = ax.bar(positions, values, color=[charts.MUTED_COLOR if f else charts.MAIN_COLOR
+                                            for f in few])
+    for patch, f in zip(bars, few):
+        if f:
+            patch.set_hatch(charts.TOO_FEW_HATCH)
+            patch.set_edgecolor("#7a7a7a")
+    ax.errorbar(positions, values, yerr=[np.clip(values - low, 0, None),
+                                         np.clip(high - values, 0, None)],
+                fmt="none", ecolor="#333333", capsize=4, linewidth=1)
+    for position, value, top, f, n in zip(positions, values, high, few, frame["n"]):
+        label = (charts.CHART_TEXT["en"]["too_few"].format(n=int(n)) if f
+                 else charts.value_text(value, "nps"))
+        anchor = top if np.isfinite(top) else 0.0
+        ax.annotate(label, xy=(position, max(anchor, 0.0)), xytext=(0, 3),
+                    textcoords="offset points", ha="center", va="bottom")
+    ax.axhline(0, color="#333333", linewidth=0.8)
+    if not isinstance(overall, NotAvailable):
+        ax.axhline(overall.value, color="#555555", linestyle="--", linewidth=1)
+        title = _with_overall(title, charts.value_text(overall.value, "nps"))
+    names = [charts.plain_text(v) for v in frame[x]]
+    ax.set_xticks(positions, labels=names)
+    if max((len(n) for n in names), default=0) > 10:
+        ax.tick_params(axis="x", labelrotation=30)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
+    charts.format_value_axis(ax, "nps")
+    finite = np.concatenate([low[np.isfinite(low)], high[np.isfinite(high)], [0.0]])
+    span = finite.max() - finite.min()
+    ax.set_ylim(min(finite.min() - 0.08 * span, -5), max(finite.max() + 0.18 * span, 10))
+    ax.set_xlabel("")
+    ax.grid(axis="x", visible=False)
+    ax.set_title(charts.plain_text(title))
+    return ax
+
+
+def _with_overall(title: str, overall: str) -> str:
+    """The title with the overall value the dashed line marks (on a second line when the
+    title is long, so side-by-side panels' titles do not run into each other)."""
+    suffix = f"(dashed: overall {overall})"
+    last_line = title.split("\n")[-1]
+    return f"{title}\n{suffix}" if len(last_line) + len(suffix) > 44 else f"{title} {suffix}"
+
+
+def _rate_panel(frame: pd.DataFrame, *, x: str, ax, title: str, unit: str = "percent",
+                reference=None, **columns) -> None:
+    """charts.rate_bars with the overall value named in the title instead of a legend,
+    which in a narrow panel sits on the bar labels."""
+    reference = _overall_rate(frame) if reference is None else reference
+    # wilson_interval can put ci_low a rounding error (1e-17) above a 0 rate, and
+    # rate_bars then fails on a negative error bar; clamp the interval around the value.
+    frame = frame.assign(ci_low=np.fmin(frame["ci_low"], frame["value"]),
+                         ci_high=np.fmax(frame["ci_high"], frame["value"]))
+    charts.rate_bars(frame, x=x, reference=reference, ax=ax, **columns)
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    ax.set_title(charts.plain_text(_with_overall(title, format_value(reference.value, unit))))
+
+
+def _mark_months(ax, frame: pd.DataFrame, y: str, filters: Filters) -> None:
+    """Shade the report period and draw months with too few responses hollow."""
+    if filters.start is not None and filters.end is not None:
+        ax.axvspan(filters.start, filters.end_exclusive, color="#eeeeee", zorder=0,
+                   label="report period")
+    few = frame[frame["too_few"].astype(bool)]
+    if len(few):
+        ax.scatter(few["month"], few[y], s=36, facecolor="white", edgecolor="#555555",
+                   zorder=3, label=f"too few responses (n < {MIN_DENOMINATOR})")
+    # Outside the plot: inside it would sit on some month's line.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+
+
+# -- sections ----------------------------------------------------------------------------
+
+def summary(report: Report) -> list:
+    """The main findings: CSAT, CS, NPS, complaint and follow-up rates, where satisfaction
+    is lowest, and how it goes with repeat buying."""
+    items = [(5, narrative.kpi_sentence("Average CSAT", report.kpi("csat"),
+                                        noun="responses")),
+             (5, narrative.kpi_sentence("Satisfaction CS = S / M",
+                                        report.kpi("satisfaction_score"), noun="responses")),
+             (5, narrative.nps_sentence("NPS", report.kpi("nps"))),
+             (3, narrative.rate_sentence("Complaint rate", report.kpi("complaint_rate"),
+                                         noun="customers")),
+             (3, narrative.rate_sentence("Follow-up rate", report.kpi("follow_up_rate"),
+                                         noun="customers"))]
+    worst = _worst_group_sentence(report)
+    if worst:
+        items.append((3, worst))
+    outcomes = satisfaction_outcomes(report)
+    if not isinstance(outcomes, NotAvailable):
+        comparison = band_comparison(_outcome_rates(outcomes, "repeat", "customers"),
+                                     "bought twice or more in the period")
+        if comparison:
+            items.append((3, comparison["sentence"]))
+    return [Text(narrative.findings(items))]
+
+
+def _worst_group_sentence(report: Report) -> str | None:
+    """The lowest-CSAT segment or region (whichever is lower), in words."""
+    overall = report.kpi("csat")
+    candidates = []
+    for dim in ("segment", "region"):
+        frames = scores_by(report, dim)
+        if isinstance(frames, NotAvailable):
+            continue
+        frame = frames["csat"]
+        reliable = frame[~frame["too_few"].astype(bool) & frame["value"].notna()]
+        if len(reliable):
+            candidates.append((reliable["value"].min(), dim, frame))
+    if not candidates:
+        return None
+    _, dim, frame = min(candidates, key=lambda c: c[0])
+    return lowest_group_sentence(frame, dim, overall)
+
+
+def levels(report: Report) -> list:
+    """CSAT, CS and NPS with their intervals, and the distribution of both scores."""
+    csat, cs, nps = report.kpi("csat"), report.kpi("satisfaction_score"), report.kpi("nps")
+    if isinstance(csat, NotAvailable) and isinstance(nps, NotAvailable):
+        return not_available(report, "Satisfaction", csat)
+    out = [Text(" ".join([
+        narrative.kpi_sentence("Average CSAT", csat, noun="responses"),
+        narrative.kpi_sentence("Satisfaction CS = S / M", cs, noun="responses"),
+        narrative.nps_sentence("NPS", nps)]))]
+    distributions = [(report.kpi("csat_distribution"), "csat", "CSAT: share of responses"),
+                     (nps_distribution(report), "nps", "NPS: share of responses")]
+    present = [d for d in distributions if not isinstance(d[0], NotAvailable) and len(d[0])]
+    if present:
+        widths = {"csat": 1.0, "nps": 1.8}
+        fig, axes = plt.subplots(1, len(present), figsize=(12, 4), squeeze=False,
+                                 gridspec_kw={"width_ratios": [widths[s] for _, s, _ in
+                                                               present]})
+        for ax, (frame, scale, title) in zip(axes[0], present):
+            charts.distribution(frame, x="score", y="value", scale=scale, ax=ax,
+                                title=title)
+        fig.tight_layout()
+        out.append(fig)
+    if not isinstance(nps, NotAvailable) and nps.n:
+        out.append(Text(format_markdown(
+            "Promoters (9-10): {p} of {n}; passives (7-8): {m}; detractors (0-6): {d}.",
+            p=format_value(nps.promoters, "count"), n=format_value(nps.n, "count"),
+            m=format_value(nps.passives, "count"), d=format_value(nps.detractors, "count"))))
+    if report.by:
+        out += _levels_by(report)
+    notes = sorted({r.note for r in (csat, nps) if getattr(r, "note", "")})
+    out += [Text(f"*Note: {escape_markdown(n)}.*") for n in notes]
+    return out
+
+
+def _levels_by(report: Report) -> list:
+    frames = scores_by(report, report.by)
+    if isinstance(frames, NotAvailable):
+        return not_available(report, f"Satisfaction by {report.by}", frames)
+    table = _scores_table(frames, report.by, report.kpi("csat"), report.kpi("nps"))
+    return [Table(table.drop(columns="dimension"), _SCORES_FORMATS,
+                  caption=f"CSAT, CS and NPS by {report.by}")]
+
+
+def trend(report: Report) -> list:
+    """Monthly CSAT and NPS over the period and the months before it, with n per month."""
+    by = report.by if report.by and reaches(report, _score_source(report), report.by) \
+        else None
+    monthly = monthly_scores(report, by)
+    csat, nps = monthly["csat"], monthly["nps"]
+    if isinstance(csat, NotAvailable) and isinstance(nps, NotAvailable):
+        return not_available(report, "Satisfaction over time", csat)
+    present = [(k, f) for k, f in (("csat", csat), ("nps", nps))
+               if not isinstance(f, NotAvailable) and len(f)]
+    out = []
+    if present:
+        fig, axes = plt.subplots(len(present), 1, figsize=(10, 3.4 * len(present)),
+                                 sharex=True, squeeze=False)
+        for ax, (column, frame) in zip(axes[:, 0], present):
+            data = frame.rename(columns={"value": column.upper()})
+            charts.trend(data, x="month", y=column.upper(), hue=by,
+                         unit="score" if column == "csat" else "nps", ax=ax,
+                         title=("CSAT per month (mean, 1-5)" if column == "csat"
+                                else "NPS per month"))
+            if by is None:
+                ax.fill_between(data["month"], data["ci_low"], data["ci_high"],
+                                color=charts.MAIN_COLOR, alpha=0.15, linewidth=0,
+                                label="95% CI")
+            if column == "csat":
+                ax.set_ylim(1, CSAT_SCALE_MAX)
+                ax.set_ylabel("CSAT")
+            else:
+                ax.set_ylabel("NPS")
+            _mark_months(ax, data, column.upper(), report.filters)
+        fig.tight_layout()
+        out.append(fig)
+    out += _trend_sentences(report, present)
+    if present:
+        out.append(_trend_table(dict(present), by))
+    else:
+        out.append(Text(f"*No survey scores in the period or the {TREND_CONTEXT_MONTHS} "
+                        "months before it.*"))
+    for column, frame in (("CSAT", csat), ("NPS", nps)):
+        if isinstance(frame, NotAvailable):
+            out += not_available(report, f"{column} over time", frame)
+    if report.by and by is None:
+        out.append(_no_breakdown("CSAT and NPS per month", report.by, "surveys"))
+    return out
+
+
+def _trend_sentences(report: Report, present) -> list:
+    f = report.filters
+    sentences = []
+    if f.start is not None and f.end is not None:
+        last_year = f.same_period_last_year()
+        for name, label in (("csat", "Average CSAT"), ("nps", "NPS")):
+            now = report.kpi(name)
+            if isinstance(now, NotAvailable):
+                continue
+            before = report.kpi(name, last_year)
+            if getattr(before, "too_few", True) or getattr(now, "too_few", True):
+                continue  # no comparison on a number the report calls unreliable
+            sentences.append(narrative.change_sentence(
+                label, now, before, comparison="same period last year"))
+    for column, frame in present:
+        few = int(frame["too_few"].sum())
+        if few:
+            sentences.append(format_markdown(
+                "{few} of {cells} monthly {what} figures rest on fewer than {min} responses "
+                "and are drawn hollow.", few=few, cells=len(frame),
+                what=column.upper(), min=MIN_DENOMINATOR))
+    return [Text(" ".join(sentences))] if sentences else []
+
+
+def _trend_table(frames: dict, by: str | None) -> Table:
+    if by:
+        frame = frames.get("csat", frames.get("nps"))
+        unit = "score" if "csat" in frames else "nps"
+        cells = frame.assign(cell=[f"{format_value(v, unit)} (n={n:,})" for v, n
+                                   in zip(frame["value"], frame["n"])])
+        table = cells.pivot(index="month", columns=by, values="cell").reset_index()
+        table.columns.name = None
+        return Table(table, {"month": "{:%Y-%m}"},
+                     caption=f"{unit.upper() if unit == 'nps' else 'CSAT'} per month by "
+                             f"{by} (n = responses)")
+    months = None
+    for column, frame in frames.items():
+        part = frame[["month", "n", "value", "ci_low", "ci_high", "too_few"]].copy()
+        unit = "score" if column == "csat" else "nps"
+        part[f"{column}_95%_CI"] = _intervals(part, unit)
+        part = part.rename(columns={"n": f"{column}_responses", "value": column,
+                                    "too_few": f"{column}_too_few"})
+        part = part.drop(columns=["ci_low", "ci_high"])
+        months = part if months is None else months.merge(part, on="month", how="outer")
+    few_cols = [c for c in months.columns if c.endswith("_too_few")]
+    months["note"] = np.where(months[few_cols].eq(True).any(axis=1),
+                              "too few responses", "")
+    months = months.drop(columns=few_cols)
+    return Table(months, {"month": "{:%Y-%m}", "csat_responses": "count", "csat": "score",
+                          "nps_responses": "count", "nps": "nps"},
+                 caption=f"Per month: responses, mean CSAT and NPS with 95% intervals "
+                         f"(fewer than {MIN_DENOMINATOR} responses: too few to say)")
+
+
+_SCORES_FORMATS = {"responses": "count", "csat": "score", "cs": "percent", "nps": "nps"}
+
+
+def _scores_table(frames: dict, dim: str, csat_overall, nps_overall) -> pd.DataFrame:
+    csat, cs, nps = frames["csat"], frames["cs"], frames["nps"]
+    table = pd.DataFrame({
+        "dimension": dim, "group": csat[dim], "responses": csat["n"], "csat": csat["value"],
+        "csat_95%_CI": _intervals(csat, "score"),
+        "cs": cs["value"]})
+    csat_low = below_overall(csat, csat_overall)
+    if isinstance(nps, NotAvailable):
+        nps_low = pd.Series(False, index=table.index)
+    else:
+        low = set(nps.loc[below_overall(nps, nps_overall), dim])
+        nps = nps.set_index(dim).reindex(csat[dim])
+        table["nps"] = nps["value"].to_numpy()
+        table["nps_95%_CI"] = _intervals(nps, "nps")
+        nps_low = table["group"].isin(low)
+    verdict = np.select([csat["too_few"].astype(bool), csat_low & nps_low, csat_low,
+                         nps_low],
+                        ["too few responses", "CSAT and NPS below overall",
+                         "CSAT below overall", "NPS below overall"], "")
+    table["significantly_worse"] = verdict
+    return table
+
+
+def where_worse(report: Report) -> list:
+    """CS and NPS by segment, region and product category with 95% intervals; groups
+    whose interval lies entirely below the overall value are named."""
+    overall_csat, overall_cs = report.kpi("csat"), report.kpi("satisfaction_score")
+    overall_nps = report.kpi("nps")
+    if isinstance(overall_csat, NotAvailable):
+        return not_available(report, "Satisfaction by group", overall_csat)
+    dims = list(BREAKDOWNS) + ([report.by] if report.by and report.by not in BREAKDOWNS
+                               else [])
+    frames = {dim: scores_by(report, dim) for dim in dims}
+    present = {d: f for d, f in frames.items() if not isinstance(f, NotAvailable)
+               and len(f["csat"]) >= 2}  # one group (a filter on it) compares nothing
+    out = []
+    if present:
+        has_nps = any(not isinstance(f["nps"], NotAvailable) for f in present.values())
+        fig, axes = plt.subplots(len(present), 2 if has_nps else 1,
+                                 figsize=(12, 3.6 * len(present)), squeeze=False)
+        for row, (dim, f) in zip(axes, present.items()):
+            _rate_panel(f["cs"], x=dim, ax=row[0], title=f"CS by {dim}",
+                        reference=overall_cs, numerator="n", denominator="n")
+            row[0].set_xlabel("")
+            if has_nps:
+                if isinstance(f["nps"], NotAvailable):
+                    row[1].set_visible(False)
+                else:
+                    _nps_bars(f["nps"], x=dim, overall=overall_nps, ax=row[1],
+                              title=f"NPS by {dim}")
+        fig.tight_layout()
+        out.append(fig)
+        sentences = []
+        for dim, f in present.items():
+            sentences.append(lowest_group_sentence(f["csat"], dim, overall_csat))
+            if not isinstance(f["nps"], NotAvailable):
+                low = f["nps"][below_overall(f["nps"], overall_nps)]
+                if len(low):
+                    sentences.append(format_markdown(
+                        "NPS by {dim} is significantly below the overall {overall} for "
+                        "{groups}.", dim=dim, overall=format_value(overall_nps.value, "nps"),
+                        groups=", ".join(f"{g} ({format_value(v, 'nps')})" for g, v
+                                         in zip(low[dim], low["value"]))))
+        out.append(Text("\n".join(f"- {s}" for s in sentences if s)))
+        table = pd.concat([_scores_table(f, d, overall_csat, overall_nps)
+                           for d, f in present.items()], ignore_index=True)
+        out.append(Table(table, _SCORES_FORMATS, caption=(
+            "CS = mean CSAT / 5. Segment and region: the customer's; order columns such as "
+            "category: the responses of customers who bought in that group in the period "
+            "(a customer counts in every group they bought in). Significantly worse: the "
+            "95% interval lies entirely below the overall value.")))
+    else:
+        out.append(Text("*No breakdown has two or more groups with survey scores in this "
+                        "selection.*"))
+    for dim, f in frames.items():
+        if isinstance(f, NotAvailable):
+            out += not_available(report, f"Satisfaction by {dim}", f)
+    return out
+
+
+def complaints(report: Report) -> list:
+    """Complaint and follow-up rates with their counts, complaints followed up, the top
+    complaint reasons and the complaint share of tickets by contact channel."""
+    complaint, follow_up = report.kpi("complaint_rate"), report.kpi("follow_up_rate")
+    if isinstance(complaint, NotAvailable):
+        return not_available(report, "The complaint analysis", complaint)
+    followed = complaints_followed_up(report)
+    reasons = complaint_reasons(report)
+    channels = complaints_by_contact_channel(report)
+    sentences = [narrative.rate_sentence("Complaint rate", complaint, noun="customers"),
+                 narrative.rate_sentence("Follow-up rate", follow_up, noun="customers"),
+                 narrative.rate_sentence(
+                     f"The share of complaining customers followed up within "
+                     f"{FOLLOW_UP_WINDOW_DAYS} days", followed,
+                     noun="complaining customers")]
+    if len(reasons):
+        sentences.append(narrative.top_sentence(reasons, by="reason", value="complaints",
+                                                what="complaint tickets"))
+    out = [Text("\n".join(f"- {s}" for s in sentences))]
+    has_channels = not isinstance(channels, NotAvailable) and len(channels) \
+        and channels["channel"].ne(UNKNOWN_GROUP).any()
+    if len(reasons):
+        fig, axes = plt.subplots(1, 2 if has_channels else 1, figsize=(12, 4.2),
+                                 squeeze=False, gridspec_kw={"width_ratios": [1.2, 1]
+                                                             if has_channels else [1]})
+        charts.bar(reasons, x="complaints", y="reason", share="share", unit="count",
+                   top=TOP_REASONS, ax=axes[0, 0], title="Complaint tickets by reason")
+        if has_channels:
+            _rate_panel(channels, x="channel", ax=axes[0, 1],
+                        title="Complaint share of tickets\nby contact channel")
+            axes[0, 1].set_xlabel("")
+        fig.tight_layout()
+        out.append(fig)
+    if report.by:
+        out += _rates_by(report)
+    return out
+
+
+def _rates_by(report: Report) -> list:
+    by = report.by
+    if not report.has("customers") or by not in report.wh.table("customers").columns:
+        return [Text(format_markdown(
+            "*Complaint and follow-up rates cannot be broken down by {by}: they count "
+            "customers, and {by} is not a customers column.*", by=by))]
+    rates = {"complaint rate": report.kpi("complaint_rate", by=by),
+             "follow-up rate": report.kpi("follow_up_rate", by=by)}
+    present = {k: _label_groups(f, by) for k, f in rates.items()
+               if not isinstance(f, NotAvailable)}
+    out = []
+    if present:
+        fig, axes = plt.subplots(1, len(present), figsize=(12, 4), squeeze=False)
+        for ax, (name, frame) in zip(axes[0], present.items()):
+            _rate_panel(frame, x=by, ax=ax, title=f"{name.capitalize()} by {by}")
+        fig.tight_layout()
+        out.append(fig)
+    for name, frame in rates.items():
+        if isinstance(frame, NotAvailable):
+            out += not_available(report, f"The {name} by {by}", frame)
+    return out
+
+
+def resolution(report: Report) -> list:
+    """How long tickets take from opened to closed, by type, and how many are still open."""
+    times = resolution_times(report)
+    if isinstance(times, NotAvailable):
+        return not_available(report, "The resolution-time analysis", times)
+    by_type = times[times["type"] != "all types"]
+    total = times[times["type"] == "all types"].iloc[0]
+    if total["tickets"] == 0:
+        return [Text("*No tickets were opened in the period.*")]
+    fig, axes = plt.subplots(1, 2, figsize=(12, min(max(2.5, 0.45 * len(by_type) + 1.4), 8)))
+    for ax, column, title in ((axes[0], "median_hours", "Median hours to close"),
+                              (axes[1], "p90_hours", "90th percentile: hours to close")):
+        # Rounded so the bar labels read 38.2 hours, as the table does.
+        charts.bar(by_type.dropna(subset=[column]).round({column: 1}), x=column, y="type",
+                   unit="number", ax=ax, title=title)
+        ax.set_xlabel("hours")
+    fig.tight_layout()
+    sentences = [format_markdown(
+        "Half of the closed tickets were closed within {median} hours and 90% within {p90} "
+        "hours ({closed} closed tickets).", median=f"{total['median_hours']:,.1f}",
+        p90=f"{total['p90_hours']:,.1f}", closed=format_value(total["closed"], "count"))]
+    slowest = by_type.dropna(subset=["median_hours"])
+    if len(slowest):
+        row = slowest.loc[slowest["median_hours"].idxmax()]
+        sentences.append(format_markdown(
+            "{kind} tickets took longest: median {median} hours, 90th percentile {p90} "
+            "hours.", kind=str(row["type"]).replace("_", "-").capitalize(),
+            median=f"{row['median_hours']:,.1f}", p90=f"{row['p90_hours']:,.1f}"))
+    sentences.append(narrative.rate_sentence(
+        "The share of the period's tickets still open", _row_rate(total), noun="tickets"))
+    out = [fig, Text(" ".join(sentences)),
+           Table(times[["type", "tickets", "closed", "median_hours", "p90_hours"]].assign(
+                     still_open=times["value"],
+                     **{"still_open_95%_CI": _intervals(times, "percent")}),
+                 {"tickets": "count", "closed": "count", "median_hours": "{:,.1f}",
+                  "p90_hours": "{:,.1f}", "still_open": "percent"},
+                 caption="Tickets opened in the period; hours from opened_at to closed_at "
+                         "of the closed ones; still open = no closed_at (95% CI)")]
+    if report.by and not reaches(report, "tickets", report.by):
+        out.append(_no_breakdown("Resolution times", report.by, "tickets"))
+    elif report.by:
+        frame = resolution_by(report, report.by)
+        if isinstance(frame, NotAvailable):
+            out += not_available(report, f"Resolution times by {report.by}", frame)
+        else:
+            out.append(Table(frame, {"tickets": "count", "median_hours": "{:,.1f}",
+                                     "p90_hours": "{:,.1f}"},
+                             caption=f"Hours to close by {report.by}"))
+    return out
+
+
+def _row_rate(row) -> Rate:
+    return Rate.from_counts(row["numerator"], row["denominator"])
+
+
+def repeat_and_churn(report: Report) -> list:
+    """Surveyed customers by CSAT band: the share who bought again and the share who
+    churned, with intervals; the gap between high and low CSAT in words."""
+    outcomes = satisfaction_outcomes(report)
+    if isinstance(outcomes, NotAvailable):
+        return not_available(report, "The link between satisfaction, buying and churn",
+                             outcomes)
+    if outcomes["customers"].sum() == 0:
+        return [Text("*No surveyed customer in the selection, so satisfaction cannot be set "
+                     "against buying and churn.*")]
+    repeat = _outcome_rates(outcomes, "repeat", "customers")
+    churn = _outcome_rates(outcomes, "churned", "churn_base") \
+        if "churned" in outcomes else None
+    fig, axes = plt.subplots(1, 2 if churn is not None else 1, figsize=(12, 4),
+                             squeeze=False)
+    _rate_panel(repeat, x="band", ax=axes[0, 0], title="Bought twice or more in the period")
+    if churn is not None:
+        _rate_panel(churn, x="band", ax=axes[0, 1], title="Churned in the period")
+    for ax in axes[0]:
+        ax.set_xlabel("Customer's mean CSAT in the period")
+    fig.tight_layout()
+    sentences = []
+    comparison = band_comparison(repeat, "bought twice or more in the period")
+    sentences.append(comparison["sentence"] if comparison else
+                     "Too few customers in the high or low CSAT band to compare repeat "
+                     "buying.")
+    if churn is not None:
+        comparison = band_comparison(churn, "churned in the period")
+        sentences.append(comparison["sentence"] if comparison else
+                         "Too few customers in the high or low CSAT band to compare churn.")
+    else:
+        sentences.append("Churn is not available (needs customers.churn_date).")
+    sentences.append("This is an association, not an effect: satisfied customers may "
+                     "differ in other ways (segment, tenure, what they buy) that also "
+                     "drive buying and churn.")
+    table = outcomes[["band", "customers", "repeat"]].assign(
+        repeat_share=repeat["value"], **{"repeat_95%_CI": _intervals(repeat, "percent")})
+    if churn is not None:
+        table = table.assign(churn_base=outcomes["churn_base"], churned=outcomes["churned"],
+                             churn_rate=churn["value"],
+                             **{"churn_95%_CI": _intervals(churn, "percent")})
+    return [fig, Text("\n".join(f"- {s}" for s in sentences)),
+            Table(table, {"customers": "count", "repeat": "count", "churn_base": "count",
+                          "churned": "count", "repeat_share": "percent",
+                          "churn_rate": "percent"},
+                  caption="Customers with a survey score in the period, grouped by their "
+                          "mean CSAT. repeat = 2+ completed orders in the period; churn: "
+                          "customers not churned before their first survey of the period "
+                          "(churn_base), of whom churned = churn_date in the period.")]
+
+
+def conclusions(report: Report) -> list:
+    """Recommendations: the generic KPI rules of crmkit.narrative, this report's rules
+    (SATISFACTION_RULES), groups significantly below overall and the repeat-buying gap."""
+    values = {name: report.kpi(name) for name in ("csat", "nps", "complaint_rate",
+                                                  "follow_up_rate")}
+    items = narrative.recommendation_items(values)
+    own = {"complaints_followed_up": complaints_followed_up(report)}
+    times = resolution_times(report)
+    if not isinstance(times, NotAvailable):
+        total = times[times["type"] == "all types"].iloc[0]
+        if total["closed"] >= MIN_DENOMINATOR:
+            own["resolution_p90_hours"] = float(total["p90_hours"])
+        own["open_ticket_share"] = _row_rate(total)
+    items += narrative.recommendation_items(own, rules=SATISFACTION_RULES)
+    overall = report.kpi("csat")
+    for dim in BREAKDOWNS:
+        frames = scores_by(report, dim)
+        if isinstance(frames, NotAvailable) or isinstance(overall, NotAvailable):
+            continue
+        low = frames["csat"][below_overall(frames["csat"], overall)]
+        if len(low):
+            items.append((2, format_markdown(
+                "CSAT is significantly below the overall {overall} for {dim} {groups}: "
+                "read their survey comments and complaint reasons first.",
+                overall=format_value(overall.value, "score"), dim=dim,
+                groups=", ".join(f"{g} ({format_value(v, 'score')})"
+                                 for g, v in zip(low[dim], low["value"])))))
+    outcomes = satisfaction_outcomes(report)
+    if not isinstance(outcomes, NotAvailable):
+        comparison = band_comparison(_outcome_rates(outcomes, "repeat", "customers"), "")
+        if comparison and not comparison["overlap"] and comparison["difference"] > 0:
+            items.append((2, format_markdown(
+                "Customers with high CSAT bought again {points} percentage points more "
+                "often than those with low CSAT: a test of faster service recovery for "
+                "low scores (a call within a week) would show whether raising "
+                "satisfaction raises repeat buying.",
+                points=f"{comparison['difference'] * 100:.1f}")))
+    if not items and all(isinstance(v, NotAvailable) for v in values.values()):
+        return [Text("No recommendations: this data has no survey or ticket scores to base "
+                     "them on.")]
+    if not items:
+        return [Text(narrative.recommendations({}))]
+    return [Text(narrative.findings(items))]
+
+
+SECTIONS = {
+    "summary": summary,
+    "levels": levels,
+    "trend": trend,
+    "where_worse": where_worse,
+    "complaints": complaints,
+    "resolution": resolution,
+    "repeat_and_churn": repeat_and_churn,
+    "conclusions": conclusions,
+    **COMMON_SECTIONS,
+}
+
+OUTLINE = [
+    "# Customer satisfaction\n\nHow satisfied customers are, where satisfaction is worse, "
+    "how complaints and follow-ups are handled, and whether satisfaction goes with repeat "
+    "buying and churn.",
+    ("summary", "## Summary of findings"),
+    ("levels", "## Satisfaction level\n\nCSAT is the mean survey score (1-5), CS = S / M "
+               "the same as a share of the scale maximum, NPS the share of promoters (9-10) "
+               "minus the share of detractors (0-6)."),
+    ("trend", "## Satisfaction over time\n\nThe shaded months are the report period; the "
+              "months before give context."),
+    ("where_worse", "## Where satisfaction is worse"),
+    ("complaints", "## Complaints and follow-ups"),
+    ("resolution", "## Ticket resolution"),
+    ("repeat_and_churn", "## Satisfaction, repeat buying and churn"),
+    ("conclusions", "## Conclusions and recommendations"),
+]
