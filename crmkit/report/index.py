@@ -51,10 +51,15 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+# Shown in their own columns (period, data) or plumbing a reader need not see.
+_NOT_LISTED = ("start", "end", "warehouse")
+
+
 def _parameters_text(parameters: dict) -> str:
-    if not parameters:
+    listed = {k: v for k, v in parameters.items() if k not in _NOT_LISTED}
+    if not listed:
         return "defaults"
-    return "; ".join(f"{k} = {v}" for k, v in parameters.items())
+    return "; ".join(f"{k} = {v}" for k, v in listed.items())
 
 
 def index_page(groups: dict[str, list[tuple[str, dict]]], *, version: str) -> str:
@@ -73,6 +78,7 @@ def index_page(groups: dict[str, list[tuple[str, dict]]], *, version: str) -> st
                 f'<td><a href="{_e(entry["html"])}">{_e(entry["html"])}</a>{note}</td>'
                 f'<td>{_e(entry.get("period") or "—")}</td>'
                 f'<td>{_e(_parameters_text(entry.get("parameters", {})))}</td>'
+                f'<td>{_e(entry.get("source") or "—")}</td>'
                 f'<td><time datetime="{_e(entry.get("generated_at", ""))}">'
                 f'{_e(entry.get("generated_at_text", entry.get("generated_at", "")))}</time></td>'
                 "</tr>")
@@ -80,7 +86,7 @@ def index_page(groups: dict[str, list[tuple[str, dict]]], *, version: str) -> st
         sections.append(
             f'<section id="{_e(report)}">\n<h2>{_e(title)} <span class="name">{_e(report)}</span></h2>\n'
             '<table>\n<thead><tr><th>File</th><th>Period</th><th>Parameters</th>'
-            '<th>Generated</th></tr></thead>\n<tbody>\n' + "\n".join(rows) + "\n</tbody>\n</table>\n</section>")
+            '<th>Data</th><th>Generated</th></tr></thead>\n<tbody>\n' + "\n".join(rows) + "\n</tbody>\n</table>\n</section>")
     body = "\n".join(sections) or "<p>No reports rendered yet: run <code>crmkit render</code>.</p>"
     return f"""<!DOCTYPE html>
 <html lang="en">
