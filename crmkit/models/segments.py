@@ -265,6 +265,7 @@ def behaviour_clusters(
     """
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
+    from threadpoolctl import threadpool_limits
     from sklearn.preprocessing import StandardScaler
 
     non_numeric = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
@@ -291,7 +292,10 @@ def behaviour_clusters(
     rows, fitted = [], {}
     sample = SILHOUETTE_SAMPLE if n > SILHOUETTE_SAMPLE else None
     for k in candidates:
-        model = KMeans(n_clusters=k, n_init=10, random_state=random_state).fit(scaled)
+        # One thread: on a few thousand customers OpenMP's threads only spin-wait, and
+        # while other reports render beside this one that made k-means 20x slower.
+        with threadpool_limits(1):
+            model = KMeans(n_clusters=k, n_init=10, random_state=random_state).fit(scaled)
         distinct = len(np.unique(model.labels_))
         score = (
             silhouette_score(scaled, model.labels_, sample_size=sample, random_state=random_state)
