@@ -8,10 +8,10 @@ PORT ?= 8866
 JOBS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup reports test lab sample bench clean
+.PHONY: help setup reports test lab dashboard sample bench clean
 
 help: ## list the targets
-	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 # The venv is (re)built when it is missing or pyproject.toml is newer than the last install.
 $(STAMP): pyproject.toml
@@ -34,10 +34,13 @@ test: $(STAMP) ## run the whole test suite
 lab: $(STAMP) ## JupyterLab on notebooks/, widgets live
 	@$(BIN)/jupyter lab notebooks/
 
+dashboard: $(STAMP) ## the reports as code-free live dashboards (Voilà) on 127.0.0.1:PORT
+	@$(BIN)/crmkit dashboard --port $(PORT)
+
 sample: $(STAMP) ## regenerate data/sample (2,000 customers, seed 42)
 	@$(BIN)/crmkit sample --out data/sample --customers 2000 --seed 42
 
-bench: $(STAMP) ## benchmarks: ingest, KPIs, rendering (prints figures)
+bench: $(STAMP) ## benchmarks: ingest, KPIs, rendering, filter panel (prints figures)
 	@$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean: ## remove .venv, the warehouse cache and rendered reports

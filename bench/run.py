@@ -11,14 +11,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-BENCHES = ("ingest", "metrics", "render")
+BENCHES = ("ingest", "metrics", "render", "widgets")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=BENCHES, default=list(BENCHES))
     parser.add_argument("--orders", type=int, nargs="+", default=[1_000_000, 10_000_000],
-                        help="order counts for the ingest and KPI benchmarks")
+                        help="order counts for the ingest, KPI and filter-panel benchmarks")
     args = parser.parse_args()
     import os
 
@@ -39,6 +39,12 @@ def main() -> int:
             import bench_render
 
             bench_render.run()
+        elif name == "widgets":
+            import bench_widgets
+
+            # The smallest size only (1 million by default): a panel's redraw is ibis and
+            # matplotlib overhead more than data, and a second 10-million data set costs minutes.
+            bench_widgets.run(sorted(args.orders)[:1])
         print(f"   ({time.perf_counter() - started:.0f} s)", flush=True)
     return 0
 

@@ -1,4 +1,4 @@
-"""The ``crmkit`` command: sample, ingest, schema, render.
+"""The ``crmkit`` command: sample, ingest, schema, render, dashboard.
 
 User mistakes (a missing file, a bad column, a wrong parameter) are CrmkitError: printed as
 one clear message with exit status 2, never a traceback. Anything else is a bug and keeps
@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_render_parser(sub)
+    from crmkit.dashboard import add_dashboard_parser
+
+    add_dashboard_parser(sub)
     return parser
 
 

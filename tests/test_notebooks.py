@@ -59,6 +59,11 @@ def test_report_html_has_structure_and_no_code_or_noise(rendered, name):
     stderr = [o.get("text") for c in executed["cells"] for o in c.get("outputs", [])
               if o.get("name") == "stderr"]
     assert stderr == [], stderr
+    # batch mode: the filters as text, no widget (crmkit.report.mode)
+    assert "Period and filters:" in html
+    widgets = [o for c in executed["cells"] for o in c.get("outputs", [])
+               if any("jupyter.widget" in m for m in o.get("data", {}))]
+    assert widgets == [] and "widgets" not in executed["metadata"]
 
 
 def test_index_lists_every_report(rendered):

@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from papermill import execute_notebook
 from papermill.exceptions import PapermillExecutionError
 from papermill.iorw import papermill_io
 from traitlets import default
 
+from crmkit.report.kernels import ThisPythonKernelSpecs
+from crmkit.report.mode import BATCH_ENV
 from crmkit.report.parameters import REDACTED
 
 KERNEL_NAME = "python3"
@@ -39,20 +40,6 @@ SECRET_ENV_PREFIX = "CRMKIT_SECRET_"
 
 
 # -- the kernel: always this interpreter ---------------------------------------------------
-
-class ThisPythonKernelSpecs(KernelSpecManager):
-    """Every kernel name resolves to ipykernel on ``sys.executable``.
-
-    A user-level ``python3`` kernelspec (``~/.local/share/jupyter/kernels``, a conda
-    base, a ``JUPYTER_PATH`` entry) would otherwise win over the venv's and run reports
-    on another Python with other package versions.
-    """
-
-    def get_kernel_spec(self, kernel_name: str):
-        from ipykernel.kernelspec import RESOURCES, get_kernel_dict
-
-        return self.kernel_spec_class(resource_dir=RESOURCES, **get_kernel_dict())
-
 
 class ReportKernelManager(AsyncKernelManager):
     """A kernel manager on this Python that adds ``extra_env`` to the kernel's environment.
@@ -211,7 +198,9 @@ def execute(notebook: Path, *, values: dict[str, Any], secrets: dict[str, str],
     """
     nb = nbformat.read(notebook, as_version=4)
     nb = inject_parameters(nb, values, {k: shown.get(k, REDACTED) for k in secrets}, shown)
-    kernel_manager = kernel_manager_for({secret_env_name(k): v for k, v in secrets.items()})
+    # BATCH_ENV: the report prints its filters instead of drawing widgets (crmkit.report.mode).
+    kernel_manager = kernel_manager_for({BATCH_ENV: "1",
+                                         **{secret_env_name(k): v for k, v in secrets.items()}})
     out = _memory.new_path()
     try:
         executed = execute_notebook(

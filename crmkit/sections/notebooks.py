@@ -1,8 +1,10 @@
 """Write the report notebooks from the report outlines: ``python -m crmkit.sections``.
 
-The committed notebooks are generated, so the four stay alike (one parameters cell, one
-``report.show`` per section) and a test checks they match their outlines. An analyst's own
-notebook can use the same calls; it need not be generated.
+The committed notebooks are generated, so the four stay alike (one parameters cell, the
+filter panel, one ``report.show`` per section) and a test checks they match their
+outlines. An analyst's own notebook can use the same calls; it need not be generated.
+``report.filter_panel()`` draws the live filters in JupyterLab and Voilà and prints the
+applied filters under ``crmkit render`` (see crmkit.report.mode).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ channel: str = ""  # filter: sales channel
 category: str = ""  # filter: product category
 product: str = ""  # filter: product
 sales_rep: str = ""  # filter: sales rep
+attributes: str = ""  # filter on attribute columns, JSON: {"contract": "Two year"}; empty for none
 by: str = ""  # breakdown for charts: region, segment, channel or any attribute column
 language: str = "en"  # report language for charts: en or zh
 source: str = ""  # data folder, .duckdb file or postgresql:// URL; empty: data/sample
@@ -31,7 +34,7 @@ from crmkit.sections import open_report
 report = open_report(
     "{name}", warehouse=warehouse, source=source, config=config, by=by, language=language,
     start=start, end=end, region=region, segment=segment, channel=channel,
-    category=category, product=product, sales_rep=sales_rep,
+    category=category, product=product, sales_rep=sales_rep, attributes=attributes,
 )'''
 
 APPENDIX = [
@@ -61,7 +64,7 @@ def notebook(name: str) -> dict:
     cells = [_cell("markdown", intro),
              _cell("code", PARAMETERS, tags=["parameters"]),
              _cell("code", OPEN.format(name=name), tags=["remove-input"]),
-             _cell("code", 'report.show("scope")')]
+             _cell("code", "report.filter_panel()")]
     for entry in [*outline, *APPENDIX]:
         if isinstance(entry, str):
             cells.append(_cell("markdown", entry))
