@@ -69,6 +69,9 @@ class ReportKernelManager(AsyncKernelManager):
         await super().start_kernel(env=env, **kw)
 
 
+SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def kernel_manager_for(extra_env: dict[str, str]) -> type[ReportKernelManager]:
     return type("ReportKernelManager", (ReportKernelManager,), {"extra_env": dict(extra_env)})
 
@@ -199,7 +202,9 @@ def execute(notebook: Path, *, values: dict[str, Any], secrets: dict[str, str],
     nb = nbformat.read(notebook, as_version=4)
     nb = inject_parameters(nb, values, {k: shown.get(k, REDACTED) for k in secrets}, shown)
     # BATCH_ENV: the report prints its filters instead of drawing widgets (crmkit.report.mode).
-    kernel_manager = kernel_manager_for({BATCH_ENV: "1",
+    # One BLAS/OpenMP thread per kernel: reports run side by side, one per core, and
+    # threads that spin-wait for a busy core slow the small numeric fits many-fold.
+    kernel_manager = kernel_manager_for({BATCH_ENV: "1", **SINGLE_THREADED,
                                          **{secret_env_name(k): v for k, v in secrets.items()}})
     out = _memory.new_path()
     try:
