@@ -298,8 +298,13 @@ def appendix_definitions(report: Report) -> list:
     table = metric_definitions()
     used = [m for m in report.used_metrics if m in set(table["name"])]
     table = table.set_index("name").loc[used].reset_index() if used else table.iloc[0:0]
-    keep = [c for c in ("title", "formula", "unit", "grain", "needs") if c in table]
-    return [Table(table[keep], caption="Definitions of the KPIs in this report")]
+    keep = [c for c in ("title", "formula", "unit", "grain") if c in table]
+    from crmkit.sections import REPORTS, report_module
+
+    own = getattr(report_module(report.name), "DEFINITIONS", []) \
+        if report.name in REPORTS else []
+    table = pd.concat([table[keep], pd.DataFrame(own, columns=keep)], ignore_index=True)
+    return [Table(table, caption="Definitions of the KPIs and figures in this report")]
 
 
 def appendix_parameters(report: Report) -> list:

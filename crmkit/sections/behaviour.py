@@ -871,6 +871,26 @@ def _channel_items(report: Report) -> list[tuple[int, str]]:
                 "customers bring: renegotiate or cut spend there first.")]
 
 
+# Figures this report computes itself (not registered KPIs), for the appendix.
+DEFINITIONS = [
+    {"title": "RFM segment", "formula": "R, F, M = quintile scores 1-5 of days since last "
+     "order, orders and spend up to the period end; segment from the R x F grid "
+     "crmkit.models.RFM_SEGMENTS", "unit": "customers", "grain": "customer"},
+    {"title": "Behavioural cluster", "formula": "k-means on standardised (log where skewed) "
+     "per-customer features; k in 2..8 with the highest silhouette", "unit": "customers",
+     "grain": "customer"},
+    {"title": "Cohort retention (month n)", "formula": "customers of an acquisition month "
+     "(first order) with an order n months later / customers of that month",
+     "unit": "percent", "grain": "cohort x month"},
+    {"title": "Predicted CLV", "formula": f"BG/NBD expected purchases x Gamma-Gamma expected "
+     f"spend over {HORIZON_MONTHS} months, discounted {MONTHLY_DISCOUNT:.0%} a month; fitted on "
+     "the customers' orders up to the period end", "unit": "currency", "grain": "customer"},
+    {"title": "Orders per buyer", "formula": "completed orders in the period per customer "
+     f"who bought ({MAX_ORDERS_BAR}+ shown together)", "unit": "customers",
+     "grain": "period"},
+]
+
+
 SECTIONS = {
     "summary": summary,
     "customer_mix": customer_mix,

@@ -928,6 +928,26 @@ def conclusions(report: Report) -> list:
     return [Text(narrative.findings(items))]
 
 
+# Figures this report computes itself (not registered KPIs), for the appendix.
+DEFINITIONS = [
+    {"title": "Churn (inactivity)", "formula": f"without churn dates: a customer churns "
+     f"{INACTIVE_DAYS} days after their last completed order, on that day; rate = churned in "
+     "the period / customers active at its start", "unit": "percent", "grain": "period"},
+    {"title": "Retention at n months", "formula": "Kaplan-Meier survival at n months since "
+     "signup (lifelines), censored at the period end; groups compared by a log-rank test",
+     "unit": "percent", "grain": "group"},
+    {"title": "Churn reasons", "formula": "customers whose churn_date falls in the period, by "
+     "churn_reason / all of them", "unit": "percent", "grain": "reason"},
+    {"title": "Churn probability", "formula": "contractual: logistic regression on tenure, "
+     "revenue, complaints and satisfaction (cross-validated AUC shown); retail: 1 - BG/NBD "
+     f"P(alive). At risk from {AT_RISK_PROBABILITY:.0%}", "unit": "probability",
+     "grain": "customer"},
+    {"title": "Revenue at risk", "formula": "contractual: monthly_revenue x 12 x churn "
+     "probability; retail: trailing-12-month revenue x (1 - P(alive))", "unit": "currency",
+     "grain": "customer"},
+]
+
+
 SECTIONS = {
     "summary": summary,
     "over_time": over_time,

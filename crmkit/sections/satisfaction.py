@@ -1015,6 +1015,26 @@ def conclusions(report: Report) -> list:
     return [Text(narrative.findings(items))]
 
 
+# Figures this report computes itself (not registered KPIs), for the appendix.
+DEFINITIONS = [
+    {"title": "CSAT and NPS per month", "formula": "mean survey csat and NPS of the responses "
+     "dated in each month, with 95% intervals; months under 30 responses marked",
+     "unit": "score / nps", "grain": "month"},
+    {"title": "Complaint reasons", "formula": "complaint tickets opened in the period by "
+     "reason / all complaint tickets opened in it", "unit": "percent", "grain": "reason"},
+    {"title": "Complaints followed up", "formula": "complaining customers with a follow_up "
+     f"ticket within {FOLLOW_UP_WINDOW_DAYS} days / complaining customers", "unit": "percent",
+     "grain": "period"},
+    {"title": "Resolution time", "formula": "closed_at - opened_at of tickets opened in the "
+     "period: median and 90th percentile in hours, by type; open = no closed_at",
+     "unit": "hours", "grain": "ticket type"},
+    {"title": "Repeat buying and churn by CSAT band", "formula": "customers banded by their "
+     "mean survey csat (low 1-2, mid 3, high 4-5): share with 2+ completed orders in the "
+     "period, and share with a churn_date in it (of those not churned before their first "
+     "survey); an association, not an effect", "unit": "percent", "grain": "CSAT band"},
+]
+
+
 SECTIONS = {
     "summary": summary,
     "levels": levels,
