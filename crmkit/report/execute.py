@@ -2,9 +2,9 @@
 
 Importing this module imports papermill (~2 s: nbformat -> jsonschema -> rfc3987_syntax
 builds a grammar at import), so ``crmkit.report.render`` imports it only when something
-has to run. Safe to call from several threads at once: each call gets its own kernel,
-kernel manager and event loop, and nothing here changes the process's working directory
-or environment.
+has to run. Safe to call from several threads at once: each thread has its own kernels
+and event loop (with ``keep_kernel`` a thread keeps one kernel for its next report), and
+nothing here changes the process's working directory or environment.
 
 The main path reads top to bottom: inject parameters -> execute -> (on error: the
 executed notebook with papermill's error markers) -> redact secrets -> return.
@@ -188,9 +188,47 @@ class Executed:
     error: PapermillExecutionError | None = None
 
 
+# A kernel kept by a worker thread for its next report: (cwd, kernel manager). Importing
+# pandas, ibis, matplotlib and seaborn costs a report ~2 s in a new kernel, about a third
+# of its run; the next report of the same worker finds them imported. Only reports
+# without secrets share (secrets reach a kernel through its environment at start), and
+# a kernel whose report failed is shut down, not reused. Every report's parameters cell
+# binds every name the report uses, so nothing of the previous report is read.
+_kept = threading.local()
+
+
+def release_kernel() -> None:
+    """Shut down the kernel this thread kept, if any (a worker calls this when done)."""
+    held = getattr(_kept, "kernel", None)
+    _kept.kernel = None
+    if held is not None:
+        _shutdown(held[1])
+
+
+def _shutdown(km) -> None:
+    from jupyter_core.utils import run_sync
+
+    try:
+        run_sync(km.shutdown_kernel)(now=True)
+    except Exception:  # already dead: nothing left to stop
+        pass
+
+
+def _kept_kernel(cwd: Path):
+    """The kernel this thread kept for ``cwd`` (None: papermill starts a new one)."""
+    held = getattr(_kept, "kernel", None)
+    if held is None:
+        return None
+    if held[0] == cwd and held[1].has_kernel:
+        return held[1]
+    release_kernel()
+    return None
+
+
 def execute(notebook: Path, *, values: dict[str, Any], secrets: dict[str, str],
             shown: dict[str, Any], secret_texts: list[str], cwd: Path,
-            timeout: int | None = None, start_timeout: int = 120) -> Executed:
+            timeout: int | None = None, start_timeout: int = 120,
+            keep_kernel: bool = False) -> Executed:
     """Run ``notebook`` with papermill in-process and return the executed notebook.
 
     ``values`` are injected as literals, ``secrets`` (name -> real value) through the
@@ -206,6 +244,10 @@ def execute(notebook: Path, *, values: dict[str, Any], secrets: dict[str, str],
     # threads that spin-wait for a busy core slow the small numeric fits many-fold.
     kernel_manager = kernel_manager_for({BATCH_ENV: "1", **SINGLE_THREADED,
                                          **{secret_env_name(k): v for k, v in secrets.items()}})
+    keep = keep_kernel and not secrets
+    km = _kept_kernel(cwd) if keep else None
+    if keep and km is None:
+        km = kernel_manager(kernel_name=KERNEL_NAME)  # started by nbclient, kept after
     out = _memory.new_path()
     try:
         executed = execute_notebook(
@@ -216,13 +258,22 @@ def execute(notebook: Path, *, values: dict[str, Any], secrets: dict[str, str],
             start_timeout=start_timeout,
             execution_timeout=timeout,
             kernel_manager_class=kernel_manager,
+            km=km,
             resources={"metadata": {"path": str(cwd)}},
         )
+        if keep:
+            _kept.kernel = (cwd, km)
         return Executed(_finish(executed, notebook, secret_texts))
     except PapermillExecutionError as err:
+        if keep:
+            _kept.kernel = None
+            _shutdown(km)
         failed = nbformat.reads(_memory.read(out), as_version=4)
         return Executed(_finish(failed, notebook, secret_texts), err)
     except Exception as err:
+        if keep:
+            _kept.kernel = None
+            _shutdown(km)
         partial = _memory.pop(out)
         if partial is not None:
             err.crmkit_notebook = redact_notebook(nbformat.reads(partial, as_version=4), secret_texts)

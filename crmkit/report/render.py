@@ -32,10 +32,10 @@ import datetime as dt
 import hashlib
 import json
 import os
+import queue
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -213,16 +213,13 @@ def render(reports: Iterable[str] | str | None = None, *,
     if to_run or recovered:
         header = {"source": source_shown}
         workers = max(1, min(jobs or _cpu_count(), len(to_run) or 1))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crmkit-render") as pool:
-            futures = [pool.submit(_render_one, job, out_dir, header, timeout, emit) for job in to_run]
-            for future in as_completed(futures):
-                outcome = future.result()
-                if isinstance(outcome, RenderFailure):
-                    failures.append(outcome)
-                else:
-                    result, entry = outcome
-                    results.append(result)
-                    entries[result.name] = entry
+        for outcome in _run_workers(to_run, workers, out_dir, header, timeout, emit):
+            if isinstance(outcome, RenderFailure):
+                failures.append(outcome)
+            else:
+                result, entry = outcome
+                results.append(result)
+                entries[result.name] = entry
         with locked(out_dir / LOCK_FILE):
             manifest = load_manifest(out_dir)
             manifest["reports"].update(entries)
@@ -392,6 +389,37 @@ def _now() -> dt.datetime:
 
 # -- one output --------------------------------------------------------------------------
 
+def _run_workers(jobs: list[_Job], workers: int, out_dir: Path, header: dict,
+                 timeout: int | None, emit) -> list:
+    """Run ``jobs`` on ``workers`` threads; each keeps its kernel from one report to the
+    next (see crmkit.report.execute) and shuts it down when the queue is empty."""
+    todo: queue.SimpleQueue = queue.SimpleQueue()
+    for job in jobs:
+        todo.put(job)
+    outcomes: list = []
+
+    def work() -> None:
+        from crmkit.report import execute as runner
+
+        try:
+            while True:
+                try:
+                    job = todo.get_nowait()
+                except queue.Empty:
+                    return
+                outcomes.append(_render_one(job, out_dir, header, timeout, emit))
+        finally:
+            runner.release_kernel()
+
+    threads = [threading.Thread(target=work, name=f"crmkit-render-{i}")
+               for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
 def _render_one(job: _Job, out_dir: Path, header: dict, timeout: int | None, emit):
     """Execute and export one output; a RenderFailure instead of raising."""
     emit("started", job)
@@ -411,7 +439,8 @@ def _execute_and_export(job: _Job, out_dir: Path, header: dict, timeout: int | N
     try:
         executed = runner.execute(job.notebook, values=job.values, secrets=job.secrets,
                                   shown=job.shown, secret_texts=job.secret_texts,
-                                  cwd=job.notebook.parent, timeout=timeout)
+                                  cwd=job.notebook.parent, timeout=timeout,
+                                  keep_kernel=True)
     except Exception as err:  # kernel died, timed out, could not start
         partial = getattr(err, "crmkit_notebook", None)
         kept = write_atomic(failed_path, runner.write_notebook_text(partial)) if partial else None
