@@ -261,7 +261,7 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, spec: TableConfig, mapping,
         "input": spec.label, **source,
         "rows_in": row[0], "kept": row[1], "flagged": row[2], "quarantined": row[3],
         "flags": flags, "reasons": reasons,
-        "columns": mapping.columns, "derived": dict(spec.derive),
+        "columns": mapping.columns, "derived": dict(mapping.derive),
         "attributes": mapping.attributes,
     }
     dated = next((c.name for c in table.columns if c.kind == "date" and c.required), None)

@@ -44,6 +44,7 @@ class Mapping:
 
     columns: dict[str, str]      # canonical -> source column
     attributes: dict[str, str]   # attribute name -> source column
+    derive: dict[str, str]       # canonical -> expression over canonical columns
 
 
 def map_columns(spec: TableConfig, source_columns: list[str]) -> Mapping:
@@ -81,7 +82,6 @@ def map_columns(spec: TableConfig, source_columns: list[str]) -> Mapping:
             f"{spec.name}: required column {', '.join(missing)} not found in "
             f"{spec.label}{hint}. Columns found: {', '.join(found) or 'none'}. "
             f"Rename the column or map it under tables.{spec.name}.columns in a config.")
-    spec.derive = derivable
     reserved = set(table.column_names) | set(BOOKKEEPING)
     attributes: dict[str, str] = {}
     for src in found:
@@ -93,7 +93,7 @@ def map_columns(spec: TableConfig, source_columns: list[str]) -> Mapping:
         while name in reserved or name in attributes:
             name += "_"
         attributes[name] = src
-    return Mapping(columns, attributes)
+    return Mapping(columns, attributes, derivable)
 
 
 def _text(raw: str) -> str:
@@ -221,8 +221,9 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
     source_columns = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall()]
     raw_columns = [c for c in source_columns if c != "__row"]
     mapping = map_columns(spec, source_columns)
-    for target, expression in spec.derive.items():
-        derive_expression(table, target, expression)  # validate before any SQL runs
+    # Built (and so checked) before any SQL runs.
+    derived = [f"{derive_expression(table, t, e)} AS {quote(t)}"
+               for t, e in mapping.derive.items()]
 
     parsed, present_raw, checked = [], [], set()
     for col in table.columns:
@@ -235,11 +236,10 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
             present_raw.append(f"{_text(raw)} IS NOT NULL AS {quote('__has_' + col.name)}")
     if spec.name == "orders":
         parsed.append(f"{_status_expression(spec, mapping, raw_columns)} AS status")
-    present = set(mapping.columns) | set(spec.derive)
+    present = set(mapping.columns) | set(mapping.derive)
     if spec.name == "orders":
         present.add("status")
 
-    derived = [f"{derive_expression(table, t, e)} AS {quote(t)}" for t, e in spec.derive.items()]
     # Returns carry negative amounts and quantities, whatever sign the export used.
     signed = []
     if spec.name == "orders":

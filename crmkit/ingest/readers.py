@@ -51,9 +51,7 @@ def stage(con: duckdb.DuckDBPyConnection, spec: TableConfig, source: str,
     try:
         con.execute(f"CREATE OR REPLACE TABLE {name} AS "
                     f"SELECT row_number() OVER () AS __row, * FROM ({select})")
-    except duckdb.InvalidInputException as exc:
-        raise _read_error(spec, exc) from None
-    except duckdb.ConversionException as exc:
+    except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
         raise _read_error(spec, exc) from None
     return name
 
