@@ -26,8 +26,9 @@ import crmkit
 from crmkit.config import IngestConfig, TableConfig, discover_tables, load_config, source_kind
 from crmkit.exceptions import SchemaError, SourceError
 from crmkit.ingest.clean import build_table
-from crmkit.ingest.readers import database_tables, literal, new_tmp_dir, quote, redact, stage
+from crmkit.ingest.readers import database_tables, literal, new_tmp_dir, quote, stage
 from crmkit.schema import TABLES
+from crmkit.secrets import redact_url
 from crmkit.warehouse import AUDIT_FILE, DB_FILE, REJECTS_FILE
 
 _PROJECT = Path(__file__).resolve().parents[2]
@@ -64,7 +65,7 @@ def default_warehouse(config: IngestConfig) -> Path:
     if config.warehouse is not None:
         return config.warehouse
     key = str(config.path or config.source)
-    name = Path(config.path).stem if config.path else Path(redact(config.source)).name
+    name = Path(config.path).stem if config.path else Path(redact_url(config.source)).name
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]
     return (DEFAULT_WAREHOUSE_ROOT / f"{name or 'source'}-{digest}").resolve()
 
@@ -132,7 +133,7 @@ def _present_tables(config: IngestConfig) -> dict[str, TableConfig]:
             if spec.table not in available and spec.table.split(".")[-1] not in available:
                 if explicit:
                     raise SourceError(f"{name}: no table {spec.table!r} in "
-                                      f"{redact(config.source)}; it has: "
+                                      f"{redact_url(config.source)}; it has: "
                                       f"{', '.join(sorted(available)) or 'no tables'}")
                 del tables[name]
     return tables
@@ -147,7 +148,7 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
     if "orders" not in tables:
         found = ", ".join(sorted(tables)) or "no canonical tables"
         raise SchemaError(
-            f"no orders table in {redact(config.source)} (found: {found}). Orders are "
+            f"no orders table in {redact_url(config.source)} (found: {found}). Orders are "
             "required: name a file orders.csv (or .parquet/.xlsx), or map one under "
             "tables.orders in a config.")
     if "customers" not in tables:
@@ -204,7 +205,7 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
         audit = {
             "crmkit_version": crmkit.__version__,
             "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "source": redact(config.source),
+            "source": redact_url(config.source),
             "config": str(config.path) if config.path else None,
             "fingerprint": fingerprint,
             "seconds": round(time.perf_counter() - started, 2),

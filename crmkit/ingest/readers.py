@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import gzip
-import re
 import tempfile
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import duckdb
 
 from crmkit.config import TableConfig, source_kind
 from crmkit.exceptions import SourceError
+from crmkit.secrets import redact_url
 
 # DuckDB reads these itself; anything else is transcoded to UTF-8 first.  (DuckDB's own
 # `encodings` extension would need a download at run time, which this kit must not do.)
@@ -209,12 +209,7 @@ def _pg_connect(url: str):
         return psycopg.connect(url, connect_timeout=10)
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "no answer"
-        raise SourceError(f"cannot connect to PostgreSQL at {redact(url)}: {reason}") from None
-
-
-def redact(url: str) -> str:
-    """postgresql://user:secret@host/db -> postgresql://user:***@host/db"""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+        raise SourceError(f"cannot connect to PostgreSQL at {redact_url(url)}: {reason}") from None
 
 
 def _postgres_to_csv(url: str, spec: TableConfig, tmp_dir: Path) -> Path:
@@ -224,7 +219,7 @@ def _postgres_to_csv(url: str, spec: TableConfig, tmp_dir: Path) -> Path:
     with _pg_connect(url) as conn:
         exists = conn.execute("SELECT to_regclass(%s)", (spec.table,)).fetchone()[0]
         if exists is None:
-            raise SourceError(f"{spec.name}: no table {spec.table!r} in {redact(url)}")
+            raise SourceError(f"{spec.name}: no table {spec.table!r} in {redact_url(url)}")
         query = sql.SQL("COPY (SELECT * FROM {}) TO STDOUT WITH (FORMAT csv, HEADER)").format(
             sql.Identifier(*spec.table.split(".")))
         with conn.cursor() as cur, open(out, "wb") as fh, cur.copy(query) as copy:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from crmkit.exceptions import ParameterError
+from crmkit.secrets import REDACTED, SECRET_URL, redact_url
 
 TYPES = ("str", "int", "float", "bool", "date", "list")
 DATE_SUFFIXES = ("start", "end", "date")
@@ -46,9 +47,6 @@ FALSE = ("false", "no", "n", "0", "off")
 NONE = ("none", "null")
 
 SECRET_NAME = re.compile(r"password|passwd|secret|token|credential|api_?key", re.IGNORECASE)
-# scheme://user:password@host...  (the password is group 2)
-SECRET_URL = re.compile(r"^([a-z][a-z0-9+.\-]*://[^/:@\s]*:)([^@\s]+)(@)", re.IGNORECASE)
-REDACTED = "***"
 
 
 @dataclass(frozen=True)
@@ -346,7 +344,7 @@ def is_secret(name: str, value: Any) -> bool:
 def redact(name: str, value: Any) -> Any:
     """The value as it may be shown: the password of a URL masked, a secret by name masked."""
     if isinstance(value, str) and SECRET_URL.search(value):
-        return SECRET_URL.sub(lambda m: m.group(1) + REDACTED + m.group(3), value, count=1)
+        return redact_url(value)
     if SECRET_NAME.search(name) and value not in (None, ""):
         return REDACTED
     return value
