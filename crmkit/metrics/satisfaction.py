@@ -64,9 +64,14 @@ def complaint_rate(wh, filters, *, ticket_type="complaint", by=None):
     return _customers_with_ticket(wh, filters, ticket_type, by)
 
 
-def _scores(wh, filters: Filters, source: str | None, column: str):
-    """Rows of the source table with a score in ``column``, in the period, after filters."""
-    candidates = [source] if source else ["surveys", "tickets"]
+def score_rows(wh, filters: Filters, column: str, *, source: str | None = None):
+    """(table, rows with a score in ``column``, in the period, after filters).
+
+    Surveys first; csat falls back to tickets' csat when there are no surveys. Raises
+    MetricUnavailable naming what is missing.
+    """
+    candidates = [source] if source else (["surveys", "tickets"] if column == "csat"
+                                          else ["surveys"])
     for table in candidates:
         if wh.has(table) and column in wh.table(table).columns:
             t = apply_filters(wh, table, filters)
@@ -80,7 +85,7 @@ def _scores(wh, filters: Filters, source: str | None, column: str):
                 "no surveys.csat); 95% CI mean ± 1.96·sd/√n")
 def csat(wh, filters, *, source: str | None = None, by=None):
     """Mean satisfaction score: Measure (unit "score") or a frame by ``by``."""
-    table, t = _scores(wh, filters, source, "csat")
+    table, t = score_rows(wh, filters, "csat", source=source)
     t, by = with_breakdown(wh, table, t, by)
     frame = mean_frame(grouped(t, by, mean=t.csat.mean(), std=t.csat.std(), n=t.count()))
     return frame if by else measure_from_row(frame.iloc[0], "score")
@@ -92,7 +97,7 @@ def csat(wh, filters, *, source: str | None = None, by=None):
 def satisfaction_score(wh, filters, *, source: str | None = None,
                        scale_max: float = CSAT_SCALE_MAX, by=None):
     """CS as a fraction of the scale maximum: Measure (percent) or a frame by ``by``."""
-    table, t = _scores(wh, filters, source, "csat")
+    table, t = score_rows(wh, filters, "csat", source=source)
     t, by = with_breakdown(wh, table, t, by)
     frame = mean_frame(grouped(t, by, mean=t.csat.mean(), std=t.csat.std(), n=t.count()),
                        scale=scale_max)
@@ -104,7 +109,7 @@ def satisfaction_score(wh, filters, *, source: str | None = None,
         formula="responses with each score / all responses with a score in the period")
 def csat_distribution(wh, filters, *, source: str | None = None, by=None) -> pd.DataFrame:
     """[*by], score, numerator, denominator, value, ci_low, ci_high, too_few."""
-    table, t = _scores(wh, filters, source, "csat")
+    table, t = score_rows(wh, filters, "csat", source=source)
     t, by = with_breakdown(wh, table, t, by)
     t = t.mutate(score=t.csat)
     counts = grouped(t, [*by, "score"], numerator=t.count())

@@ -19,6 +19,7 @@ the applied filters and ``report.show`` displays plain outputs.
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -75,11 +76,11 @@ class Table:
                     lambda v, u=fmt: "" if _missing(v) else format_value(v, u))
         shown.columns = [str(c).replace("_", " ") for c in shown.columns]
         # escape=True: names from the data (a customer called <script>...) stay text.
-        html = shown.to_html(index=False, escape=True, border=0, na_rep="",
-                             classes="crmkit-table")
+        table = shown.to_html(index=False, escape=True, border=0, na_rep="",
+                              classes="crmkit-table")
         if self.caption:
-            html = f"<p class='crmkit-caption'>{_html(self.caption)}</p>" + html
-        return html
+            table = f"<p class='crmkit-caption'>{html.escape(self.caption)}</p>" + table
+        return table
 
     def _repr_html_(self) -> str:
         return self.to_html()
@@ -88,10 +89,6 @@ class Table:
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA \
         or value is pd.NaT
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 Section = Callable[["Report"], list]
@@ -309,11 +306,11 @@ def appendix_definitions(report: Report) -> list:
 
 def appendix_parameters(report: Report) -> list:
     """The parameters this report was rendered with (secrets are never shown)."""
-    from crmkit.report.parameters import is_secret, redact
+    from crmkit.report.parameters import redact
 
     rows = []
     for name, value in report.params.items():
-        shown = redact(name, value) if is_secret(name, value) else value
+        shown = redact(name, value)  # the value itself unless it is a secret
         rows.append({"parameter": name, "value": "" if shown in (None, "") else str(shown)})
     return [Table(pd.DataFrame(rows), caption="Parameters")]
 

@@ -38,7 +38,7 @@ from crmkit.metrics.results import (
     nps_frame,
     rate_frame,
 )
-from crmkit.metrics.satisfaction import CSAT_SCALE_MAX, DETRACTOR_MAX, PROMOTER_MIN
+from crmkit.metrics.satisfaction import CSAT_SCALE_MAX, DETRACTOR_MAX, PROMOTER_MIN, score_rows
 from crmkit.report.markup import escape_markdown, format_markdown
 from crmkit.sections.base import COMMON_SECTIONS, Report, Table, Text, not_available
 
@@ -96,13 +96,10 @@ def _score_rows(report: Report, column: str, filters: Filters | None = None):
 
     Surveys first, tickets' csat when there is no surveys table (as the csat KPI does).
     """
-    candidates = ("surveys", "tickets") if column == "csat" else ("surveys",)
-    for table in candidates:
-        if report.has(table) and column in report.wh.table(table).columns:
-            t = apply_filters(report.wh, table, report.filters if filters is None
-                              else filters)
-            return table, t.filter(t[column].notnull())
-    return NotAvailable(f"needs {' or '.join(f'{t}.{column}' for t in candidates)}")
+    try:
+        return score_rows(report.wh, report.filters if filters is None else filters, column)
+    except MetricUnavailable as exc:
+        return NotAvailable(str(exc))
 
 
 def _score_aggregates(t, column: str) -> dict:
