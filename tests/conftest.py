@@ -154,3 +154,31 @@ def sample_warehouse(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sample-warehouse")
     ingest(resolve_config(source=SAMPLE), folder)
     return folder
+
+
+# ---------------------------------------------------------------------------------------
+# Debian's Chromium, driven by Playwright (nothing downloads a browser).
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for one test module (module scope: Playwright's sync API keeps
+    an event loop running, which must not outlive the module into notebook renders)."""
+    import os
+
+    need(CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK), f"chromium at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    need(sync_playwright is not None, "the playwright package")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                              args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()

@@ -18,7 +18,6 @@ from crmkit.sections import REPORTS
 from crmkit.sections.base import default_period
 from crmkit.warehouse import Warehouse
 from tests.conftest import ROOT, _free_port, need
-from tests.report.test_browser import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.slow
 PAGE_TIMEOUT = 120_000  # ms: a dashboard executes its whole notebook before it shows
@@ -58,21 +57,6 @@ def dashboard():
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    need(CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK), f"chromium at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    need(sync_playwright is not None, "the playwright package")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
-                                              headless=True)
-        yield chromium
-        chromium.close()
 
 
 def offline_page(browser, base: str):

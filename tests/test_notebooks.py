@@ -13,7 +13,7 @@ import pytest
 from crmkit.sections import REPORTS
 from crmkit.sections.notebooks import notebook_text
 from tests.conftest import ROOT
-from tests.report.test_browser import CHROMIUM, open_offline
+from tests.report.test_browser import open_offline
 
 pytestmark = pytest.mark.slow
 NOTEBOOKS = ROOT / "notebooks"
@@ -73,31 +73,17 @@ def test_index_lists_every_report(rendered):
     assert "2025-04-01" in index  # the default period is the last full quarter
 
 
-def test_reports_render_offline_in_chromium(rendered):
-    from tests.conftest import need
-
-    need(CHROMIUM.exists(), f"chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
+def test_reports_render_offline_in_chromium(rendered, browser):
     out, _ = rendered
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"])
-        try:
-            for name in [*REPORTS, "index"]:
-                path = out / f"{name}.html"
-                page, requests, console = open_offline(browser, path)
-                assert requests == [path.resolve().as_uri()], (name, requests)
-                assert [c for c in console if c[0] in ("error", "pageerror", "dialog")] == [], \
-                    (name, console)
-                if name != "index":
-                    assert page.locator("img").count() >= 2, name
-                    broken = page.evaluate(
-                        "Array.from(document.images).filter(i => !i.naturalWidth).length")
-                    assert broken == 0, name
-                page.close()
-        finally:
-            browser.close()
+    for name in [*REPORTS, "index"]:
+        path = out / f"{name}.html"
+        page, requests, console = open_offline(browser, path)
+        assert requests == [path.resolve().as_uri()], (name, requests)
+        assert [c for c in console if c[0] in ("error", "pageerror", "dialog")] == [], \
+            (name, console)
+        if name != "index":
+            assert page.locator("img").count() >= 2, name
+            broken = page.evaluate(
+                "Array.from(document.images).filter(i => !i.naturalWidth).length")
+            assert broken == 0, name
+        page.close()
