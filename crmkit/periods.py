@@ -16,3 +16,13 @@ def last_full_quarter(last: date) -> tuple[date, date]:
         return quarter_start, last
     end = quarter_start - timedelta(days=1)
     return date(end.year, end.month - 2, 1), end
+
+
+def audited_quarter(audit: dict) -> tuple[date, date] | None:
+    """The last full quarter of the orders an ingest audit records (its order date
+    range), or None when the audit has no such range."""
+    try:
+        last = audit["tables"]["orders"]["date_range"]["max"]
+    except (KeyError, TypeError):
+        return None
+    return last_full_quarter(date.fromisoformat(last[:10])) if last else None

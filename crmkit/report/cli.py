@@ -136,19 +136,14 @@ def _warehouse(config: str | None, source: str | None) -> Path:
 def default_period(warehouse: str | Path) -> dict[str, str]:
     """``start`` and ``end`` of the last full quarter in the warehouse's orders (from its
     audit, so a cached run stays fast), so that the header names the period shown."""
-    from crmkit.periods import last_full_quarter
+    from crmkit.periods import audited_quarter
 
     try:
         audit = json.loads((Path(warehouse) / "audit.json").read_text())
-        last = audit["tables"]["orders"]["date_range"]["max"]
-    except (OSError, KeyError, TypeError, ValueError):
+    except (OSError, ValueError):
         return {}
-    if not last:
-        return {}
-    from datetime import date
-
-    start, end = last_full_quarter(date.fromisoformat(last[:10]))
-    return {"start": start.isoformat(), "end": end.isoformat()}
+    period = audited_quarter(audit)
+    return {"start": period[0].isoformat(), "end": period[1].isoformat()} if period else {}
 
 
 def warehouse_checksum(folder: str | Path) -> str:

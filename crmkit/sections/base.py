@@ -20,7 +20,6 @@ the applied filters and ``report.show`` displays plain outputs.
 from __future__ import annotations
 
 import html
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,7 +30,7 @@ import pandas as pd
 import crmkit
 from crmkit.exceptions import ParameterError
 from crmkit.metrics import Filters, NotAvailable, get_metric, metric_definitions
-from crmkit.periods import last_full_quarter
+from crmkit.periods import audited_quarter, last_full_quarter
 from crmkit.report.markup import escape_markdown
 from crmkit.warehouse import Warehouse
 
@@ -70,10 +69,10 @@ class Table:
                 shown[column] = pd.to_datetime(shown[column]).dt.strftime("%Y-%m-%d")
             elif "{" in fmt:
                 shown[column] = shown[column].map(
-                    lambda v, f=fmt: "" if _missing(v) else f.format(v))
+                    lambda v, f=fmt: "" if pd.isna(v) else f.format(v))
             else:
                 shown[column] = shown[column].map(
-                    lambda v, u=fmt: "" if _missing(v) else format_value(v, u))
+                    lambda v, u=fmt: "" if pd.isna(v) else format_value(v, u))
         shown.columns = [str(c).replace("_", " ") for c in shown.columns]
         # escape=True: names from the data (a customer called <script>...) stay text.
         table = shown.to_html(index=False, escape=True, border=0, na_rep="",
@@ -84,11 +83,6 @@ class Table:
 
     def _repr_html_(self) -> str:
         return self.to_html()
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA \
-        or value is pd.NaT
 
 
 Section = Callable[["Report"], list]
@@ -218,13 +212,11 @@ def display_outputs(outputs: list) -> None:
 
 def default_period(wh: Warehouse) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The last full calendar quarter the orders cover (see crmkit.periods)."""
-    recorded = wh.audit.get("tables", {}).get("orders", {}).get("date_range", {}).get("max")
-    if recorded:
-        last = pd.Timestamp(recorded)
-    else:
-        last = pd.Timestamp(wh.table("orders").order_date.max().execute())
-    start, end = last_full_quarter(last.date())
-    return pd.Timestamp(start), pd.Timestamp(end)
+    period = audited_quarter(wh.audit)
+    if period is None:  # a warehouse not written by crmkit ingest: ask the data
+        period = last_full_quarter(
+            pd.Timestamp(wh.table("orders").order_date.max().execute()).date())
+    return pd.Timestamp(period[0]), pd.Timestamp(period[1])
 
 
 def open_warehouse(warehouse: str = "", source: str = "", config: str = "") -> Warehouse:
