@@ -14,7 +14,10 @@ Source columns the mapping did not name are kept as extra (attribute) columns.
 from __future__ import annotations
 
 import json
+import threading
 import warnings
+import weakref
+from collections import OrderedDict
 from pathlib import Path
 
 import duckdb
@@ -33,6 +36,12 @@ DB_FILE = "warehouse.duckdb"
 AUDIT_FILE = "audit.json"
 REJECTS_FILE = "rejects.csv"
 BOOKKEEPING = ("source_row", "flags")
+RESULTS_KEPT = 512  # query results a warehouse keeps (LRU): reports ask the same things often
+RESULT_ROWS_KEPT = 200_000  # a larger result is not kept
+
+# The open warehouse of each ibis connection, for :func:`execute` (weak: closing or dropping
+# a warehouse forgets it).
+_OPEN: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 class Warehouse:
@@ -43,6 +52,10 @@ class Warehouse:
         self.audit = audit or {}
         self.location = location
         self._table_names: set[str] | None = None
+        self._tables: dict[str, ibis.Table] = {}
+        self._results: OrderedDict = OrderedDict()
+        self._results_lock = threading.Lock()
+        _OPEN[id(con)] = self
 
     # -- construction -------------------------------------------------------------
     @classmethod
@@ -102,7 +115,41 @@ class Warehouse:
             raise WarehouseError(
                 f"the warehouse at {self.location} has no table {name!r}; "
                 f"it has: {', '.join(self.tables()) or 'none'}")
-        return self.con.table(name)
+        # ibis asks the backend for the schema on every con.table() (a few ms each).
+        if name not in self._tables:
+            self._tables[name] = self.con.table(name)
+        return self._tables[name]
+
+    def execute(self, expr) -> pd.DataFrame | pd.Series | object:
+        """Run an ibis expression of this warehouse and return its pandas result.
+
+        Results are kept per query (the expression's structure, literals included; LRU,
+        :data:`RESULTS_KEPT`): a report and a filter panel ask for the same aggregate
+        under several KPIs (revenue, orders and AOV share one query), and ibis spends more
+        time compiling a query than DuckDB running it on a report's data. The caller gets
+        its own copy. A warehouse is read, not written, while it is open; after changing
+        its tables call :meth:`clear_cache`.
+        """
+        key = expr.op()
+        with self._results_lock:
+            if key in self._results:
+                self._results.move_to_end(key)
+                return _copy(self._results[key])
+        result = expr.execute()
+        if not isinstance(result, (pd.DataFrame, pd.Series)) or len(result) <= RESULT_ROWS_KEPT:
+            with self._results_lock:
+                self._results[key] = result
+                while len(self._results) > RESULTS_KEPT:
+                    self._results.popitem(last=False)
+            return _copy(result)
+        return result
+
+    def clear_cache(self) -> None:
+        """Forget table schemas, the table list and kept results (after writing tables)."""
+        with self._results_lock:
+            self._results.clear()
+        self._tables.clear()
+        self._table_names = None
 
     def attributes(self, name: str) -> list[str]:
         """Columns of ``name`` that are neither canonical nor bookkeeping."""
@@ -110,6 +157,20 @@ class Warehouse:
         return [c for c in self.table(name).columns if c not in canonical]
 
     def close(self) -> None:
+        self.clear_cache()
+        if _OPEN.get(id(self.con)) is self:
+            del _OPEN[id(self.con)]
         disconnect = getattr(self.con, "disconnect", None)
         if disconnect:
             disconnect()
+
+
+def _copy(result):
+    return result.copy() if isinstance(result, (pd.DataFrame, pd.Series)) else result
+
+
+def execute(expr):
+    """Run an ibis expression through the warehouse of its connection (its kept results,
+    see :meth:`Warehouse.execute`), or plainly when no warehouse wraps that connection."""
+    wh = _OPEN.get(id(expr._find_backend()))
+    return wh.execute(expr) if wh is not None else expr.execute()

@@ -44,6 +44,7 @@ from crmkit.metrics.sales import (  # noqa: I001
 from crmkit.metrics.customers import (
     average_clv,
     cac,
+    churn_over_time,
     churn_rate,
     clv_by_customer,
     customer_mix,
@@ -75,7 +76,7 @@ from crmkit.metrics.scorecard import kpi_set
 __all__ = [
     "FILTER_COLUMNS", "MIN_DENOMINATOR", "PERIOD_COLUMNS", "PIPELINE_STAGES", "Filters",
     "Measure", "Metric", "NotAvailable", "Nps", "Rate", "apply_filters", "average_clv", "average_order_value",
-    "cac", "campaign_cost", "campaign_performance", "campaign_roi", "churn_rate",
+    "cac", "campaign_cost", "campaign_performance", "campaign_roi", "churn_over_time", "churn_rate",
     "clv_by_customer", "complaint_rate", "conversion_rate", "cost_per_acquisition", "csat",
     "csat_distribution", "customer_mix", "customer_value", "follow_up_rate", "get_metric",
     "kpi_set", "lead_funnel", "loyalty", "metric_definitions", "metrics", "new_customers", "nps", "orders",

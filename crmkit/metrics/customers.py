@@ -12,6 +12,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from crmkit.exceptions import ParameterError
 from crmkit.metrics.derived import (
     active_customer_ids,
     classified_orders,
@@ -20,6 +21,7 @@ from crmkit.metrics.derived import (
     grouped,
     in_base,
     in_period,
+    period_bounds,
     period_months,
     purchaser_ids,
     ts,
@@ -186,12 +188,16 @@ def repeat_customer_rate(wh, filters, *, by=None):
 
 
 # -- churn -------------------------------------------------------------------------------
-def _churn_counts(wh, filters: Filters, by):
+def _require_churn_dates(wh) -> None:
     customers = wh.table("customers")
     if not execute(customers.churn_date.notnull().any()):
         # Customers derived from orders (retail) have the column but no churn events: a
         # 0% contractual churn rate would be a false statement, not a measurement.
         raise MetricUnavailable("needs churn dates: customers.churn_date is empty")
+
+
+def _churn_counts(wh, filters: Filters, by):
+    _require_churn_dates(wh)
     base = customer_base(wh, filters)
     if filters.start is not None:
         at_start = ((base.kpi_signup.isnull() | (base.kpi_signup < ts(filters.start)))
@@ -229,6 +235,43 @@ def retention_rate(wh, filters, *, by=None):
     frame["numerator"] = frame["denominator"] - frame["churned"]
     frame = frame.drop(columns="churned")
     return _rate_result(rate_frame(frame, "numerator", "denominator"), by)
+
+
+@metric(name="churn_over_time", returns="frame",
+        title="Churn and retention per month or quarter (contractual)", unit="percent",
+        grain="month / quarter", needs=("customers.churn_date",),
+        formula="per month (or quarter) of the period, cut to the period's first and last "
+                "day: customers whose churn_date falls in it / customers active at its start, "
+                "as churn_rate; retention = 1 − churn")
+def churn_over_time(wh, filters, *, freq: str = "month") -> pd.DataFrame:
+    """period, active_at_start, churned, churn_rate, retention_rate: one row per month or
+    quarter (``freq``) of the period, each equal to ``churn_rate`` on that month's
+    filters, computed in one query (customers × periods) instead of one per month."""
+    if freq not in ("month", "quarter"):
+        raise ParameterError(f"churn_over_time: freq must be month or quarter, not {freq!r}")
+    _require_churn_dates(wh)
+    first, last = period_bounds(wh, "orders", "order_date", filters)
+    periods = pd.period_range(first, last, freq="M" if freq == "month" else "Q")
+    grid = pd.DataFrame({
+        "period": [p.start_time.normalize() for p in periods],
+        "p_start": [max(p.start_time.normalize(), first) for p in periods],
+        "p_end": [min(p.end_time.normalize(), last) + pd.Timedelta(days=1) for p in periods],
+    }).astype("datetime64[us]")
+    base = customer_base(wh, filters)
+    j = base.select("kpi_signup", "kpi_churn").cross_join(ibis.memtable(grid))
+    at_start = ((j.kpi_signup.isnull() | (j.kpi_signup < j.p_start))
+                & (j.kpi_churn.isnull() | (j.kpi_churn >= j.p_start)))
+    churned = at_start & (j.kpi_churn < j.p_end)
+    counts = grouped(j, ["period"], active_at_start=j.count(where=at_start),
+                     churned=j.count(where=churned))
+    counts["period"] = counts["period"].astype("datetime64[us]")
+    frame = grid[["period"]].merge(counts, on="period", how="left").fillna(
+        {"active_at_start": 0, "churned": 0})
+    active = frame["active_at_start"].astype("int64")
+    frame["active_at_start"], frame["churned"] = active, frame["churned"].astype("int64")
+    frame["churn_rate"] = frame["churned"] / active.where(active > 0)
+    frame["retention_rate"] = 1 - frame["churn_rate"]
+    return frame
 
 
 # -- value -------------------------------------------------------------------------------

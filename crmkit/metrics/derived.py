@@ -21,6 +21,7 @@ import pandas as pd
 from crmkit.exceptions import ParameterError
 from crmkit.metrics.filters import Filters, apply_filters
 from crmkit.metrics.results import MetricUnavailable
+from crmkit.warehouse import execute as warehouse_execute
 
 # Average month length in days, to express a period in months.
 DAYS_PER_MONTH = 365.25 / 12
@@ -34,10 +35,11 @@ _PANDAS_PERIODS = {"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q", "y
 def execute(expr):
     """Run an ibis expression on its backend and return the (small) pandas result.
 
-    The one place KPIs execute (ibis' pandas-option warning is filtered where the
-    warehouse module is imported).
+    The one place KPIs execute: through the warehouse, which keeps results per query
+    (see :meth:`crmkit.warehouse.Warehouse.execute`; ibis' pandas-option warning is
+    filtered where that module is imported).
     """
-    return expr.execute()
+    return warehouse_execute(expr)
 
 
 def grouped(t: ibis.Table, by: list[str], **aggregates) -> pd.DataFrame:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import os
 import re
 import threading
 import uuid
@@ -24,56 +23,22 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from jupyter_client.manager import AsyncKernelManager
 from papermill import execute_notebook
 from papermill.exceptions import PapermillExecutionError
 from papermill.iorw import papermill_io
-from traitlets import default
 
-from crmkit.report.kernels import ThisPythonKernelSpecs
-from crmkit.report.mode import BATCH_ENV
+from crmkit.report.kernels import (
+    KERNEL_NAME,
+    batch_env,
+    kept_kernel,
+    keep_for_next,
+    kernel_manager_for,
+    shutdown,
+)
 from crmkit.report.parameters import REDACTED
 
-KERNEL_NAME = "python3"
 INJECTED_TAG = "injected-parameters"
 SECRET_ENV_PREFIX = "CRMKIT_SECRET_"
-
-
-# -- the kernel: always this interpreter ---------------------------------------------------
-
-class ReportKernelManager(AsyncKernelManager):
-    """A kernel manager on this Python that adds ``extra_env`` to the kernel's environment.
-
-    ``extra_env`` is set on a per-run subclass (see :func:`kernel_manager_for`): nbclient
-    instantiates the class itself, and the environment must not be the process's
-    ``os.environ``, which every concurrently starting kernel would see.
-    """
-
-    extra_env: dict[str, str] = {}
-
-    @default("kernel_spec_manager")
-    def _this_python_specs(self):
-        return ThisPythonKernelSpecs(data_dir=self.data_dir)
-
-    @default("transport_encryption")
-    def _encrypt_when_possible(self):
-        # ipykernel >= 7.4 warns on stderr about plain TCP; CurveZMQ keys silence it
-        # and keep report data (and the secrets in the environment) off the wire.
-        import zmq
-
-        return "auto" if zmq.has("curve") else "disabled"
-
-    async def start_kernel(self, **kw: Any) -> None:
-        env = dict(kw.pop("env", None) or os.environ)
-        env.update(self.extra_env)
-        await super().start_kernel(env=env, **kw)
-
-
-SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-def kernel_manager_for(extra_env: dict[str, str]) -> type[ReportKernelManager]:
-    return type("ReportKernelManager", (ReportKernelManager,), {"extra_env": dict(extra_env)})
 
 
 # -- papermill writes the executed notebook here, never to disk ------------------------------
@@ -188,43 +153,6 @@ class Executed:
     error: PapermillExecutionError | None = None
 
 
-# A kernel kept by a worker thread for its next report: (cwd, kernel manager). Importing
-# pandas, ibis, matplotlib and seaborn costs a report ~2 s in a new kernel, about a third
-# of its run; the next report of the same worker finds them imported. Only reports
-# without secrets share (secrets reach a kernel through its environment at start), and
-# a kernel whose report failed is shut down, not reused. Every report's parameters cell
-# binds every name the report uses, so nothing of the previous report is read.
-_kept = threading.local()
-
-
-def release_kernel() -> None:
-    """Shut down the kernel this thread kept, if any (a worker calls this when done)."""
-    held = getattr(_kept, "kernel", None)
-    _kept.kernel = None
-    if held is not None:
-        _shutdown(held[1])
-
-
-def _shutdown(km) -> None:
-    from jupyter_core.utils import run_sync
-
-    try:
-        run_sync(km.shutdown_kernel)(now=True)
-    except Exception:  # already dead: nothing left to stop
-        pass
-
-
-def _kept_kernel(cwd: Path):
-    """The kernel this thread kept for ``cwd`` (None: papermill starts a new one)."""
-    held = getattr(_kept, "kernel", None)
-    if held is None:
-        return None
-    if held[0] == cwd and held[1].has_kernel:
-        return held[1]
-    release_kernel()
-    return None
-
-
 def execute(notebook: Path, *, values: dict[str, Any], secrets: dict[str, str],
             shown: dict[str, Any], secret_texts: list[str], cwd: Path,
             timeout: int | None = None, start_timeout: int = 120,
@@ -242,10 +170,10 @@ def execute(notebook: Path, *, values: dict[str, Any], secrets: dict[str, str],
     # BATCH_ENV: the report prints its filters instead of drawing widgets (crmkit.report.mode).
     # One BLAS/OpenMP thread per kernel: reports run side by side, one per core, and
     # threads that spin-wait for a busy core slow the small numeric fits many-fold.
-    kernel_manager = kernel_manager_for({BATCH_ENV: "1", **SINGLE_THREADED,
-                                         **{secret_env_name(k): v for k, v in secrets.items()}})
+    kernel_manager = kernel_manager_for(batch_env(
+        {secret_env_name(k): v for k, v in secrets.items()}))
     keep = keep_kernel and not secrets
-    km = _kept_kernel(cwd) if keep else None
+    km = kept_kernel(cwd) if keep else None
     if keep and km is None:
         km = kernel_manager(kernel_name=KERNEL_NAME)  # started by nbclient, kept after
     out = _memory.new_path()
@@ -254,7 +182,10 @@ def execute(notebook: Path, *, values: dict[str, Any], secrets: dict[str, str],
             nb, out,
             kernel_name=KERNEL_NAME,
             progress_bar=False,
-            request_save_on_cell_execute=True,
+            # No save after every cell (a full serialization and validation of the growing
+            # notebook each time, ~1/3 of the parent's work); a failing cell's notebook is
+            # still written, with papermill's error markers, before it raises.
+            request_save_on_cell_execute=False,
             start_timeout=start_timeout,
             execution_timeout=timeout,
             kernel_manager_class=kernel_manager,
@@ -262,18 +193,16 @@ def execute(notebook: Path, *, values: dict[str, Any], secrets: dict[str, str],
             resources={"metadata": {"path": str(cwd)}},
         )
         if keep:
-            _kept.kernel = (cwd, km)
+            keep_for_next(cwd, km)
         return Executed(_finish(executed, notebook, secret_texts))
     except PapermillExecutionError as err:
         if keep:
-            _kept.kernel = None
-            _shutdown(km)
+            shutdown(km)
         failed = nbformat.reads(_memory.read(out), as_version=4)
         return Executed(_finish(failed, notebook, secret_texts), err)
     except Exception as err:
         if keep:
-            _kept.kernel = None
-            _shutdown(km)
+            shutdown(km)
         partial = _memory.pop(out)
         if partial is not None:
             err.crmkit_notebook = redact_notebook(nbformat.reads(partial, as_version=4), secret_texts)

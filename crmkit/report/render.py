@@ -391,25 +391,32 @@ def _now() -> dt.datetime:
 
 def _run_workers(jobs: list[_Job], workers: int, out_dir: Path, header: dict,
                  timeout: int | None, emit) -> list:
-    """Run ``jobs`` on ``workers`` threads; each keeps its kernel from one report to the
-    next (see crmkit.report.execute) and shuts it down when the queue is empty."""
+    """Run ``jobs`` on ``workers`` threads; each starts its kernel before importing
+    papermill, keeps it from one report to the next (see crmkit.report.kernels) and shuts
+    it down when the queue is empty."""
     todo: queue.SimpleQueue = queue.SimpleQueue()
     for job in jobs:
         todo.put(job)
     outcomes: list = []
 
     def work() -> None:
-        from crmkit.report import execute as runner
+        from crmkit.report import kernels
 
         try:
+            job = todo.get_nowait()
+        except queue.Empty:
+            return
+        try:
+            if not job.secrets:
+                kernels.prestart_kernel(job.notebook.parent)
             while True:
+                outcomes.append(_render_one(job, out_dir, header, timeout, emit))
                 try:
                     job = todo.get_nowait()
                 except queue.Empty:
                     return
-                outcomes.append(_render_one(job, out_dir, header, timeout, emit))
         finally:
-            runner.release_kernel()
+            kernels.release_kernel()
 
     threads = [threading.Thread(target=work, name=f"crmkit-render-{i}")
                for i in range(workers)]

@@ -192,7 +192,6 @@ def filter_params_text(filters: Filters) -> dict[str, str]:
 
 
 def display_outputs(outputs: list) -> None:
-    import matplotlib.pyplot as plt
     from IPython.display import HTML, Markdown, display
     from matplotlib.figure import Figure
 
@@ -202,10 +201,20 @@ def display_outputs(outputs: list) -> None:
         elif isinstance(item, Table):
             display(HTML(item.to_html()))
         elif isinstance(item, Figure):
-            display(item)
-            plt.close(item)
+            display(figure_output(item), raw=True)
         elif item is not None:
             display(item)
+
+
+def figure_output(fig) -> dict:
+    """A Figure as a display mime bundle (PNG drawn once, see crmkit.charts.figure_png);
+    the figure is closed."""
+    import base64
+
+    from crmkit.charts import figure_png
+
+    return {"image/png": base64.b64encode(figure_png(fig)).decode("ascii"),
+            "text/plain": "(chart)"}
 
 
 # -- opening a report -------------------------------------------------------------------

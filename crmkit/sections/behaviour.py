@@ -420,7 +420,6 @@ def customer_mix(report: Report) -> list:
         charts.rate_bars(_mix_rates(mix, name), x="group", ax=ax,
                          title=f"{label} by customer group (95% CI)")
         ax.set_xlabel("")
-    fig.tight_layout()
     out = [fig, Text(_mix_groups_sentence(mix)),
            Table(mix[["group", "customers", "active", "activity_rate", "purchasers",
                       "purchase_rate", "purchase_ci_low", "purchase_ci_high"]],
@@ -481,7 +480,6 @@ def rfm_segments(report: Report) -> list:
                sort=False, ax=axes[0], title="Customers per RFM segment")
     charts.bar(segments, x="spend", y="segment", share="spend_share", sort=False,
                color=charts.PALETTE[2], ax=axes[1], title="Spend to date per RFM segment")
-    fig.tight_layout()
     out = [fig, Text(_top_segment_sentence(segments))]
     at_risk = segments[segments["segment"].isin(AT_RISK_SEGMENTS)]
     if len(at_risk):
@@ -552,7 +550,6 @@ def behaviour_clusters(report: Report) -> list:
     axes[0].set_ylim(low, high + 0.15 * (high - low))  # room for the "k = 4 (chosen)" label
     charts.cluster_profile(result.profile, features=list(CLUSTER_FEATURES), ax=axes[1],
                            title="Cluster means (colour: high / low against other clusters)")
-    fig.tight_layout()
     score = result.silhouette.loc[result.k, "silhouette"]
     band = next(word for limit, word in SILHOUETTE_BANDS if score >= limit)
     intro = format_markdown(
@@ -720,7 +717,6 @@ def customer_value(report: Report) -> list:
                 else ("clv", "Historical CLV")
             charts.bar(frame, x=x, y=dim, ax=ax, title=f"{name} by {_label(dim)}")
             ax.set_xlabel("Per customer")
-        fig.tight_layout()
         out.append(fig)
         for dim, frame in present.items():
             frame = frame.assign(cac_to_clv=frame["cac"] / frame["clv"].where(frame["clv"] > 0))

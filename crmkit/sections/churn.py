@@ -321,6 +321,12 @@ def _periods(filters: Filters, freq: str) -> list[tuple[pd.Timestamp, Filters]]:
 
 def _rates_over_time(report: Report, filters: Filters, freq: str) -> pd.DataFrame:
     """period, active_at_start, churned, churn_rate, retention_rate per month or quarter."""
+    if _basis(report).contractual:  # one query for all months (the KPI churn_over_time)
+        frame = report.kpi("churn_over_time", filters, freq=freq)
+        if isinstance(frame, NotAvailable):
+            return pd.DataFrame(columns=["period", "active_at_start", "churned",
+                                         "churn_rate", "retention_rate"])
+        return frame
     rows = []
     for start, f in _periods(filters, freq):
         rate = _rate(report, "churn", f)
@@ -352,7 +358,6 @@ def over_time(report: Report) -> list:
     pad = pd.Timedelta(days=10 if freq == "month" else 30)
     ax.axvspan(current["period"].min() - pad, current["period"].max() + pad,
                color="#9e9e9e", alpha=0.15, linewidth=0)
-    fig.tight_layout()
     last_year = series.set_index("period")["churn_rate"]
     table = current.copy()
     table["churn_rate_last_year"] = [last_year.get(p - pd.DateOffset(years=1), np.nan)
@@ -445,7 +450,6 @@ def survival(report: Report) -> list:
                                          + ("signup" if basis.contractual else "first order"))
     ax.set_xlabel("months since " + ("signup" if basis.contractual else "first order"))
     ax.set_ylabel("retained")
-    fig.tight_layout()
     months = _retention_months(basis)
     table = retention_at(durations, months, group_col="group")
     if column is not None:
@@ -542,7 +546,6 @@ def reasons(report: Report) -> list:
     charts.bar(frame, x="customers", y="churn_reason", share="share", unit="count", ax=ax,
                title="Customers who churned in the period, by reason")
     ax.set_xlabel("customers")
-    fig.tight_layout()
     out = [fig, Text(narrative.top_sentence(frame, by="churn_reason", value="customers",
                                             what="leavers")),
            Table(frame, {"customers": "count", "share": "percent",
@@ -763,7 +766,6 @@ def at_risk(report: Report) -> list:
         fig, ax = plt.subplots(figsize=(10, 0.45 * len(by_group) + 1.4))
         charts.bar(by_group, x="revenue_at_risk", y=column, share="share", ax=ax,
                    title=f"Expected annual revenue at risk by {column.replace('_', ' ')}")
-        fig.tight_layout()
         out.append(fig)
     columns = [c for c in columns if c in scores and
                (c == "customer_id" or scores[c].notna().any())]

@@ -121,7 +121,6 @@ def breakdowns(report: Report) -> list:
         for ax, (dim, frame) in zip(axes[0], present.items()):
             charts.bar(frame, x="revenue", y=dim, share="share", ax=ax,
                        title=f"By {dim}")
-        fig.tight_layout()
         out.append(fig)
         out += [Text(narrative.top_sentence(f, by=d, what="net revenue"))
                 for d, f in present.items()]
@@ -176,7 +175,6 @@ def funnel(report: Report) -> list:
                          title="Conversion rate by lead source (95% CI)")
     else:
         axes[1].set_visible(False)
-    fig.tight_layout()
     out.append(fig)
     out.append(Text(narrative.rate_sentence("Lead conversion", overall, noun="leads")))
     if not isinstance(by_source, NotAvailable):

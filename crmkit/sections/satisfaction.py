@@ -594,7 +594,6 @@ def levels(report: Report) -> list:
         for ax, (frame, scale, title) in zip(axes[0], present):
             charts.distribution(frame, x="score", y="value", scale=scale, ax=ax,
                                 title=title)
-        fig.tight_layout()
         out.append(fig)
     if not isinstance(nps, NotAvailable) and nps.n:
         out.append(Text(format_markdown(
@@ -647,7 +646,6 @@ def trend(report: Report) -> list:
             else:
                 ax.set_ylabel("NPS")
             _mark_months(ax, data, column.upper(), report.filters)
-        fig.tight_layout()
         out.append(fig)
     out += _trend_sentences(report, present)
     if present:
@@ -770,7 +768,6 @@ def where_worse(report: Report) -> list:
                 else:
                     _nps_bars(f["nps"], x=dim, overall=overall_nps, ax=row[1],
                               title=f"NPS by {dim}")
-        fig.tight_layout()
         out.append(fig)
         sentences = []
         for dim, f in present.items():
@@ -831,7 +828,6 @@ def complaints(report: Report) -> list:
             _rate_panel(channels, x="channel", ax=axes[0, 1],
                         title="Complaint share of tickets\nby contact channel")
             axes[0, 1].set_xlabel("")
-        fig.tight_layout()
         out.append(fig)
     if report.by:
         out += _rates_by(report)
@@ -853,7 +849,6 @@ def _rates_by(report: Report) -> list:
         fig, axes = plt.subplots(1, len(present), figsize=(12, 4), squeeze=False)
         for ax, (name, frame) in zip(axes[0], present.items()):
             _rate_panel(frame, x=by, ax=ax, title=f"{name.capitalize()} by {by}")
-        fig.tight_layout()
         out.append(fig)
     for name, frame in rates.items():
         if isinstance(frame, NotAvailable):
@@ -877,7 +872,6 @@ def resolution(report: Report) -> list:
         charts.bar(by_type.dropna(subset=[column]).round({column: 1}), x=column, y="type",
                    unit="number", ax=ax, title=title)
         ax.set_xlabel("hours")
-    fig.tight_layout()
     sentences = [format_markdown(
         "Half of the closed tickets were closed within {median} hours and 90% within {p90} "
         "hours ({closed} closed tickets).", median=f"{total['median_hours']:,.1f}",
@@ -936,7 +930,6 @@ def repeat_and_churn(report: Report) -> list:
         _rate_panel(churn, x="band", ax=axes[0, 1], title="Churned in the period")
     for ax in axes[0]:
         ax.set_xlabel("Customer's mean CSAT in the period")
-    fig.tight_layout()
     sentences = []
     comparison = band_comparison(repeat, "bought twice or more in the period")
     sentences.append(comparison["sentence"] if comparison else

@@ -45,7 +45,7 @@ import pandas as pd
 from crmkit.exceptions import CrmkitError
 from crmkit.metrics import Filters
 from crmkit.metrics.filters import DIMENSIONS, FILTER_COLUMNS
-from crmkit.sections.base import Report, Table, Text, filter_params_text
+from crmkit.sections.base import Report, Table, Text, figure_output, filter_params_text
 
 # dimension -> label; product has too many values for a dropdown (its parameter applies).
 PANEL_DIMENSIONS = {"region": "Region", "segment": "Segment", "channel": "Channel",
@@ -185,24 +185,12 @@ def mime_output(item) -> dict | None:
     elif isinstance(item, Table):
         data = {"text/html": item.to_html(), "text/plain": item.caption or "(table)"}
     elif isinstance(item, Figure):
-        data = {"image/png": figure_png(item), "text/plain": "(chart)"}
+        data = figure_output(item)
     else:
         from IPython.core.formatters import DisplayFormatter
 
         data, _ = DisplayFormatter().format(item)
     return {"output_type": "display_data", "data": data, "metadata": {}}
-
-
-def figure_png(fig) -> str:
-    """``fig`` as base64 PNG, as ``display(fig)`` draws it in a notebook (IPython's
-    ``print_figure``: the figure's dpi, tight bounding box), then closed."""
-    import matplotlib.pyplot as plt
-    from IPython.core.pylabtools import print_figure
-
-    try:
-        return print_figure(fig, "png", base64=True)
-    finally:
-        plt.close(fig)
 
 
 def _error_output(section: str, err: Exception) -> dict:

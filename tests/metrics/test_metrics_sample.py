@@ -122,6 +122,31 @@ def test_customer_rates(sample_data, sample_wh, case):
     assert (got.numerator, got.denominator) == (leads["won"].fillna(False).sum(), len(leads))
 
 
+@pytest.mark.parametrize("freq, start, end", [("month", "2024-11-15", "2025-03-31"),
+                                               ("quarter", "2024-08-01", "2025-03-31")])
+def test_churn_over_time(sample_data, sample_wh, case, freq, start, end):
+    """Each month (quarter) of churn_over_time, cut to the period, is the contractual churn
+    of that month counted in pandas (and so equals churn_rate on that month)."""
+    name, f = case
+    f = f.with_period(pd.Timestamp(start), pd.Timestamp(end))
+    got = m.churn_over_time(sample_wh, f, freq=freq)
+    c = sample_data["customers"]
+    c = c[region_of(c, c, f.region)]
+    periods = pd.period_range(f.start, f.end, freq="M" if freq == "month" else "Q")
+    assert got["period"].tolist() == [p.start_time for p in periods]
+    for row, p in zip(got.itertuples(), periods):
+        first = max(p.start_time, f.start)
+        after = min(p.end_time.normalize(), f.end) + pd.Timedelta(days=1)
+        active = c[(c["signup_date"] < first)
+                   & (c["churn_date"].isna() | (c["churn_date"] >= first))]
+        churned = ((active["churn_date"] >= first) & (active["churn_date"] < after)).sum()
+        assert (row.active_at_start, row.churned) == (len(active), churned), p
+        assert row.churn_rate == pytest.approx(churned / len(active))
+        assert row.retention_rate == pytest.approx(1 - churned / len(active))
+    one = m.churn_rate(sample_wh, f.with_period(periods[1].start_time, periods[1].end_time))
+    assert (one.numerator, one.denominator) == tuple(got.loc[1, ["churned", "active_at_start"]])
+
+
 def test_satisfaction(sample_data, sample_wh, case):
     name, f = case
     s = sample_data["surveys"]
