@@ -1,8 +1,7 @@
 """Execute one report notebook with papermill, in this process, on this Python.
 
-Importing this module imports papermill (~2 s: nbformat -> jsonschema -> rfc3987_syntax
-builds a grammar at import), so ``crmkit.report.render`` imports it only when something
-has to run. Safe to call from several threads at once: each thread has its own kernels
+Importing this module imports papermill (~0.5 s; see crmkit.report.imports for the
+grammar it skips), so ``crmkit.report.render`` imports it only when something has to run. Safe to call from several threads at once: each thread has its own kernels
 and event loop (with ``keep_kernel`` a thread keeps one kernel for its next report), and
 nothing here changes the process's working directory or environment.
 
@@ -22,10 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
-from papermill import execute_notebook
-from papermill.exceptions import PapermillExecutionError
-from papermill.iorw import papermill_io
+from crmkit.report.imports import without_iri_grammar
+
+with without_iri_grammar():
+    import nbformat
+    from papermill import execute_notebook
+    from papermill.exceptions import PapermillExecutionError
+    from papermill.iorw import papermill_io
 
 from crmkit.report.kernels import (
     KERNEL_NAME,

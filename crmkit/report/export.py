@@ -17,8 +17,11 @@ import threading
 from html.parser import HTMLParser
 from pathlib import Path
 
-from nbconvert import HTMLExporter
-from nbconvert.preprocessors import Preprocessor
+from crmkit.report.imports import without_iri_grammar
+
+with without_iri_grammar():
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import Preprocessor
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "crmkit"
