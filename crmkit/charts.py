@@ -89,7 +89,7 @@ CHART_TEXT = {
         "other": "Other",
         "target": "Target",
         "no_target": "no target",
-        "too_few": "too few (n={n:,})",
+        "too_few": "too few\n(n={n:,})",  # two lines: fits over a narrow bar
         "no_data": "no data",
         "cohort": "Cohort",
         "periods": "Periods since first order",
@@ -101,6 +101,7 @@ CHART_TEXT = {
         "responses": "Responses",
         "share": "Share of responses",
         "overall": "Overall {value}",
+        "dashed_overall": "{title} (dashed: overall {value})",
     },
 }
 _TEXT = CHART_TEXT["en"]
@@ -846,7 +847,7 @@ def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "c
     ci_high, too_few (any rate KPI with ``by=``). Bars are labelled "23.4%"; a ``too_few``
     bar is grey and hatched and labelled "too few (n=12)"; a category with no denominator
     has no bar and reads "no data". ``reference``: a Rate (or fraction) drawn as a dashed
-    line, e.g. the overall rate. ``sort`` orders bars by value, highest first. ``kwargs``
+    line, e.g. the overall rate, named in the title (in a legend when there is no title). ``sort`` orders bars by value, highest first. ``kwargs``
     go to ``ax.bar``.
     """
     _check_columns(frame, "frame", x=x, y=y, ci_low=ci_low, ci_high=ci_high,
@@ -881,14 +882,18 @@ def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "c
         level = float(getattr(reference, "value", reference))
         ax.axhline(level, color="#555555", linestyle="--", linewidth=1,
                    label=_TEXT["overall"].format(value=f"{level:.1%}"))
-        ax.legend(loc="upper right")
+        if title is None:
+            ax.legend(loc="upper right")
+        else:  # named in the title: a legend inside the axes sits on some bar's label
+            title = _TEXT["dashed_overall"].format(title=title, value=f"{level:.1%}")
     names = [plain_text(v) for v in data[x]]
     ax.set_xticks(positions, labels=names)
     _rotate_long_labels(ax, names)
     format_value_axis(ax, "percent")
     # Labels sit above the interval, which autoscaling ignores: leave room for them.
     tops = np.concatenate([high[np.isfinite(high)], values[np.isfinite(values)], [0.0]])
-    ax.set_ylim(0, max(float(tops.max()) * 1.15, 0.05))
+    headroom = 1.3 if few.any() else 1.15  # "too few (n=12)" takes two lines
+    ax.set_ylim(0, max(float(tops.max()) * headroom, 0.05))
     ax.set_xlabel(_axis_label(x))
     ax.set_ylabel(_axis_label(y) if y != "value" else "")
     ax.grid(axis="x", visible=False)

@@ -376,7 +376,7 @@ def test_rate_bars_show_intervals_and_mark_too_few():
     ax = charts.rate_bars(frame, x="region", reference=overall)
     bars = ax.patches
     assert [b.get_height() for b in bars] == pytest.approx(list(frame["value"]))
-    assert texts(ax) == ["20.0%", "too few (n=12)", "20.0%"]
+    assert texts(ax) == ["20.0%", "too few\n(n=12)", "20.0%"]
     assert bars[1].get_hatch() == charts.TOO_FEW_HATCH and bars[0].get_hatch() is None
     assert color_of(bars[1]) == charts.MUTED_COLOR and color_of(bars[0]) == charts.MAIN_COLOR
     (errors,) = [c for c in ax.collections if isinstance(c, mpl.collections.LineCollection)]
@@ -385,3 +385,25 @@ def test_rate_bars_show_intervals_and_mark_too_few():
     assert ticklabels(ax.get_legend().get_texts()) == ["Overall 20.7%"]
     assert isinstance(ax.yaxis.get_major_formatter(), mpl.ticker.PercentFormatter)
     draw_without_warnings(ax.figure)
+    # with a title the overall is named there, not in a legend over the bar labels
+    titled = charts.rate_bars(frame, x="region", reference=overall, title="Won by region",
+                              ax=plt.figure().add_subplot())
+    assert titled.get_legend() is None
+    assert titled.get_title(loc=mpl.rcParams["axes.titlelocation"]) == \
+        "Won by region (dashed: overall 20.7%)"
+
+
+def test_figure_png_draws_at_figure_size_wraps_long_titles_and_closes():
+    import io
+
+    from PIL import Image
+
+    charts.use_theme()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3))
+    right.set_title("A title far too long to fit over half of an eight inch wide figure")
+    left.set_title("Short")
+    png = charts.figure_png(fig)
+    image = Image.open(io.BytesIO(png))
+    assert image.size == (800, 300) and image.mode == "RGB"
+    assert "\n" in right.get_title(loc="left") and left.get_title(loc="left") == "Short"
+    assert not plt.fignum_exists(fig.number)

@@ -20,6 +20,7 @@ the applied filters and ``report.show`` displays plain outputs.
 from __future__ import annotations
 
 import html
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,6 +40,28 @@ DEFAULT_SOURCE = PROJECT_ROOT / "data" / "sample"
 FILTER_PARAMS = ("start", "end", "region", "segment", "channel", "category", "product",
                  "sales_rep", "attributes")
 _SAME = object()
+VALUES_KEPT = 4096  # KPI results and memos a report keeps (LRU): an exploring session's views
+
+
+class Kept(OrderedDict):
+    """A dict that keeps its ``size`` most recently used entries (a report's cache, which
+    the filter panel fills with every view an analyst visits)."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def get(self, key, default=None):
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        return default
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
 
 
 @dataclass
@@ -101,7 +124,7 @@ class Report:
     by: str | None = None
     language: str = "en"
     used_metrics: list[str] = field(default_factory=list)
-    _cache: dict = field(default_factory=dict, repr=False)
+    _cache: dict = field(default_factory=lambda: Kept(VALUES_KEPT), repr=False)
     panel: object = field(default=None, repr=False, compare=False)  # the live FilterPanel
 
     # -- numbers --------------------------------------------------------------------
@@ -109,11 +132,12 @@ class Report:
         """A registered KPI on ``filters`` (default: the report's), computed once."""
         filters = self.filters if filters is None else filters
         key = (name, filters, tuple(sorted(options.items())))
-        if key not in self._cache:
-            self._cache[key] = get_metric(name)(self.wh, filters, **options)
+        value = self._cache.get(key, _SAME)
+        if value is _SAME:
+            value = self._cache[key] = get_metric(name)(self.wh, filters, **options)
         if name not in self.used_metrics:
             self.used_metrics.append(name)
-        return self._cache[key]
+        return value
 
     def has(self, table: str) -> bool:
         return self.wh.has(table)
@@ -121,9 +145,10 @@ class Report:
     def memo(self, key, compute: Callable[[], object]):
         """A value computed once per filter set and breakdown (models, joined frames)."""
         full = ("memo", key, self.filters, self.by)
-        if full not in self._cache:
-            self._cache[full] = compute()
-        return self._cache[full]
+        value = self._cache.get(full, _SAME)
+        if value is _SAME:
+            value = self._cache[full] = compute()
+        return value
 
     def with_filters(self, filters: Filters, *, by=_SAME) -> Report:
         """The same report on other filters (the widget panel redraws through this), and
