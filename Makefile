@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8866
 JOBS ?=
+SOURCE ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup reports test lab dashboard sample bench clean
@@ -31,11 +32,11 @@ reports: $(STAMP) ## render every report on data/sample into reports/
 test: $(STAMP) ## run the whole test suite
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lab: $(STAMP) ## JupyterLab on notebooks/, widgets live
-	@$(BIN)/jupyter lab notebooks/
+lab: $(STAMP) ## JupyterLab on notebooks/, widgets live [SOURCE=data folder]
+	@$(if $(SOURCE),CRMKIT_SOURCE="$(if $(findstring ://,$(SOURCE)),$(SOURCE),$(abspath $(SOURCE)))" )$(BIN)/jupyter lab notebooks/
 
-dashboard: $(STAMP) ## the reports as code-free live dashboards (Voilà) on 127.0.0.1:PORT
-	@$(BIN)/crmkit dashboard --port $(PORT)
+dashboard: $(STAMP) ## the reports as live dashboards (Voilà) on 127.0.0.1:PORT [SOURCE=...]
+	@$(BIN)/crmkit dashboard --port $(PORT) $(if $(SOURCE),--source "$(SOURCE)")
 
 sample: $(STAMP) ## regenerate data/sample (2,000 customers, seed 42)
 	@$(BIN)/crmkit sample --out data/sample --customers 2000 --seed 42

@@ -32,8 +32,8 @@ with without_iri_grammar():
 from crmkit.report.kernels import (
     KERNEL_NAME,
     batch_env,
-    kept_kernel,
     keep_for_next,
+    kept_kernel,
     kernel_manager_for,
     shutdown,
 )

@@ -17,6 +17,10 @@ script, a test): nothing there could draw a widget. Everything else is interacti
 A notebook run by hand with ``papermill`` or ``jupyter nbconvert --execute`` is
 interactive unless ``CRMKIT_BATCH=1`` is exported first.
 
+The data an interactive notebook reads when its parameters name none comes from the
+environment too: ``CRMKIT_SOURCE`` or ``CRMKIT_CONFIG`` (``crmkit dashboard --source`` sets
+them for its kernels; export one before ``make lab``), else the bundled sample.
+
 This module imports nothing heavy: ``crmkit.report.execute`` reads :data:`BATCH_ENV`
 while the render process has not loaded pandas or ibis.
 """
@@ -26,6 +30,7 @@ from __future__ import annotations
 import os
 
 BATCH_ENV = "CRMKIT_BATCH"
+SOURCE_ENV, CONFIG_ENV = "CRMKIT_SOURCE", "CRMKIT_CONFIG"  # a notebook's default data
 _TRUE = ("1", "true", "yes", "on")
 
 

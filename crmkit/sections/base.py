@@ -20,6 +20,7 @@ the applied filters and ``report.show`` displays plain outputs.
 from __future__ import annotations
 
 import html
+import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,6 +34,7 @@ from crmkit.exceptions import ParameterError
 from crmkit.metrics import Filters, NotAvailable, get_metric, metric_definitions
 from crmkit.periods import audited_quarter, last_full_quarter
 from crmkit.report.markup import escape_markdown
+from crmkit.report.mode import CONFIG_ENV, SOURCE_ENV
 from crmkit.warehouse import Warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -270,6 +272,9 @@ def open_report(name: str, *, title: str, sections: dict[str, Section],
                 language: str = "en", **params) -> Report:
     """A report on the filters given as notebook parameters.
 
+    The data: ``warehouse`` (an ingested folder), else ``source`` or ``config``, else the
+    ``CRMKIT_SOURCE`` / ``CRMKIT_CONFIG`` environment variables, else the bundled sample.
+
     ``params``: start and end (ISO dates, empty: the last full quarter in the data),
     region, segment, channel, category, product, sales_rep (a value, ``"A,B"`` or empty
     for all), ``attributes`` (attribute column -> value(s), as a dict or JSON text such as
@@ -277,6 +282,8 @@ def open_report(name: str, *, title: str, sections: dict[str, Section],
     """
     from crmkit.charts import use_theme
 
+    if not (warehouse or source or config):
+        source, config = os.environ.get(SOURCE_ENV, ""), os.environ.get(CONFIG_ENV, "")
     wh = open_warehouse(warehouse, source, config)
     filter_params = {k: v for k, v in params.items()
                      if k in FILTER_PARAMS or k.startswith("attr_")}
