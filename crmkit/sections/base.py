@@ -128,6 +128,14 @@ class Report:
     used_metrics: list[str] = field(default_factory=list)
     _cache: dict = field(default_factory=lambda: Kept(VALUES_KEPT), repr=False)
     panel: object = field(default=None, repr=False, compare=False)  # the live FilterPanel
+    _by_read: bool = field(default=False, repr=False, compare=False)
+
+    def __getattribute__(self, name: str):
+        # Whether a section read the breakdown, itself or in the parameters (see
+        # outputs_and_breakdown): the panel keeps a section that did not for every one.
+        if name in ("by", "params"):
+            object.__setattr__(self, "_by_read", True)
+        return object.__getattribute__(self, name)
 
     # -- numbers --------------------------------------------------------------------
     def kpi(self, name: str, filters: Filters | None = None, **options):
@@ -171,6 +179,13 @@ class Report:
             raise ParameterError(f"report {self.name} has no section {section!r}; it has: "
                                  f"{', '.join(self.sections)}") from None
         return fn(self)
+
+    def outputs_and_breakdown(self, section: str) -> tuple[list, bool]:
+        """The outputs of one section, and whether computing them read ``by`` or the
+        parameters (if not, they are the same under any breakdown)."""
+        self._by_read = False
+        outputs = self.outputs(section)
+        return outputs, self._by_read
 
     def show(self, section: str) -> None:
         """Display one section in the notebook; live (redrawn on a filter change) once the

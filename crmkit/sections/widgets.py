@@ -23,7 +23,9 @@ Staying responsive
       stops at the next section.
     - Sections are redrawn in the order shown, each as soon as it is ready. Each
       section's outputs are kept per (section, filters, breakdown), so going back to a
-      view is immediate, and the report caches KPIs per filter set.
+      view is immediate, and the report caches KPIs per filter set. A section that did
+      not read the breakdown while it was drawn is kept for every breakdown: changing
+      the breakdown redraws only the sections that use it.
 
 One computation at a time: the worker and :meth:`show` share a lock, because neither a
 warehouse connection nor matplotlib's pyplot may be used from two threads at once.
@@ -56,6 +58,7 @@ MAX_ATTRIBUTE_VALUES = 30  # an attribute column with more values gets no dropdo
 DEBOUNCE_SECONDS = 0.25
 SECTIONS_KEPT = 256  # rendered section outputs kept for going back to a view (LRU)
 ALL = ""  # a dropdown's "no filter" value
+ANY_BREAKDOWN = object()  # the key of a section drawn without reading the breakdown
 SAMPLE_SOURCE = "data/sample"  # open_report's name for the bundled sample: no --source
 
 
@@ -329,14 +332,18 @@ class FilterPanel:
 
     def _section_outputs(self, report: Report, section: str) -> tuple[tuple, Exception | None]:
         with self._lock:
-            key = (section, report.filters, report.by)
-            if key in self._rendered:
-                self._rendered.move_to_end(key)
-                return self._rendered[key], None
+            # A section drawn without reading the breakdown is kept for every breakdown.
+            for key in ((section, report.filters, ANY_BREAKDOWN),
+                        (section, report.filters, report.by)):
+                if key in self._rendered:
+                    self._rendered.move_to_end(key)
+                    return self._rendered[key], None
             try:
-                outputs = tuple(o for o in map(mime_output, report.outputs(section)) if o)
+                drawn, read_by = report.outputs_and_breakdown(section)
+                outputs = tuple(o for o in map(mime_output, drawn) if o)
             except Exception as err:  # the panel outlives a failing section; it says why
                 return (_error_output(section, err),), err
+            key = (section, report.filters, report.by if read_by else ANY_BREAKDOWN)
             self._rendered[key] = outputs
             while len(self._rendered) > SECTIONS_KEPT:
                 self._rendered.popitem(last=False)

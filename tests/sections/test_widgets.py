@@ -432,3 +432,23 @@ def test_with_filters_replaces_every_filter_parameter(sales):
     assert json.loads(east.params["attributes"]) == {"plan": ["Pro", "Max"]}
     assert back.params["region"] == "" and back.params["attributes"] == ""
     assert back.by == "segment" and back.params["source"] == sales.params["source"]
+
+
+def test_a_breakdown_change_redraws_only_the_sections_that_use_it(sales, options, displayed,
+                                                                 monkeypatch):
+    """Sections that did not read the breakdown (or the parameters) while drawn are kept
+    for every breakdown; the others are redrawn."""
+    panel = live(sales, options, sections=("summary", "revenue_over_time",
+                                           "appendix_parameters"))
+    summary = panel.views["summary"].outputs
+    drawn = []
+    original = Report.outputs_and_breakdown
+    monkeypatch.setattr(Report, "outputs_and_breakdown",
+                        lambda self, section: drawn.append(section) or original(self, section))
+    panel.breakdown.value = "channel"
+    panel.wait()
+    assert drawn == ["revenue_over_time", "appendix_parameters"]
+    assert panel.views["summary"].outputs == summary
+    parameters = [o["data"]["text/html"] for o in panel.views["appendix_parameters"].outputs][0]
+    assert "<td>by</td>" in parameters and "<td>channel</td>" in parameters
+    panel.close()
