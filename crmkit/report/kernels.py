@@ -6,8 +6,8 @@ a render worker can start its kernel before it imports those (:func:`prestart_ke
 
 Kernels kept for the next report
     A render worker thread keeps its kernel from one report to the next: importing
-    pandas, ibis, matplotlib and seaborn costs a report ~2 s in a new kernel, about a
-    third of its run, and the next report of the same worker finds them imported. Only
+    pandas, ibis, matplotlib and seaborn costs ~1.5 s in a new kernel, as much as a
+    report's own work, and the next report of the same worker finds them imported. Only
     reports without secrets share (secrets reach a kernel through its environment at
     start), and a kernel whose report failed is shut down, not reused. Every report's
     parameters cell binds every name the report uses, so nothing of the previous report
@@ -98,8 +98,8 @@ _kept = threading.local()  # .kernel = (cwd, kernel manager, warm-up client or N
 
 def prestart_kernel(cwd: Path) -> None:
     """Start this thread's kept kernel for reports in ``cwd`` and have it import what the
-    reports use, without waiting: the kernel boots and imports on another core while
-    this thread imports papermill and nbconvert (~2 s each side)."""
+    reports use, without waiting: the kernel boots and imports (~1.5 s) on another core
+    while this thread imports papermill and nbconvert."""
     from jupyter_client.blocking import BlockingKernelClient
     from jupyter_core.utils import run_sync
 
