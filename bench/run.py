@@ -1,5 +1,6 @@
 """`make bench`: every benchmark, figures printed. Speed is measured here, not asserted in
-tests. Pick some with `make bench BENCH_ARGS="--only ingest --orders 1000000"`."""
+tests. Pick some with `make bench BENCH_ARGS="--only ingest --orders 1000000"`; the
+filter panel on other reports with `BENCH_ARGS="--only widgets --report churn"`."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", choices=BENCHES, default=list(BENCHES))
     parser.add_argument("--orders", type=int, nargs="+", default=[1_000_000, 10_000_000],
                         help="order counts for the ingest, KPI and filter-panel benchmarks")
+    parser.add_argument("--report", nargs="+", default=["sales_performance"],
+                        help="reports the filter-panel benchmark opens (default: "
+                             "sales_performance)")
     args = parser.parse_args()
     import os
 
@@ -44,7 +48,7 @@ def main() -> int:
 
             # The smallest size only (1 million by default): a panel's redraw is ibis and
             # matplotlib overhead more than data, and a second 10-million data set costs minutes.
-            bench_widgets.run(sorted(args.orders)[:1])
+            bench_widgets.run(sorted(args.orders)[:1], args.report)
         print(f"   ({time.perf_counter() - started:.0f} s)", flush=True)
     return 0
 
