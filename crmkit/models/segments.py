@@ -243,7 +243,10 @@ class BehaviourClusters:
     log_features: tuple[str, ...]  # features log1p-transformed before scaling
 
 
-SILHOUETTE_SAMPLE = 5000  # above this many customers the silhouette is computed on a sample
+# Above this many customers the silhouette is computed on a fixed random sample: it costs
+# n² distances per candidate k (5,000: 1.5 s for k = 2..8; 2,000: 0.25 s), and its
+# standard error on 2,000 customers (~0.005) is well below the gaps between the k's.
+SILHOUETTE_SAMPLE = 2000
 
 
 def behaviour_clusters(
