@@ -145,8 +145,8 @@ def _fit(neg_log_likelihood, start: np.ndarray):
     non-finite values). The best finite result wins.
 
     BFGS takes a fifth to a half of the likelihood evaluations Nelder-Mead needs from the
-    start (73,000 customers: 200 against 906, 1.9 s against 9.3 s; CDNOW: 364 with the
-    polish against ~800), to the same optimum. Nelder-Mead stops when the simplex is within
+    start (73,000 customers: 200 against 906, 1.9 s against 9.3 s; CDNOW: 336 with the
+    Nelder-Mead step against ~800), to the same optimum. Nelder-Mead stops when the simplex is within
     1e-7 in the log-parameters and 1e-10 of the log-likelihood relative to its size (an
     absolute bound would sit below float precision on a large customer base).
     """
