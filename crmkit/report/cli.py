@@ -69,7 +69,12 @@ def run_render(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from crmkit.report.render import available_reports, default_notebooks_dir, render
+    from crmkit.report.render import (
+        available_reports,
+        check_parameters,
+        default_notebooks_dir,
+        render,
+    )
 
     notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
     if args.list:
@@ -80,6 +85,7 @@ def _run(args: argparse.Namespace) -> int:
     began = time.perf_counter()
 
     names = args.reports or available_reports(notebooks)
+    check_parameters(args.reports or None, param_sets, notebooks_dir=notebooks)  # before ingest
     context, checksum, source_text = {}, None, args.config or args.source
     if args.config or args.source or _takes_warehouse(names, notebooks):
         warehouse = _warehouse(args.config, args.source)

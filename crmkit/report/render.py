@@ -270,6 +270,15 @@ def _report_names(reports, notebooks_dir: Path) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def check_parameters(reports: Iterable[str] | str | None, params, *,
+                     notebooks_dir: str | Path | None = None) -> None:
+    """Check ``params`` against the reports' parameters cells as :func:`render` does, and
+    render nothing: ParameterError for an unknown name or a malformed value, ConfigError
+    for an unknown report. The CLI calls it before ingesting the data."""
+    notebooks_dir = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
+    _plan(_report_names(reports, notebooks_dir), params, notebooks_dir, {})
+
+
 def _plan(names: list[str], params, notebooks_dir: Path, context: dict[str, Any]) -> list[_Job]:
     """One job per report and distinct parameter set, all parameters checked."""
     param_sets = [dict(p) for p in params] if isinstance(params, (list, tuple)) else [dict(params or {})]

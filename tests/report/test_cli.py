@@ -42,6 +42,18 @@ def test_bad_parameter_exits_2_with_the_reason(tmp_path, capsys):
     assert not tmp_path.joinpath("minimal.html").exists()
 
 
+def test_parameters_are_checked_before_the_data_is_ingested(tmp_path, capsys):
+    """A bad parameter stops the command before any ingest: here the source does not even
+    exist, and the message is about the parameter."""
+    missing = tmp_path / "no-such-source"
+    code = run("churn", "--source", str(missing), "--out", str(tmp_path / "out"),
+               "-p", "start=not-a-date")
+    assert code == 2
+    captured = capsys.readouterr()
+    assert "parameter 'start' of report 'churn'" in captured.err
+    assert "ingest" not in captured.out and str(missing) not in captured.err
+
+
 def test_failed_report_exits_1_and_says_where_the_notebook_is(tmp_path, capsys):
     assert run("failing", "--notebooks", str(NOTEBOOKS), "--out", str(tmp_path)) == 1
     captured = capsys.readouterr()
