@@ -17,7 +17,6 @@ import json
 import threading
 import warnings
 import weakref
-from collections import OrderedDict
 from pathlib import Path
 
 import duckdb
@@ -25,6 +24,7 @@ import ibis
 import pandas as pd
 
 from crmkit.exceptions import WarehouseError
+from crmkit.kept import Kept
 from crmkit.schema import TABLES
 
 # ibis 12 reads pandas' deprecated `future.infer_string` option on every pandas round trip.
@@ -42,6 +42,7 @@ RESULT_ROWS_KEPT = 200_000  # a larger result is not kept
 # The open warehouse of each ibis connection, for :func:`execute` (weak: closing or dropping
 # a warehouse forgets it).
 _OPEN: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_NOT_KEPT = object()
 
 
 class Warehouse:
@@ -53,7 +54,7 @@ class Warehouse:
         self.location = location
         self._table_names: set[str] | None = None
         self._tables: dict[str, ibis.Table] = {}
-        self._results: OrderedDict = OrderedDict()
+        self._results = Kept(RESULTS_KEPT)
         self._results_lock = threading.Lock()
         _OPEN[id(con)] = self
 
@@ -132,15 +133,13 @@ class Warehouse:
         """
         key = expr.op()
         with self._results_lock:
-            if key in self._results:
-                self._results.move_to_end(key)
-                return _copy(self._results[key])
+            kept = self._results.get(key, _NOT_KEPT)
+        if kept is not _NOT_KEPT:
+            return _copy(kept)
         result = expr.execute()
         if not isinstance(result, (pd.DataFrame, pd.Series)) or len(result) <= RESULT_ROWS_KEPT:
             with self._results_lock:
                 self._results[key] = result
-                while len(self._results) > RESULTS_KEPT:
-                    self._results.popitem(last=False)
             return _copy(result)
         return result
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import html
 import os
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +30,7 @@ import pandas as pd
 
 import crmkit
 from crmkit.exceptions import ParameterError
+from crmkit.kept import Kept
 from crmkit.metrics import Filters, NotAvailable, get_metric, metric_definitions
 from crmkit.periods import audited_quarter, last_full_quarter
 from crmkit.report.markup import escape_markdown
@@ -43,27 +43,6 @@ FILTER_PARAMS = ("start", "end", "region", "segment", "channel", "category", "pr
                  "sales_rep", "attributes")
 _SAME = object()
 VALUES_KEPT = 4096  # KPI results and memos a report keeps (LRU): an exploring session's views
-
-
-class Kept(OrderedDict):
-    """A dict that keeps its ``size`` most recently used entries (a report's cache, which
-    the filter panel fills with every view an analyst visits)."""
-
-    def __init__(self, size: int):
-        super().__init__()
-        self.size = size
-
-    def get(self, key, default=None):
-        if key in self:
-            self.move_to_end(key)
-            return self[key]
-        return default
-
-    def __setitem__(self, key, value) -> None:
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
 
 
 @dataclass

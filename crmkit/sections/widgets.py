@@ -37,7 +37,6 @@ import html
 import shlex
 import threading
 import time
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -45,6 +44,7 @@ from datetime import date
 import pandas as pd
 
 from crmkit.exceptions import CrmkitError
+from crmkit.kept import Kept
 from crmkit.metrics import Filters
 from crmkit.metrics.filters import DIMENSIONS, FILTER_COLUMNS
 from crmkit.sections.base import Report, Table, Text, figure_output, filter_params_text
@@ -244,7 +244,7 @@ class FilterPanel:
         self._last_change = float("-inf")
         self._timer: threading.Timer | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crmkit-panel")
-        self._rendered: OrderedDict = OrderedDict()
+        self._rendered = Kept(SECTIONS_KEPT)
         self._build()
 
     # -- widgets ----------------------------------------------------------------------
@@ -335,9 +335,9 @@ class FilterPanel:
             # A section drawn without reading the breakdown is kept for every breakdown.
             for key in ((section, report.filters, ANY_BREAKDOWN),
                         (section, report.filters, report.by)):
-                if key in self._rendered:
-                    self._rendered.move_to_end(key)
-                    return self._rendered[key], None
+                kept = self._rendered.get(key)
+                if kept is not None:
+                    return kept, None
             try:
                 drawn, read_by = report.outputs_and_breakdown(section)
                 outputs = tuple(o for o in map(mime_output, drawn) if o)
@@ -345,8 +345,6 @@ class FilterPanel:
                 return (_error_output(section, err),), err
             key = (section, report.filters, report.by if read_by else ANY_BREAKDOWN)
             self._rendered[key] = outputs
-            while len(self._rendered) > SECTIONS_KEPT:
-                self._rendered.popitem(last=False)
             return outputs, None
 
     # -- changes ------------------------------------------------------------------------

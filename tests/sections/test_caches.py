@@ -3,7 +3,7 @@ a caller could change."""
 
 from crmkit.metrics import Filters
 from crmkit.sections import open_report
-from crmkit.sections.base import Kept
+from crmkit.kept import Kept
 
 
 def test_kept_drops_the_least_recently_used():
