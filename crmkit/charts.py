@@ -101,7 +101,7 @@ CHART_TEXT = {
         "responses": "Responses",
         "share": "Share of responses",
         "overall": "Overall {value}",
-        "dashed_overall": "{title} (dashed: overall {value})",
+        "dashed_overall": "(dashed: overall {value})",
     },
 }
 _TEXT = CHART_TEXT["en"]
@@ -243,6 +243,14 @@ def _wrap_titles(fig, renderer) -> None:
             lines = text.split("\n")
             chars = max(12, int(max(map(len, lines)) * ax.bbox.width / width))
             title.set_text("\n".join(textwrap.fill(line, chars) for line in lines))
+
+
+def title_with_overall(title: str, overall: str) -> str:
+    """``title`` naming the overall value a dashed line marks, on a second line when the
+    title is long (side-by-side panels' titles would run into each other)."""
+    suffix = _TEXT["dashed_overall"].format(value=overall)
+    last_line = title.split("\n")[-1]
+    return f"{title}\n{suffix}" if len(last_line) + len(suffix) > 44 else f"{title} {suffix}"
 
 
 def _cjk_renderable() -> bool:
@@ -885,7 +893,7 @@ def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "c
         if title is None:
             ax.legend(loc="upper right")
         else:  # named in the title: a legend inside the axes sits on some bar's label
-            title = _TEXT["dashed_overall"].format(title=title, value=f"{level:.1%}")
+            title = title_with_overall(title, f"{level:.1%}")
     names = [plain_text(v) for v in data[x]]
     ax.set_xticks(positions, labels=names)
     _rotate_long_labels(ax, names)

@@ -477,7 +477,7 @@ def _nps_bars(frame: pd.DataFrame, *, x: str, overall, ax, title: str):
     ax.axhline(0, color="#333333", linewidth=0.8)
     if not isinstance(overall, NotAvailable):
         ax.axhline(overall.value, color="#555555", linestyle="--", linewidth=1)
-        title = _with_overall(title, charts.value_text(overall.value, "nps"))
+        title = charts.title_with_overall(title, charts.value_text(overall.value, "nps"))
     names = [charts.plain_text(v) for v in frame[x]]
     ax.set_xticks(positions, labels=names)
     if max((len(n) for n in names), default=0) > 10:
@@ -494,27 +494,15 @@ def _nps_bars(frame: pd.DataFrame, *, x: str, overall, ax, title: str):
     return ax
 
 
-def _with_overall(title: str, overall: str) -> str:
-    """The title with the overall value the dashed line marks (on a second line when the
-    title is long, so side-by-side panels' titles do not run into each other)."""
-    suffix = f"(dashed: overall {overall})"
-    last_line = title.split("\n")[-1]
-    return f"{title}\n{suffix}" if len(last_line) + len(suffix) > 44 else f"{title} {suffix}"
-
-
-def _rate_panel(frame: pd.DataFrame, *, x: str, ax, title: str, unit: str = "percent",
-                reference=None, **columns) -> None:
-    """charts.rate_bars with the overall value named in the title instead of a legend,
-    which in a narrow panel sits on the bar labels."""
+def _rate_panel(frame: pd.DataFrame, *, x: str, ax, title: str, reference=None,
+                **columns) -> None:
+    """charts.rate_bars against the overall rate (named in the title, see rate_bars)."""
     reference = _overall_rate(frame) if reference is None else reference
     # wilson_interval can put ci_low a rounding error (1e-17) above a 0 rate, and
     # rate_bars then fails on a negative error bar; clamp the interval around the value.
     frame = frame.assign(ci_low=np.fmin(frame["ci_low"], frame["value"]),
                          ci_high=np.fmax(frame["ci_high"], frame["value"]))
-    charts.rate_bars(frame, x=x, reference=reference, ax=ax, **columns)
-    if ax.get_legend() is not None:
-        ax.get_legend().remove()
-    ax.set_title(charts.plain_text(_with_overall(title, format_value(reference.value, unit))))
+    charts.rate_bars(frame, x=x, reference=reference, ax=ax, title=title, **columns)
 
 
 def _mark_months(ax, frame: pd.DataFrame, y: str, filters: Filters) -> None:
