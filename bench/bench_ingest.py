@@ -47,6 +47,20 @@ def generated(orders: int, fmt: str) -> Path:
     return folder
 
 
+def warehouse_for(orders: int, fmt: str = "csv") -> Path:
+    """The ingested warehouse of about ``orders`` generated orders (``fmt`` files), (re)built
+    when it is missing or cannot be opened (e.g. written by another DuckDB storage version)."""
+    from crmkit.exceptions import WarehouseError
+    from crmkit.warehouse import Warehouse
+
+    folder = CACHE / f"wh-{fmt}-{orders}"
+    try:
+        Warehouse.open(folder).close()
+    except WarehouseError:
+        run([orders], fmt)
+    return folder
+
+
 def run(sizes: list[int], fmt: str = "csv") -> list[dict]:
     results = []
     for orders in sizes:

@@ -54,20 +54,6 @@ print(json.dumps({"seconds": seconds, "load_seconds": load,
 """
 
 
-def warehouse_for(orders: int) -> Path:
-    """The ingested warehouse of about ``orders`` generated orders, (re)built when it is
-    missing or cannot be opened (e.g. written by another DuckDB storage version)."""
-    from crmkit.exceptions import WarehouseError
-    from crmkit.warehouse import Warehouse
-
-    folder = bench_ingest.CACHE / f"wh-csv-{orders}"
-    try:
-        Warehouse.open(folder).close()
-    except WarehouseError:
-        bench_ingest.run([orders], "csv")
-    return folder
-
-
 def side(script: str, folder: Path) -> dict:
     out = subprocess.run([sys.executable, "-c", script, str(folder), *PERIOD,
                           str(Path(__file__).resolve().parent)],
@@ -89,7 +75,7 @@ def disagreements(a: dict, b: dict) -> list[str]:
 def run(sizes: list[int]) -> list[dict]:
     results = []
     for orders in sizes:
-        folder = warehouse_for(orders)
+        folder = bench_ingest.warehouse_for(orders, "csv")
         ibis_run = side(IBIS_SIDE, folder)
         pandas_run = side(PANDAS_SIDE, folder)
         differ = disagreements(ibis_run["values"], pandas_run["values"])

@@ -22,34 +22,10 @@ import time
 from pathlib import Path
 
 import bench_ingest
+import numpy as np
 
 CHANGES = 12  # changes to unseen views per report
 REVISITS = 6  # changes back to views drawn before
-
-
-def warehouse_for(orders: int) -> Path:
-    """The ingested warehouse of about ``orders`` generated orders (parquet), (re)built
-    when it is missing or cannot be opened (e.g. another DuckDB storage version)."""
-    from crmkit.exceptions import WarehouseError
-    from crmkit.warehouse import Warehouse
-
-    folder = bench_ingest.CACHE / f"wh-parquet-{orders}"
-    try:
-        Warehouse.open(folder).close()
-    except WarehouseError:
-        bench_ingest.run([orders], "parquet")
-    return folder
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100), linear between closest ranks."""
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    at = (len(ordered) - 1) * q / 100
-    low = int(at)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (at - low)
 
 
 def changes(panel) -> list[tuple[object, object]]:
@@ -161,15 +137,15 @@ def _print(r: dict) -> None:
     back = [d.seconds for d in revisits]
     print(f"  {r['report']} on {r['orders']:,} orders: panel built in {_ms(r['built'])}, "
           f"report first drawn in {_ms(r['first_draw'])}", flush=True)
-    print(f"    filter change -> 'working…' shown   p50 {_ms(percentile(r['handlers'], 50)):>9}"
-          f"   p95 {_ms(percentile(r['handlers'], 95)):>9}   ({len(r['handlers'])} changes)")
+    print(f"    filter change -> 'working…' shown   p50 {_ms(np.percentile(r['handlers'], 50)):>9}"
+          f"   p95 {_ms(np.percentile(r['handlers'], 95)):>9}   ({len(r['handlers'])} changes)")
     print(f"    filter change -> {r['first_data']} redrawn"
-          f"{' ' * max(0, 17 - len(r['first_data']))}p50 {_ms(percentile(summary, 50)):>9}"
-          f"   p95 {_ms(percentile(summary, 95)):>9}   (new views)")
-    print(f"    filter change -> whole report redrawn p50 {_ms(percentile(whole, 50)):>9}"
-          f"   p95 {_ms(percentile(whole, 95)):>9}   (new views)")
-    print(f"    filter change -> whole report redrawn p50 {_ms(percentile(back, 50)):>9}"
-          f"   p95 {_ms(percentile(back, 95)):>9}   (views seen before: {len(back)})")
+          f"{' ' * max(0, 17 - len(r['first_data']))}p50 {_ms(np.percentile(summary, 50)):>9}"
+          f"   p95 {_ms(np.percentile(summary, 95)):>9}   (new views)")
+    print(f"    filter change -> whole report redrawn p50 {_ms(np.percentile(whole, 50)):>9}"
+          f"   p95 {_ms(np.percentile(whole, 95)):>9}   (new views)")
+    print(f"    filter change -> whole report redrawn p50 {_ms(np.percentile(back, 50)):>9}"
+          f"   p95 {_ms(np.percentile(back, 95)):>9}   (views seen before: {len(back)})")
     sections = list(fresh[0].drawn)
     costs = {s: [] for s in sections}
     for redraw in fresh:
@@ -187,7 +163,7 @@ def _print(r: dict) -> None:
 def run(sizes: list[int], reports: list[str] | None = None) -> list[dict]:
     results = []
     for orders in sizes:
-        folder = warehouse_for(orders)
+        folder = bench_ingest.warehouse_for(orders, "parquet")
         for name in reports or ["sales_performance"]:
             results.append(bench_report(name, folder, orders))
     return results
