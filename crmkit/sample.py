@@ -905,10 +905,7 @@ def _tickets(rng, cal, counters, customer_ids, active_start, active_end, churned
                             - 0.6 * (kind == TICKET_TYPES.index("complaint"))
                             + rng.normal(0, 0.6, len(kind))), 1, 5)
     no_csat = still_open | (rng.random(len(kind)) < TICKET_CSAT_MISSING)
-    reasons = tuple(r for t in TICKET_TYPES for r in TICKET_REASONS[t])
-    offset = np.cumsum([0] + [len(TICKET_REASONS[t]) for t in TICKET_TYPES])[:-1]
-    width = np.array([len(TICKET_REASONS[t]) for t in TICKET_TYPES])
-    reason = offset[kind] + (rng.random(len(kind)) * width[kind]).astype(int)
+    reasons, reason = _pick_within(rng, [TICKET_REASONS[t] for t in TICKET_TYPES], kind)
     channel = _choice(rng, _probs(TICKET_CHANNELS.values()), len(kind))
 
     order = np.lexsort((np.arange(len(kind)), opened))
@@ -927,6 +924,16 @@ def _tickets(rng, cal, counters, customer_ids, active_start, active_end, churned
     return table
 
 
+def _pick_within(rng, groups: list, group: np.ndarray) -> tuple[tuple, np.ndarray]:
+    """One label per row, uniformly among the labels of the row's group (``group`` indexes
+    ``groups``, a list of label sequences): (all labels flattened, each row's index
+    into them)."""
+    labels = tuple(label for options in groups for label in options)
+    width = np.array([len(options) for options in groups])
+    offset = np.cumsum(np.concatenate([[0], width]))[:-1]
+    return labels, offset[group] + (rng.random(len(group)) * width[group]).astype(int)
+
+
 def _surveys(rng, cal, counters, customer_ids, active_start, active_end, satisfaction) -> pa.Table:
     """Survey responses while a customer is active; scores follow satisfaction."""
     exposure = (active_end - active_start) / DAYS_PER_MONTH
@@ -936,10 +943,7 @@ def _surveys(rng, cal, counters, customer_ids, active_start, active_end, satisfa
     z = satisfaction[cust]
     csat = np.clip(np.round(3.6 + 1.0 * z + rng.normal(0, 0.7, len(cust))), 1, 5).astype(int)
     nps = np.clip(np.round(7.0 + 2.0 * z + rng.normal(0, 1.3, len(cust))), 0, 10).astype(int)
-    comments = tuple(c for s in range(1, 6) for c in SURVEY_COMMENTS[s])
-    offset = np.cumsum([0] + [len(SURVEY_COMMENTS[s]) for s in range(1, 6)])[:-1]
-    width = np.array([len(SURVEY_COMMENTS[s]) for s in range(1, 6)])
-    comment = offset[csat - 1] + (rng.random(len(cust)) * width[csat - 1]).astype(int)
+    comments, comment = _pick_within(rng, [SURVEY_COMMENTS[s] for s in range(1, 6)], csat - 1)
     silent = rng.random(len(cust)) >= SURVEY_COMMENT_SHARE
     order = np.lexsort((np.arange(len(cust)), day))
     k = len(order)
