@@ -1,8 +1,9 @@
 """Execute one report notebook with papermill, in this process, on this Python.
 
 Importing this module imports papermill (~0.5 s; see crmkit.report.imports for the
-grammar it skips), so ``crmkit.report.render`` imports it only when something has to run. Safe to call from several threads at once: each thread has its own kernels
-and event loop (with ``keep_kernel`` a thread keeps one kernel for its next report), and
+grammar it skips), so ``crmkit.report.render`` imports it only when something has to
+run. Safe to call from several threads at once: each thread has its own kernels and
+event loop (with ``keep_kernel`` a thread keeps one kernel for its next report), and
 nothing here changes the process's working directory or environment.
 
 The main path reads top to bottom: inject parameters -> execute -> (on error: the
@@ -26,6 +27,7 @@ from crmkit.report.imports import without_iri_grammar
 with without_iri_grammar():
     import nbformat
     from papermill import execute_notebook
+    from papermill.engines import NBClientEngine, papermill_engines
     from papermill.exceptions import PapermillExecutionError
     from papermill.iorw import papermill_io
 
@@ -47,7 +49,8 @@ SECRET_ENV_PREFIX = "CRMKIT_SECRET_"
 
 class _MemoryNotebooks:
     """A papermill I/O handler keeping notebooks in memory, so that an executed notebook
-    with unredacted outputs never touches the disk (papermill saves on every cell)."""
+    with unredacted outputs never touches the disk (papermill writes it when it is done,
+    and with its error markers when a cell failed)."""
 
     scheme = "crmkit-memory://"
 
@@ -79,6 +82,27 @@ class _MemoryNotebooks:
 
 _memory = _MemoryNotebooks()
 papermill_io.register(_memory.scheme, _memory)
+
+
+# -- the executed part of a notebook that did not finish -------------------------------------
+
+class _KeepPartialEngine(NBClientEngine):
+    """papermill's nbclient engine that attaches the notebook executed so far to the error
+    when execution stops without a cell error (a cell timeout, the kernel died), as
+    ``err.crmkit_notebook``. Asking papermill to save after every cell would do the same
+    at the cost of a full serialization and validation of the notebook per cell."""
+
+    @classmethod
+    def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+        try:
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+        except Exception as err:
+            err.crmkit_notebook = nb_man.nb
+            raise
+
+
+ENGINE = "crmkit"
+papermill_engines.register(ENGINE, _KeepPartialEngine)
 
 
 # -- parameters ----------------------------------------------------------------------------
@@ -163,15 +187,12 @@ def execute(notebook: Path, *, values: dict[str, Any], secrets: dict[str, str],
 
     ``values`` are injected as literals, ``secrets`` (name -> real value) through the
     kernel's environment. A failing cell does not raise: the result carries papermill's
-    PapermillExecutionError and the notebook with its error markers. Any other error
-    (kernel died, timeout) raises, after the notebook executed so far has been redacted
-    into ``exc.crmkit_notebook`` when there is one.
+    PapermillExecutionError and the notebook with its error markers. Any other error (a
+    cell timed out, the kernel died) raises, with the notebook executed so far, redacted,
+    as ``exc.crmkit_notebook`` when there is one.
     """
     nb = nbformat.read(notebook, as_version=4)
     nb = inject_parameters(nb, values, {k: shown.get(k, REDACTED) for k in secrets}, shown)
-    # BATCH_ENV: the report prints its filters instead of drawing widgets (crmkit.report.mode).
-    # One BLAS/OpenMP thread per kernel: reports run side by side, one per core, and
-    # threads that spin-wait for a busy core slow the small numeric fits many-fold.
     kernel_manager = kernel_manager_for(batch_env(
         {secret_env_name(k): v for k, v in secrets.items()}))
     keep = keep_kernel and not secrets
@@ -185,9 +206,11 @@ def execute(notebook: Path, *, values: dict[str, Any], secrets: dict[str, str],
             kernel_name=KERNEL_NAME,
             progress_bar=False,
             # No save after every cell (a full serialization and validation of the growing
-            # notebook each time, ~1/3 of the parent's work); a failing cell's notebook is
-            # still written, with papermill's error markers, before it raises.
+            # notebook each time, ~1/3 of the parent's work): a failing cell's notebook is
+            # written, with papermill's error markers, before papermill raises, and the
+            # engine attaches the executed part to any other error.
             request_save_on_cell_execute=False,
+            engine_name=ENGINE,
             start_timeout=start_timeout,
             execution_timeout=timeout,
             kernel_manager_class=kernel_manager,
@@ -205,9 +228,9 @@ def execute(notebook: Path, *, values: dict[str, Any], secrets: dict[str, str],
     except Exception as err:
         if keep:
             shutdown(km)
-        partial = _memory.pop(out)
+        partial = getattr(err, "crmkit_notebook", None)
         if partial is not None:
-            err.crmkit_notebook = redact_notebook(nbformat.reads(partial, as_version=4), secret_texts)
+            err.crmkit_notebook = redact_notebook(partial, secret_texts)
         raise
     finally:
         _memory.pop(out)

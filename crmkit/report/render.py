@@ -457,7 +457,7 @@ def _execute_and_export(job: _Job, out_dir: Path, header: dict, timeout: int | N
                                   shown=job.shown, secret_texts=job.secret_texts,
                                   cwd=job.notebook.parent, timeout=timeout,
                                   keep_kernel=True)
-    except Exception as err:  # kernel died, timed out, could not start
+    except Exception as err:  # a cell timed out, the kernel died or did not start
         partial = getattr(err, "crmkit_notebook", None)
         kept = write_atomic(failed_path, runner.write_notebook_text(partial)) if partial else None
         return _failed(job, began, emit, f"{type(err).__name__}: {err}", notebook=kept)

@@ -135,6 +135,29 @@ def test_failing_report_is_kept_and_others_render(batch):
     assert [r.name for r in batch.error.results] == ["overview", "minimal"]
 
 
+def test_a_timed_out_report_keeps_what_it_executed(tmp_path):
+    """A cell timeout is no cell error: the notebook executed so far is still kept (with
+    the secret redacted), though papermill does not save after every cell."""
+    import nbformat
+
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('password = ""', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("print('before the wait', password)"),
+                nbformat.v4.new_code_cell("import time\ntime.sleep(30)")]
+    nbformat.write(nb, folder / "slow.ipynb")
+    with pytest.raises(RenderError) as caught:
+        render(None, out_dir=tmp_path / "out", notebooks_dir=folder, jobs=1, timeout=2,
+               params={"password": "hunter2-secret"})
+    (failure,) = caught.value.failures
+    assert failure.error.startswith("CellTimeoutError")
+    kept = tmp_path / "out" / "_failed" / "slow.ipynb"
+    assert failure.notebook == kept and kept.exists()
+    text = kept.read_text()
+    assert "before the wait ***" in text and "hunter2-secret" not in text
+
+
 def test_progress_events(batch):
     kinds = {(e.name, e.kind) for e in batch.events}
     assert kinds == {(n, "started") for n in ("overview", "minimal", "failing")} | {
