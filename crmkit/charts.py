@@ -855,7 +855,8 @@ def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "c
     ci_high, too_few (any rate KPI with ``by=``). Bars are labelled "23.4%"; a ``too_few``
     bar is grey and hatched and labelled "too few (n=12)"; a category with no denominator
     has no bar and reads "no data". ``reference``: a Rate (or fraction) drawn as a dashed
-    line, e.g. the overall rate, named in the title (in a legend when there is no title). ``sort`` orders bars by value, highest first. ``kwargs``
+    line, e.g. the overall rate, named in the title (in a legend when there is no title).
+    ``sort`` orders bars by value, highest first. ``kwargs``
     go to ``ax.bar``.
     """
     _check_columns(frame, "frame", x=x, y=y, ci_low=ci_low, ci_high=ci_high,

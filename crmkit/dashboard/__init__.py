@@ -54,7 +54,10 @@ def prepare_environment(environ=os.environ, *, source: str | None = None,
     for name, value in ((SOURCE_ENV, source), (CONFIG_ENV, config)):
         environ.pop(name, None)
         if value:  # a path relative to where the command ran, not to notebooks/
-            environ[name] = value if "://" in value else str(Path(value).resolve())
+            from crmkit.config import source_kind
+
+            environ[name] = value if source_kind(value) == "postgresql" \
+                else str(Path(value).resolve())
 
 
 def serve(notebooks: str | Path | None = None, *, port: int = DEFAULT_PORT,
