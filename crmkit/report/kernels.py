@@ -31,9 +31,10 @@ KERNEL_NAME = "python3"
 # One BLAS/OpenMP thread per kernel: reports run side by side, one per core, and threads
 # that spin-wait for a busy core slow the small numeric fits many-fold.
 SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-# What a report kernel imports before its first report (bound to no name).
-WARM_UP = ("for _m in ('matplotlib.pyplot', 'crmkit.sections.sales', 'crmkit.sections.behaviour',"
-           " 'crmkit.sections.satisfaction', 'crmkit.sections.churn'):\n"
+# What a report kernel imports before its first report: pyplot and every report module of
+# crmkit.sections.REPORTS (binding no name in the report's namespace).
+WARM_UP = ("for _m in ['matplotlib.pyplot', *__import__('crmkit.sections').sections.REPORTS"
+           ".values()]:\n"
            "    __import__('importlib').import_module(_m)\n"
            "del _m")
 WARM_UP_TIMEOUT = 120  # seconds to wait for a started kernel's imports
