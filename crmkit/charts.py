@@ -194,14 +194,14 @@ def use_theme(language: str = "en", *, font_scale: float = 1.0) -> str | None:
     return family
 
 
-def figure_png(fig, *, close: bool = True) -> bytes:
+def figure_png(fig) -> bytes:
     """``fig`` as PNG bytes at its own dpi, as reports and the filter panel embed it.
 
     One layout pass and one draw: the theme's ``figure.autolayout`` fits labels and
     legends as the figure is drawn. ``savefig`` would draw a figure with a layout engine
     twice, and the inline backend's ``bbox_inches="tight"`` once more; the draw is most of
     a chart's cost, so the figure is drawn here on an Agg canvas and the pixels encoded.
-    ``close`` closes the figure (pyplot keeps it otherwise).
+    The figure is closed (pyplot would keep it).
     """
     import io
 
@@ -220,8 +220,7 @@ def figure_png(fig, *, close: bool = True) -> bytes:
         image.convert("RGB").save(buffer, format="png", compress_level=3)
         return buffer.getvalue()
     finally:
-        if close:
-            plt.close(fig)
+        plt.close(fig)
 
 
 def _wrap_titles(fig, renderer) -> None:
