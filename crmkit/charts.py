@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -497,6 +498,28 @@ def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
 
 # -- categories --------------------------------------------------------------------------
 
+def bar_frame(data: pd.DataFrame, *, x: str, y: str, share: str | None = None,
+              unit: str = "currency", sort: bool = True,
+              top: int | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """The bars :func:`bar` draws, in order (first on top), and their labels."""
+    _check_columns(data, x=x, y=y, share=share)
+    _check_unique(data, y, "y")
+    frame = data[[y, x] + ([share] if share else [])].copy()
+    if sort:
+        frame = frame.sort_values(x, ascending=False, kind="stable")
+    if top is not None and len(frame) > top:
+        rest = frame.iloc[top:]
+        other = {y: _TEXT["other"], x: rest[x].sum()}
+        if share:
+            other[share] = rest[share].sum()
+        frame = pd.concat([frame.iloc[:top], pd.DataFrame([other])], ignore_index=True)
+    labels = [value_text(v, unit) for v in frame[x].to_numpy(dtype=float)]
+    if share:
+        labels = [f"{text} ({s:.1%})" if pd.notna(s) else text
+                  for text, s in zip(labels, frame[share])]
+    return frame.reset_index(drop=True), labels
+
+
 def bar(data: pd.DataFrame, *, x: str, y: str, share: str | None = None,
         unit: str = "currency", sort: bool = True, top: int | None = None,
         color: str | None = None, ax: Axes | None = None, title: str | None = None,
@@ -509,25 +532,11 @@ def bar(data: pd.DataFrame, *, x: str, y: str, share: str | None = None,
     keeps the ``top`` largest and sums the rest into one "Other" bar (``x`` and ``share``
     summed). ``kwargs`` go to ``ax.barh``.
     """
-    _check_columns(data, x=x, y=y, share=share)
-    _check_unique(data, y, "y")
-    frame = data[[y, x] + ([share] if share else [])].copy()
-    if sort:
-        frame = frame.sort_values(x, ascending=False, kind="stable")
-    if top is not None and len(frame) > top:
-        rest = frame.iloc[top:]
-        other = {y: _TEXT["other"], x: rest[x].sum()}
-        if share:
-            other[share] = rest[share].sum()
-        frame = pd.concat([frame.iloc[:top], pd.DataFrame([other])], ignore_index=True)
+    frame, labels = bar_frame(data, x=x, y=y, share=share, unit=unit, sort=sort, top=top)
     ax = _get_axes(ax, (FIG_WIDTH, _bar_height(len(frame))))
     positions = np.arange(len(frame))
     values = frame[x].to_numpy(dtype=float)
     bars = ax.barh(positions, values, color=color or MAIN_COLOR, **kwargs)
-    labels = [value_text(v, unit) for v in values]
-    if share:
-        labels = [f"{text} ({s:.1%})" if pd.notna(s) else text
-                  for text, s in zip(labels, frame[share])]
     ax.bar_label(bars, labels=labels, padding=3)
     ax.set_yticks(positions, labels=[plain_text(v) for v in frame[y]])
     ax.invert_yaxis()  # first row on top
@@ -537,6 +546,25 @@ def bar(data: pd.DataFrame, *, x: str, y: str, share: str | None = None,
     ax.set_ylabel("")
     ax.grid(axis="y", visible=False)
     return _finish(ax, title, frame[y])
+
+
+def leaderboard_frame(data: pd.DataFrame, *, rep: str = "sales_rep", actual: str = "revenue",
+                      target: str = "target", attainment: str | None = None) -> pd.DataFrame:
+    """The reps :func:`leaderboard` draws, in order (first on top): ``rep``, ``actual``,
+    ``target`` and ``_attainment``."""
+    _check_columns(data, rep=rep, actual=actual, target=target, attainment=attainment)
+    _check_unique(data, rep, "rep")
+    frame = data[[rep, actual, target]].copy()
+    goal = frame[target].astype(float)
+    frame["_attainment"] = (data[attainment].astype(float) if attainment is not None
+                            else frame[actual].astype(float) / goal.where(goal > 0))
+    return frame.sort_values(["_attainment", actual], ascending=False, na_position="last",
+                             kind="stable").reset_index(drop=True)
+
+
+def attainment_text(share: float) -> str:
+    """A leaderboard bar's label: "103.4%", or "no target"."""
+    return _TEXT["no_target"] if pd.isna(share) else f"{share:.1%}"
 
 
 def leaderboard(data: pd.DataFrame, *, rep: str = "sales_rep", actual: str = "revenue",
@@ -552,14 +580,8 @@ def leaderboard(data: pd.DataFrame, *, rep: str = "sales_rep", actual: str = "re
     target, and labelled with the attainment ("103.4%") or "no target". ``kwargs`` go to
     ``ax.barh``.
     """
-    _check_columns(data, rep=rep, actual=actual, target=target, attainment=attainment)
-    _check_unique(data, rep, "rep")
-    frame = data[[rep, actual, target]].copy()
-    goal = frame[target].astype(float)
-    frame["_attainment"] = (data[attainment].astype(float) if attainment is not None
-                            else frame[actual].astype(float) / goal.where(goal > 0))
-    frame = frame.sort_values(["_attainment", actual], ascending=False, na_position="last",
-                              kind="stable").reset_index(drop=True)
+    frame = leaderboard_frame(data, rep=rep, actual=actual, target=target,
+                              attainment=attainment)
     ax = _get_axes(ax, (FIG_WIDTH, _bar_height(len(frame))))
     positions = np.arange(len(frame))
     reached = frame["_attainment"]
@@ -572,7 +594,7 @@ def leaderboard(data: pd.DataFrame, *, rep: str = "sales_rep", actual: str = "re
               label=_TEXT["target"], zorder=3)
     for position, value, goal_value, share in zip(positions, frame[actual], frame[target],
                                                   reached):
-        label = _TEXT["no_target"] if pd.isna(share) else f"{share:.1%}"
+        label = attainment_text(share)
         end = pd.Series([value, goal_value], dtype=float).max()  # past the bar and the tick
         end = 0.0 if pd.isna(end) else end
         ax.annotate(label, xy=(end, position), xytext=(5, 0), textcoords="offset points",
@@ -587,6 +609,12 @@ def leaderboard(data: pd.DataFrame, *, rep: str = "sales_rep", actual: str = "re
     if has_target.any():
         ax.legend(loc="lower right")
     return _finish(ax, title, frame[rep])
+
+
+def funnel_text(count: float, first: float) -> str:
+    """A funnel stage's label: "117 (23.4%)", the share of the ``first`` stage's count."""
+    share = count / first if first else np.nan
+    return f"{count:,.0f}" + (f" ({share:.1%})" if np.isfinite(share) else "")
 
 
 def funnel(data: pd.DataFrame, *, stage: str = "stage", count: str = "count",
@@ -605,8 +633,7 @@ def funnel(data: pd.DataFrame, *, stage: str = "stage", count: str = "count",
     ax.barh(positions, counts, left=-counts / 2, color=MAIN_COLOR, **kwargs)
     first = counts[0] if len(counts) else np.nan
     for position, value in zip(positions, counts):
-        share = value / first if first else np.nan
-        label = f"{value:,.0f}" + (f" ({share:.1%})" if np.isfinite(share) else "")
+        label = funnel_text(value, first)
         ax.text(0, position, label, ha="center", va="center", color="white",
                 fontweight="bold")
     ax.set_yticks(positions, labels=[plain_text(v) for v in data[stage]])
@@ -843,6 +870,15 @@ def _score_text(score: object) -> str:
     return str(score)
 
 
+def rate_text(value: float, too_few: bool, n: float) -> str:
+    """A rate bar's label: "23.4%", "too few (n=12)" (two lines) or "no data"."""
+    if not np.isfinite(value):
+        return _TEXT["no_data"]
+    if too_few:
+        return _TEXT["too_few"].format(n=int(n))
+    return f"{value:.1%}"
+
+
 def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "ci_low",
               ci_high: str = "ci_high", numerator: str = "numerator",
               denominator: str = "denominator", too_few: str = "too_few",
@@ -877,12 +913,7 @@ def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "c
     ax.errorbar(positions, values, yerr=[values - low, high - values], fmt="none",
                 ecolor="#333333", capsize=4, linewidth=1)
     for position, value, top, f, n in zip(positions, values, high, few, data[denominator]):
-        if not np.isfinite(value):
-            label = _TEXT["no_data"]
-        elif f:
-            label = _TEXT["too_few"].format(n=int(n))
-        else:
-            label = f"{value:.1%}"
+        label = rate_text(value, f, n)
         anchor = top if np.isfinite(top) else (value if np.isfinite(value) else 0.0)
         ax.annotate(label, xy=(position, anchor), xytext=(0, 3), textcoords="offset points",
                     ha="center", va="bottom")
@@ -906,3 +937,56 @@ def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "c
     ax.set_ylabel(_axis_label(y) if y != "value" else "")
     ax.grid(axis="x", visible=False)
     return _finish(ax, title, data[x])
+
+
+# -- charts as data ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Panel:
+    """One chart of this module, not drawn yet: the function's name, its data, its options
+    (``title`` included; no ``ax``)."""
+
+    kind: str
+    data: object
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A figure of one or more :class:`Panel` side by side (``layout="row"``) or stacked
+    (``"column"``), described rather than drawn, so that each place draws it its own way:
+    :meth:`figure` with matplotlib (reports, a PNG), :func:`crmkit.vegalite.spec` as a
+    Vega-Lite spec the browser draws (the live filter panel, where a matplotlib draw costs
+    far more than the numbers behind it). A ``None`` panel keeps its slot empty.
+    ``size`` is the figure's size in inches."""
+
+    panels: tuple
+    size: tuple[float, float] = FIGSIZE
+    layout: str = "row"
+
+    def figure(self):
+        """The matplotlib Figure, drawn by this module's chart functions."""
+        rows, cols = (1, len(self.panels)) if self.layout == "row" else (len(self.panels), 1)
+        fig, axes = plt.subplots(rows, cols, figsize=self.size, squeeze=False)
+        for ax, panel in zip(axes.flat, self.panels):
+            if panel is None:
+                ax.set_visible(False)
+            else:
+                CHARTS[panel.kind](panel.data, ax=ax, **panel.options)
+        return fig
+
+
+def chart(kind: str, data, *, size: tuple[float, float] = FIGSIZE, **options) -> Chart:
+    """A :class:`Chart` of one panel: ``chart("bar", frame, x=..., y=..., size=(10, 4))``."""
+    return Chart((Panel(kind, data, options),), size)
+
+
+def panel(kind: str, data, **options) -> Panel:
+    """One :class:`Panel` of a :class:`Chart` of several."""
+    return Panel(kind, data, options)
+
+
+CHARTS = {"trend": trend, "bar": bar, "leaderboard": leaderboard, "funnel": funnel,
+          "survival": survival, "rate_bars": rate_bars, "heatmap_cohorts": heatmap_cohorts,
+          "cluster_profile": cluster_profile, "silhouette": silhouette,
+          "distribution": distribution}

@@ -57,39 +57,6 @@ class Metric:
         return self.function(wh, filters, **options)
 
 
-class WarehouseSnapshot:
-    """A warehouse whose table list and table expressions are looked up once.
-
-    ``Warehouse.has`` asks the backend for its table list on every call (a query each);
-    a KPI asks dozens of times, so each KPI call (or a whole ``kpi_set``) works on one
-    snapshot. Everything else is passed through to the warehouse.
-    """
-
-    def __init__(self, wh):
-        self.warehouse = wh
-        self._names = None
-        self._tables = {}
-
-    @classmethod
-    def of(cls, wh) -> WarehouseSnapshot:
-        return wh if isinstance(wh, cls) else cls(wh)
-
-    def has(self, name: str) -> bool:
-        if self._names is None:
-            self._names = frozenset(self.warehouse.con.list_tables())
-        return name in self._names
-
-    def table(self, name: str):
-        if name not in self._tables:
-            if not self.has(name):
-                return self.warehouse.table(name)  # raises its WarehouseError
-            self._tables[name] = self.warehouse.con.table(name)
-        return self._tables[name]
-
-    def __getattr__(self, name):
-        return getattr(self.warehouse, name)
-
-
 def _present(wh, need: str) -> bool:
     table, _, column = need.partition(".")
     return wh.has(table) and (not column or column in wh.table(table).columns)
@@ -115,7 +82,6 @@ def metric(*, name: str, title: str, formula: str, unit: str, grain: str,
         @functools.wraps(func)
         def guarded(wh, filters: Filters | None = None, **options):
             filters = filters if filters is not None else Filters()
-            wh = WarehouseSnapshot.of(wh)
             missing = entry.missing(wh)
             if missing:
                 return NotAvailable(f"needs {', '.join(missing)}", name)

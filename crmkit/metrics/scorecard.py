@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit.metrics.filters import Filters
-from crmkit.metrics.registry import WarehouseSnapshot, get_metric
+from crmkit.metrics.registry import get_metric
 from crmkit.metrics.results import Measure, NotAvailable, Nps, Rate
 
 # The scorecard's KPIs, in the order printed. Each is a registered KPI with a scalar
@@ -83,7 +83,6 @@ def kpi_set(wh, filters: Filters | None = None, *, compare: bool = False) -> pd.
     in points for percentages and NPS; see change_kind).
     """
     filters = filters if filters is not None else Filters()
-    wh = WarehouseSnapshot.of(wh)
     rows = []
     for name in HEADLINE_KPIS:
         kpi = get_metric(name)

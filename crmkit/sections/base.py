@@ -6,7 +6,9 @@
     report.show("revenue_over_time")
 
 A section is a function ``section(report) -> list`` of outputs: :class:`Text` (Markdown
-whose data-derived parts are already escaped), a matplotlib Figure, or a :class:`Table`.
+whose data-derived parts are already escaped), a chart (a :class:`crmkit.charts.Chart`,
+drawn as a PNG in a report and by the browser in the filter panel, or a matplotlib
+Figure), or a :class:`Table`.
 The report computes every number through :meth:`Report.kpi` (cached per filter set, and
 recorded so the appendix prints the definitions of exactly the KPIs shown). Sections never
 read files or globals: the same call redraws them for other filters (the widget panel).
@@ -151,7 +153,7 @@ class Report:
 
     # -- display --------------------------------------------------------------------
     def outputs(self, section: str) -> list:
-        """The outputs of one section (a list of Text, Figure, Table)."""
+        """The outputs of one section (a list of Text, Chart or Figure, Table)."""
         try:
             fn = self.sections[section]
         except KeyError:
@@ -216,23 +218,28 @@ def display_outputs(outputs: list) -> None:
     from IPython.display import HTML, Markdown, display
     from matplotlib.figure import Figure
 
+    from crmkit.charts import Chart
+
     for item in outputs:
         if isinstance(item, Text):
             display(Markdown(item.markdown))
         elif isinstance(item, Table):
             display(HTML(item.to_html()))
-        elif isinstance(item, Figure):
+        elif isinstance(item, (Figure, Chart)):
             display(figure_output(item), raw=True)
         elif item is not None:
             display(item)
 
 
 def figure_output(fig) -> dict:
-    """A Figure as a display mime bundle (PNG drawn once, see crmkit.charts.figure_png);
-    the figure is closed."""
+    """A Figure (or a :class:`crmkit.charts.Chart`, drawn) as a display mime bundle (PNG
+    drawn once, see crmkit.charts.figure_png); the figure is closed."""
     import base64
 
-    from crmkit.charts import figure_png
+    from crmkit.charts import Chart, figure_png
+
+    if isinstance(fig, Chart):
+        fig = fig.figure()
 
     return {"image/png": base64.b64encode(figure_png(fig)).decode("ascii"),
             "text/plain": "(chart)"}

@@ -542,10 +542,9 @@ def reasons(report: Report) -> list:
         return not_available(report, "Churn reason data", frame)
     if frame.empty:
         return [Text("No customer churned in the period.")]
-    fig, ax = plt.subplots(figsize=(10, 0.45 * len(frame) + 1.2))
-    charts.bar(frame, x="customers", y="churn_reason", share="share", unit="count", ax=ax,
-               title="Customers who churned in the period, by reason")
-    ax.set_xlabel("customers")
+    fig = charts.chart("bar", frame, x="customers", y="churn_reason", share="share",
+                       unit="count", title="Customers who churned in the period, by reason",
+                       size=(10, 0.45 * len(frame) + 1.2))
     out = [fig, Text(narrative.top_sentence(frame, by="churn_reason", value="customers",
                                             what="leavers")),
            Table(frame, {"customers": "count", "share": "percent",
@@ -763,10 +762,10 @@ def at_risk(report: Report) -> list:
                     .groupby("group", as_index=False)["revenue_at_risk"].sum()
                     .rename(columns={"group": column}))
         by_group["share"] = by_group["revenue_at_risk"] / by_group["revenue_at_risk"].sum()
-        fig, ax = plt.subplots(figsize=(10, 0.45 * len(by_group) + 1.4))
-        charts.bar(by_group, x="revenue_at_risk", y=column, share="share", ax=ax,
-                   title=f"Expected annual revenue at risk by {column.replace('_', ' ')}")
-        out.append(fig)
+        out.append(charts.chart(
+            "bar", by_group, x="revenue_at_risk", y=column, share="share",
+            title=f"Expected annual revenue at risk by {column.replace('_', ' ')}",
+            size=(10, 0.45 * len(by_group) + 1.4)))
     columns = [c for c in columns if c in scores and
                (c == "customer_id" or scores[c].notna().any())]
     top = scores.head(TOP_AT_RISK)[columns]

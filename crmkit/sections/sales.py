@@ -3,7 +3,6 @@ which target, how it changes."""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from crmkit import charts, narrative
@@ -77,10 +76,10 @@ def revenue_over_time(report: Report) -> list:
         return not_available(report, "Revenue over time", current)
     last_year = report.kpi("sales_over_time", report.filters.same_period_last_year(),
                            freq="month", by=by)
-    fig, ax = plt.subplots(figsize=(10, 4))
-    charts.trend(current, x="period", y="revenue", hue=by,
-                 previous=None if isinstance(last_year, NotAvailable) else last_year,
-                 ax=ax, title="Net revenue per month (dashed: same month last year)")
+    fig = charts.chart("trend", current, x="period", y="revenue", hue=by,
+                       previous=None if isinstance(last_year, NotAvailable) else last_year,
+                       title="Net revenue per month (dashed: same month last year)",
+                       size=(10, 4))
     table = current if by else current[["period", "orders", "gross_revenue", "returns",
                                         "revenue", "aov"]]
     return [fig, Table(table, {"period": "{:%Y-%m}", "orders": "count",
@@ -116,12 +115,10 @@ def breakdowns(report: Report) -> list:
     frames = {dim: report.kpi("revenue_distribution", by=dim) for dim in BREAKDOWNS}
     present = {d: f for d, f in frames.items() if not isinstance(f, NotAvailable) and len(f)}
     if present:
-        fig, axes = plt.subplots(1, len(present), figsize=(5 * len(present), 3.6),
-                                 squeeze=False)
-        for ax, (dim, frame) in zip(axes[0], present.items()):
-            charts.bar(frame, x="revenue", y=dim, share="share", ax=ax,
-                       title=f"By {dim}")
-        out.append(fig)
+        out.append(charts.Chart(
+            tuple(charts.panel("bar", frame, x="revenue", y=dim, share="share",
+                               title=f"By {dim}") for dim, frame in present.items()),
+            size=(5 * len(present), 3.6)))
         out += [Text(narrative.top_sentence(f, by=d, what="net revenue"))
                 for d, f in present.items()]
     for dim, frame in frames.items():
@@ -135,9 +132,9 @@ def top_products(report: Report) -> list:
     frame = report.kpi("revenue_distribution", by="product")
     if isinstance(frame, NotAvailable):
         return not_available(report, "Revenue by product", frame)
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    charts.bar(frame, x="revenue", y="product", share="share", top=TOP_PRODUCTS, ax=ax,
-               title=f"Top {TOP_PRODUCTS} products by net revenue")
+    fig = charts.chart("bar", frame, x="revenue", y="product", share="share",
+                       top=TOP_PRODUCTS, title=f"Top {TOP_PRODUCTS} products by net revenue",
+                       size=(10, 4.5))
     return [fig, Table(frame.head(TOP_PRODUCTS), {"orders": "count", "revenue": "currency",
                                                   "total_revenue": "currency",
                                                   "share": "percent"})]
@@ -148,9 +145,9 @@ def leaderboard(report: Report) -> list:
     quota = report.kpi("quota_attainment")
     if isinstance(quota, NotAvailable):
         return not_available(report, "The sales-rep leaderboard", quota)
-    fig, ax = plt.subplots(figsize=(10, 0.45 * len(quota) + 1.2))
-    charts.leaderboard(quota, rep="sales_rep", actual="revenue", target="target",
-                       attainment="attainment", ax=ax, title="Net revenue against target")
+    fig = charts.chart("leaderboard", quota, rep="sales_rep", actual="revenue",
+                       target="target", attainment="attainment",
+                       title="Net revenue against target", size=(10, 0.45 * len(quota) + 1.2))
     return [fig, Table(quota, {"orders": "count", "revenue": "currency",
                                "target": "currency", "attainment": "percent",
                                "rank": "{:.0f}", "revenue_rank": "{:.0f}"},
@@ -164,18 +161,15 @@ def funnel(report: Report) -> list:
     if isinstance(stages, NotAvailable):
         return not_available(report, "The lead funnel", stages)
     out = []
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    charts.funnel(stages, stage="stage", count="leads", ax=axes[0],
-                  title="Leads created in the period, by stage reached")
     by_source = report.kpi("conversion_rate", by="source")
     overall = report.kpi("conversion_rate")
-    if not isinstance(by_source, NotAvailable):
-        charts.rate_bars(by_source, x="source", ax=axes[1],
-                         reference=None if isinstance(overall, NotAvailable) else overall,
-                         title="Conversion rate by lead source (95% CI)")
-    else:
-        axes[1].set_visible(False)
-    out.append(fig)
+    rates = None if isinstance(by_source, NotAvailable) else charts.panel(
+        "rate_bars", by_source, x="source",
+        reference=None if isinstance(overall, NotAvailable) else overall,
+        title="Conversion rate by lead source (95% CI)")
+    out.append(charts.Chart((charts.panel("funnel", stages, stage="stage", count="leads",
+                                          title="Leads created in the period, by stage "
+                                                "reached"), rates), size=(12, 4)))
     out.append(Text(narrative.rate_sentence("Lead conversion", overall, noun="leads")))
     if not isinstance(by_source, NotAvailable):
         out.append(Table(by_source, {"numerator": "count", "denominator": "count",

@@ -176,24 +176,32 @@ def report_command(report: Report) -> str:
 
 # -- section outputs as notebook outputs ----------------------------------------------------
 
-def mime_output(item) -> dict | None:
-    """One section output (Text, Table, Figure, anything IPython can display) as a
-    ``display_data`` output for an ``ipywidgets.Output``; a Figure is closed."""
+def mime_output(item, *, language: str = "en") -> dict | None:
+    """One section output (Text, Table, Chart, Figure, anything IPython can display) as a
+    ``display_data`` output for an ``ipywidgets.Output``. A Chart becomes a Vega-Lite
+    spec the browser draws (:mod:`crmkit.vegalite`), a Figure (or a Chart of a kind
+    without a spec builder) a PNG; a Figure is closed."""
     from matplotlib.figure import Figure
+
+    from crmkit import vegalite
+    from crmkit.charts import Chart
 
     if item is None:
         return None
+    metadata = {}
     if isinstance(item, Text):
         data = {"text/markdown": item.markdown, "text/plain": item.markdown}
     elif isinstance(item, Table):
         data = {"text/html": item.to_html(), "text/plain": item.caption or "(table)"}
-    elif isinstance(item, Figure):
+    elif isinstance(item, Chart) and vegalite.supports(item):
+        data, metadata = vegalite.mime_bundle(item, language=language)
+    elif isinstance(item, (Figure, Chart)):
         data = figure_output(item)
     else:
         from IPython.core.formatters import DisplayFormatter
 
         data, _ = DisplayFormatter().format(item)
-    return {"output_type": "display_data", "data": data, "metadata": {}}
+    return {"output_type": "display_data", "data": data, "metadata": metadata}
 
 
 def _error_output(section: str, err: Exception) -> dict:
@@ -340,7 +348,8 @@ class FilterPanel:
                     return kept, None
             try:
                 drawn, read_by = report.outputs_and_breakdown(section)
-                outputs = tuple(o for o in map(mime_output, drawn) if o)
+                outputs = tuple(o for o in (mime_output(d, language=report.language)
+                                            for d in drawn) if o)
             except Exception as err:  # the panel outlives a failing section; it says why
                 return (_error_output(section, err),), err
             key = (section, report.filters, report.by if read_by else ANY_BREAKDOWN)

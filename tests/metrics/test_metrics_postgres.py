@@ -13,7 +13,6 @@ import pytest
 
 import crmkit.metrics as m
 from crmkit.metrics import Filters, NotAvailable
-from crmkit.metrics.registry import WarehouseSnapshot
 from crmkit.warehouse import Warehouse
 
 pytestmark = pytest.mark.slow
@@ -82,8 +81,6 @@ FILTERS = {
 def test_every_kpi_matches(engines):
     data, duck, pg = engines
     filters = FILTERS[data]
-    # one catalogue lookup for the whole test, as kpi_set does
-    duck, pg = WarehouseSnapshot.of(duck), WarehouseSnapshot.of(pg)
     for kpi in m.metrics():
         options = OPTIONS.get(kpi.name, {})
         runs = [options]

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from crmkit.charts import Chart
 from crmkit.metrics import Filters
 from crmkit.sections import open_report
 from crmkit.sections import churn
@@ -52,9 +53,9 @@ def test_every_section_returns_report_outputs(report):
     for name in OWN_SECTIONS:
         outputs = report.outputs(name)
         assert outputs, name
-        assert all(isinstance(o, (Text, Table, Figure)) for o in outputs), name
+        assert all(isinstance(o, (Text, Table, Figure, Chart)) for o in outputs), name
     for name in ("over_time", "survival", "reasons", "at_risk"):
-        assert any(isinstance(o, Figure) for o in report.outputs(name)), name
+        assert any(isinstance(o, (Figure, Chart)) for o in report.outputs(name)), name
     assert [s for s, _ in churn.OUTLINE[1:]] == OWN_SECTIONS
     assert churn.OUTLINE[0].startswith("# Churn and retention\n\n")
 
@@ -188,7 +189,7 @@ def test_orders_only_data_uses_the_inactivity_definition(retail_report):
 def test_orders_only_sections_work(retail_report):
     for name in OWN_SECTIONS:
         outputs = retail_report.outputs(name)
-        assert outputs and all(isinstance(o, (Text, Table, Figure)) for o in outputs), name
+        assert outputs and all(isinstance(o, (Text, Table, Figure, Chart)) for o in outputs), name
     at_risk = retail_report.outputs("at_risk")
     assert "BG/NBD" in markdown(at_risk)
     table = [o for o in at_risk if isinstance(o, Table)][0].frame

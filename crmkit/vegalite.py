@@ -1,0 +1,428 @@
+"""The live filter panel's charts as Vega-Lite specs, drawn by the browser.
+
+    spec(chart)           # a crmkit.charts.Chart -> a Vega-Lite v5 spec (a dict)
+    mime_bundle(chart)    # the same as display data for JupyterLab / Voilà
+
+Why: a filter change must redraw a report in a blink, and drawing a chart with matplotlib
+costs ~100-200 ms (text layout and rasterising), many times what its numbers cost. A spec is
+a few kB of JSON made in about a millisecond; JupyterLab and Voilà draw it with the Vega
+renderer they ship (offline: no script or style is fetched). Batch reports keep their PNGs
+(:meth:`crmkit.charts.Chart.figure`): an HTML report carries no script.
+
+One builder per chart function of :mod:`crmkit.charts`, with its options (matplotlib-only
+keyword arguments aside): the same data preparation, order and labels
+(:func:`crmkit.charts.bar_frame`, :func:`~crmkit.charts.rate_text`, ...), the same palette.
+Written as plain dicts rather than with altair: a spec is a literal of a few lines, and
+altair would add a dependency and a schema validation to every redraw.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from crmkit import charts
+
+MIME = "application/vnd.vegalite.v5+json"
+SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"  # an identifier, never fetched
+PX = 100  # pixels per inch: as large as the PNG of the same chart (figure.dpi) ...
+MAX_WIDTH = 1000  # ... but no wider than a notebook's output area (a PNG is scaled to fit)
+LATIN_FONTS = "DejaVu Sans, Helvetica, Arial, sans-serif"
+BAR_STEP = 22  # px per bar of a horizontal bar chart
+# Embed options: no "..." menu (its "Open in Vega Editor" leaves for the internet); SVG,
+# whose text is in the page (searchable, readable by a screen reader and by tests).
+METADATA = {MIME: {"embed_options": {"actions": False, "renderer": "svg"}}}
+
+
+# -- the whole chart ---------------------------------------------------------------------
+
+def spec(chart: charts.Chart, *, language: str = "en") -> dict:
+    """``chart`` as one Vega-Lite spec: its panels side by side or stacked."""
+    present = [p for p in chart.panels if p is not None]
+    slots = max(len(chart.panels), 1)
+    px = min(PX, MAX_WIDTH / chart.size[0])
+    width = chart.size[0] * px / (slots if chart.layout == "row" else 1)
+    height = chart.size[1] * px / (slots if chart.layout == "column" else 1)
+    views = [BUILDERS[p.kind](p.data, size=(width, height), **p.options) for p in present]
+    top = views[0] if len(views) == 1 else {
+        ("hconcat" if chart.layout == "row" else "vconcat"): views, "spacing": 40}
+    return {"$schema": SCHEMA, **top, "config": config(language)}
+
+
+def mime_bundle(chart: charts.Chart, *, language: str = "en") -> tuple[dict, dict]:
+    """(data, metadata) of a ``display_data`` output drawing ``chart``."""
+    return {MIME: spec(chart, language=language), "text/plain": "(chart)"}, METADATA
+
+
+def config(language: str = "en") -> dict:
+    """The report theme (crmkit.charts.use_theme) in Vega-Lite terms."""
+    cjk = charts.cjk_font()
+    fonts = ", ".join(([cjk] if cjk and language == "zh" else []) + [LATIN_FONTS]
+                      + ([cjk] if cjk and language != "zh" else []))
+    return {
+        "font": fonts,
+        "view": {"stroke": None},
+        "title": {"anchor": "start", "fontSize": 14, "fontWeight": "bold", "offset": 10,
+                  "color": "#222222"},
+        "axis": {"labelFontSize": 11, "titleFontSize": 11, "titleFontWeight": "normal",
+                 "gridColor": "#e6e6e6", "domainColor": "#cccccc", "tickColor": "#cccccc",
+                 "labelColor": "#333333", "titleColor": "#333333", "labelLimit": 220},
+        "legend": {"labelFontSize": 11, "titleFontSize": 11, "titleFontWeight": "normal",
+                   "labelLimit": 260},
+        "range": {"category": charts.PALETTE},
+        "text": {"fontSize": 11, "color": "#222222", "lineBreak": "\n"},
+    }
+
+
+# -- shared pieces ---------------------------------------------------------------------------
+
+def _json(value):
+    """A value as JSON takes it: None for missing, plain Python numbers, ISO dates."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (float, np.floating)):
+        return None if not math.isfinite(value) else float(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (pd.Timestamp, datetime, date)):
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    if isinstance(value, pd.Period):
+        return value.start_time.strftime("%Y-%m-%d")
+    return value
+
+
+def _records(columns: dict) -> list[dict]:
+    """Rows as JSON records from equally long columns: {"name": [...], "value": [...]}."""
+    names = list(columns)
+    return [{n: _json(v) for n, v in zip(names, row)}
+            for row in zip(*(list(columns[n]) for n in names))]
+
+
+def _text(value) -> str:
+    return "(blank)" if _json(value) is None else str(value)
+
+
+def _title(title: str | None) -> dict:
+    return {} if title is None else {"title": {"text": str(title).split("\n")}}
+
+
+def value_axis(unit: str, title: str | None = None, ticks: int | None = None) -> dict:
+    """An axis of values in ``unit`` labelled as crmkit.charts.value_formatter does:
+    percent 12.5%, nps +20, amounts and counts 1,200 / 1.2M / 3B."""
+    if unit == "percent":
+        fmt = {"format": ".1~%"}
+    elif unit == "nps":
+        fmt = {"format": "+.0f"}
+    else:  # 800 / 25k / 1.2M / 3B: SI prefixes, with B for billions as in the reports
+        fmt = {"labelExpr": "abs(datum.value) >= 1000 ? replace(format(datum.value, '.3~s'), "
+                            "'G', 'B') : format(datum.value, ',~r')"}
+    return {**fmt, "title": title, **({"tickCount": ticks} if ticks else {})}
+
+
+def _ticks(width: float) -> int:
+    """Ticks on a value axis ``width`` px long: one per ~90 px, so labels never touch."""
+    return max(2, int(width // 90))
+
+
+def _room_for_labels(values, labels, width: float) -> dict:
+    """A value scale from 0 that leaves room past the longest bar for its label."""
+    finite = [v for v in values if v is not None]
+    top, bottom = max([0.0, *finite]), min([0.0, *finite])
+    label_px = 6.5 * max((len(t) for t in labels), default=0) + 8
+    factor = width / max(width - label_px, width * 0.4)
+    return {"domain": [bottom, top * factor if top > 0 else 1.0], "nice": False}
+
+
+def _label(column: object) -> str:
+    text = str(column).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _bar_height(n: int, height: float) -> dict:
+    return {"step": BAR_STEP} if n else height
+
+
+# -- one builder per chart of crmkit.charts -------------------------------------------------
+
+def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
+          previous: pd.DataFrame | None = None,
+          previous_offset: pd.DateOffset = pd.DateOffset(years=1), unit: str = "currency",
+          title: str | None = None, size=(800, 400), **_mpl) -> dict:
+    """:func:`crmkit.charts.trend`: a line per group, the comparison period dashed."""
+    charts._check_columns(data, x=x, y=y, hue=hue)
+    previous_text = charts.CHART_TEXT["en"]["previous"]
+    series, when, value, kind = [], [], [], []
+    groups = [key for key, _ in charts._groups(data, hue)]
+    for key, part in charts._groups(data, hue):
+        times = charts._time_values(part[x])
+        series += [_text(key) if hue else _label(y)] * len(part)
+        when += list(times)
+        value += list(part[y])
+        kind += ["current"] * len(part)
+    if previous is not None:
+        charts._check_columns(previous, "previous", x=x, y=y, hue=hue)
+        for key, part in charts._groups(previous, hue):
+            if key not in groups:
+                continue
+            times = charts._time_values(part[x])
+            if pd.api.types.is_datetime64_any_dtype(times):
+                times = times + previous_offset
+            series += [_text(key) if hue else _label(y)] * len(part)
+            when += list(times)
+            value += list(part[y])
+            kind += [previous_text] * len(part)
+    rows = _records({"series": series, "x": when, "y": value, "kind": kind})
+    values = pd.to_numeric(pd.Series(value, dtype=float), errors="coerce")
+    legend = hue is not None  # the title says which line is dashed
+    temporal = pd.api.types.is_datetime64_any_dtype(charts._time_values(data[x]))
+    months = charts._time_values(data[x]).nunique() if temporal else 0
+    x_enc = ({"field": "x", "type": "temporal", "scale": {"type": "utc"},
+              "axis": {"format": "%b %Y", "formatType": "utc", "title": None,
+                       # one tick per month or per few months, as the PNG has
+                       "tickCount": {"interval": "month",
+                                     "step": max(1, -(-months // 12))}}}
+             if temporal else {"field": "x", "type": "ordinal", "axis": {"title": None}})
+    return {
+        **_title(title), "width": size[0] - 160, "height": size[1] - 90,
+        "data": {"values": rows},
+        "mark": {"type": "line", "point": {"size": 25}, "strokeWidth": 1.8},
+        "encoding": {
+            "x": x_enc,
+            "y": {"field": "y", "type": "quantitative",
+                  "scale": {"zero": bool(values.min() >= 0) if values.notna().any() else True},
+                  "axis": value_axis(unit, _label(y))},
+            "color": {"field": "series", "type": "nominal", "sort": None,
+                      "legend": {"title": _label(hue) if hue else None} if legend else None},
+            "strokeDash": {"field": "kind", "type": "nominal", "sort": None,
+                           "scale": {"domain": ["current", previous_text],
+                                     "range": [[1, 0], [5, 3]]},
+                           "legend": None},
+            "opacity": {"condition": {"test": f"datum.kind === '{previous_text}'",
+                                      "value": 0.7}, "value": 1},
+            "tooltip": [{"field": "series", "title": _label(hue) if hue else "Series"},
+                        {"field": "kind", "title": "Line"},
+                        ({"field": "x", "type": "temporal", "title": "Period",
+                          "format": "%Y-%m-%d", "formatType": "utc"} if temporal
+                         else {"field": "x", "title": "Period"}),
+                        {"field": "y", "type": "quantitative", "title": _label(y),
+                         "format": ".1%" if unit == "percent" else ",.2f"}],
+        },
+    }
+
+
+def bar(data: pd.DataFrame, *, x: str, y: str, share: str | None = None,
+        unit: str = "currency", sort: bool = True, top: int | None = None,
+        color: str | None = None, title: str | None = None, size=(800, 450),
+        **_mpl) -> dict:
+    """:func:`crmkit.charts.bar`: horizontal bars, first on top, each labelled."""
+    frame, labels = charts.bar_frame(data, x=x, y=y, share=share, unit=unit, sort=sort,
+                                     top=top)
+    rows = _records({"name": [_text(v) for v in frame[y]], "value": frame[x],
+                     "label": labels})
+    width = max(size[0] - 130, 140)
+    encoding = {"y": {"field": "name", "type": "nominal", "sort": None,
+                      "axis": {"title": None}},
+                "x": {"field": "value", "type": "quantitative",
+                      "scale": _room_for_labels([r["value"] for r in rows], labels, width),
+                      "axis": value_axis(unit, _label(x), _ticks(width))},
+                "tooltip": [{"field": "name", "title": _label(y)},
+                            {"field": "label", "title": _label(x)}]}
+    return {
+        **_title(title), "width": width,
+        "height": _bar_height(len(rows), size[1]), "data": {"values": rows},
+        "encoding": encoding,
+        "layer": [{"mark": {"type": "bar", "color": color or charts.MAIN_COLOR}},
+                  {"mark": {"type": "text", "align": "left", "dx": 3},
+                   "encoding": {"text": {"field": "label"}}}],
+    }
+
+
+def leaderboard(data: pd.DataFrame, *, rep: str = "sales_rep", actual: str = "revenue",
+                target: str = "target", attainment: str | None = None,
+                unit: str = "currency", title: str | None = None, size=(800, 450),
+                **_mpl) -> dict:
+    """:func:`crmkit.charts.leaderboard`: actual as bars, the target as a tick."""
+    frame = charts.leaderboard_frame(data, rep=rep, actual=actual, target=target,
+                                     attainment=attainment)
+    reached = frame["_attainment"]
+    status = np.where(reached.isna(), "no target",
+                      np.where(reached >= 1, "met", "below target"))
+    ends = frame[[actual, target]].astype(float).max(axis=1).fillna(0.0)
+    rows = _records({"name": [_text(v) for v in frame[rep]], "actual": frame[actual],
+                     "target": frame[target], "status": status, "end": ends,
+                     "label": [charts.attainment_text(s) for s in reached]})
+    y = {"field": "name", "type": "nominal", "sort": None, "axis": {"title": None}}
+    width = max(size[0] - 150, 140)
+    scale = _room_for_labels([r["end"] for r in rows], [r["label"] for r in rows], width)
+    return {
+        **_title(title), "width": width,
+        "height": _bar_height(len(rows), size[1]), "data": {"values": rows},
+        "encoding": {"y": y},
+        "resolve": {"scale": {"x": "shared"}},
+        "layer": [
+            {"mark": "bar", "encoding": {
+                "x": {"field": "actual", "type": "quantitative", "scale": scale,
+                      "axis": value_axis(unit, _label(actual), _ticks(width))},
+                "color": {"field": "status", "type": "nominal", "title": None,
+                          "scale": {"domain": ["met", "below target", "no target"],
+                                    "range": [charts.MET_COLOR, charts.MISSED_COLOR,
+                                              charts.MUTED_COLOR]},
+                          "legend": {"orient": "bottom"}},
+                "tooltip": [{"field": "name", "title": _label(rep)},
+                            {"field": "actual", "title": _label(actual), "format": ",.2f"},
+                            {"field": "target", "title": "Target", "format": ",.2f"},
+                            {"field": "label", "title": "Attainment"}]}},
+            {"mark": {"type": "tick", "color": "#222222", "thickness": 2.5,
+                      "orient": "vertical"},
+             "encoding": {"x": {"field": "target", "type": "quantitative"}}},
+            {"mark": {"type": "text", "align": "left", "dx": 5},
+             "encoding": {"x": {"field": "end", "type": "quantitative"},
+                          "text": {"field": "label"}}},
+        ],
+    }
+
+
+def funnel(data: pd.DataFrame, *, stage: str = "stage", count: str = "count",
+           title: str | None = None, size=(800, 450), **_mpl) -> dict:
+    """:func:`crmkit.charts.funnel`: centred bars in funnel order, share of the first."""
+    charts._check_columns(data, stage=stage, count=count)
+    charts._check_unique(data, stage, "stage")
+    counts = data[count].to_numpy(dtype=float)
+    first = counts[0] if len(counts) else np.nan
+    rows = _records({"name": [_text(v) for v in data[stage]], "left": -counts / 2,
+                     "right": counts / 2, "label": [charts.funnel_text(c, first)
+                                                    for c in counts]})
+    return {
+        **_title(title), "width": max(size[0] - 200, 160),
+        "height": _bar_height(len(rows), size[1]), "data": {"values": rows},
+        "encoding": {"y": {"field": "name", "type": "nominal", "sort": None,
+                           "axis": {"title": None, "domain": False, "ticks": False}}},
+        "layer": [
+            {"mark": {"type": "bar", "color": charts.MAIN_COLOR},
+             "encoding": {"x": {"field": "left", "type": "quantitative", "axis": None},
+                          "x2": {"field": "right"},
+                          "tooltip": [{"field": "name", "title": _label(stage)},
+                                      {"field": "label", "title": _label(count)}]}},
+            {"mark": {"type": "text", "color": "white", "fontWeight": "bold"},
+             "encoding": {"x": {"datum": 0, "type": "quantitative"},
+                          "text": {"field": "label"}}},
+        ],
+    }
+
+
+def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "ci_low",
+              ci_high: str = "ci_high", numerator: str = "numerator",
+              denominator: str = "denominator", too_few: str = "too_few",
+              reference: object = None, sort: bool = False, title: str | None = None,
+              size=(800, 450), **_mpl) -> dict:
+    """:func:`crmkit.charts.rate_bars`: a bar per category with its 95% interval, "too
+    few" bars grey, the overall rate dashed and named in the title."""
+    charts._check_columns(frame, "frame", x=x, y=y, ci_low=ci_low, ci_high=ci_high,
+                          numerator=numerator, denominator=denominator, too_few=too_few)
+    charts._check_unique(frame, x, "x", "frame")
+    data = frame.sort_values(y, ascending=False, kind="stable") if sort else frame
+    values = data[y].to_numpy(dtype=float)
+    high = data[ci_high].to_numpy(dtype=float)
+    few = data[too_few].fillna(True).to_numpy(dtype=bool)
+    anchors = np.where(np.isfinite(high), high, np.where(np.isfinite(values), values, 0.0))
+    rows = _records({
+        "name": [_text(v) for v in data[x]], "value": values, "low": data[ci_low],
+        "high": high, "anchor": anchors, "few": few, "numerator": data[numerator],
+        "denominator": data[denominator],
+        "label": [charts.rate_text(v, f, n) for v, f, n in zip(values, few, data[denominator])]})
+    for row in rows:  # "too few\n(n=12)": two lines, the last one just above the interval
+        *first, row["last_line"] = row["label"].split("\n")
+        row["first_line"] = "\n".join(first)
+    tops = np.concatenate([high[np.isfinite(high)], values[np.isfinite(values)], [0.0]])
+    ceiling = max(float(tops.max()) * (1.3 if few.any() else 1.15), 0.05)
+    layers = [
+        {"mark": "bar", "encoding": {
+            "y": {"field": "value", "type": "quantitative",
+                  "scale": {"domain": [0, ceiling]},
+                  "axis": value_axis("percent", _label(y) if y != "value" else None)},
+            "color": {"condition": {"test": "datum.few",
+                                    "value": charts.MUTED_COLOR},
+                      "value": charts.MAIN_COLOR},
+            "tooltip": [{"field": "name", "title": _label(x)},
+                        {"field": "label", "title": "Rate"},
+                        {"field": "numerator", "title": "Numerator", "format": ",.0f"},
+                        {"field": "denominator", "title": "Denominator", "format": ",.0f"},
+                        {"field": "low", "title": "95% CI from", "format": ".1%"},
+                        {"field": "high", "title": "95% CI to", "format": ".1%"}]}},
+        {"mark": {"type": "rule", "color": "#333333"},
+         "encoding": {"y": {"field": "low", "type": "quantitative"},
+                      "y2": {"field": "high"}}},
+        *({"mark": {"type": "text", "baseline": "bottom", "dy": dy},
+           "encoding": {"y": {"field": "anchor", "type": "quantitative"},
+                        "text": {"field": field}}}
+          for field, dy in (("last_line", -3), ("first_line", -17))),
+    ]
+    names = [r["name"] for r in rows]
+    slanted = max((len(n) for n in names), default=0) > 10
+    x = {"field": "name", "type": "nominal", "sort": names,
+         "axis": {"title": _label(x), "labelAngle": -30 if slanted else 0}}
+    for layer in layers:
+        layer["encoding"]["x"] = x
+    if reference is not None:
+        level = float(getattr(reference, "value", reference))
+        layers.append({"data": {"values": [{"level": level}]},
+                       "mark": {"type": "rule", "color": "#555555", "strokeDash": [5, 3]},
+                       "encoding": {"y": {"field": "level", "type": "quantitative"}}})
+        if title is not None:
+            title = charts.title_with_overall(title, f"{level:.1%}")
+    return {
+        **_title(title), "width": max(size[0] - 120, 160), "height": size[1] - 120,
+        "data": {"values": rows}, "layer": layers,
+    }
+
+
+def survival(curves: pd.DataFrame, *, group: str | None = "group", time: str = "time",
+             value: str = "survival", ci_lower: str | None = "ci_lower",
+             ci_upper: str | None = "ci_upper", title: str | None = None, size=(800, 450),
+             **_mpl) -> dict:
+    """:func:`crmkit.charts.survival`: Kaplan-Meier steps per group with shaded bands."""
+    charts._check_columns(curves, "curves", group=group, time=time, value=value,
+                          ci_lower=ci_lower, ci_upper=ci_upper)
+    groups = charts._groups(curves, group)
+    parts = [part.sort_values(time, kind="stable").assign(
+        _series=_text(key) if key is not None else _label(value)) for key, part in groups]
+    frame = pd.concat(parts, ignore_index=True) if parts else curves.assign(_series=[])
+    band = ci_lower is not None and ci_upper is not None
+    rows = _records({"series": frame["_series"], "time": frame[time], "value": frame[value],
+                     "low": frame[ci_lower] if band else [None] * len(frame),
+                     "high": frame[ci_upper] if band else [None] * len(frame)})
+    color = {"field": "series", "type": "nominal", "sort": None,
+             "legend": {"title": None} if len(groups) > 1 else None}
+    x = {"field": "time", "type": "quantitative", "scale": {"domainMin": 0},
+         "axis": {"title": _label(time)}}
+    layers = []
+    if band:
+        layers.append({"mark": {"type": "area", "interpolate": "step-after", "opacity": 0.15},
+                       "encoding": {"x": x, "y": {"field": "low", "type": "quantitative"},
+                                    "y2": {"field": "high"}, "color": color}})
+    layers.append({"mark": {"type": "line", "interpolate": "step-after"},
+                   "encoding": {
+                       "x": x, "color": color,
+                       "y": {"field": "value", "type": "quantitative",
+                             "scale": {"domain": [0, 1.02]},
+                             "axis": value_axis("percent", _label(value))},
+                       "tooltip": [{"field": "series", "title": "Group"},
+                                   {"field": "time", "title": _label(time)},
+                                   {"field": "value", "title": _label(value),
+                                    "format": ".1%"}]}})
+    return {**_title(title), "width": size[0] - 180, "height": size[1] - 90,
+            "data": {"values": rows}, "layer": layers}
+
+
+BUILDERS = {"trend": trend, "bar": bar, "leaderboard": leaderboard, "funnel": funnel,
+            "rate_bars": rate_bars, "survival": survival}
+
+
+def supports(chart: charts.Chart) -> bool:
+    """Whether every panel of ``chart`` has a Vega-Lite builder."""
+    return all(p is None or p.kind in BUILDERS for p in chart.panels)
