@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 
 from crmkit.metrics import Filters, get_metric
+from crmkit.charts import value_text
 from crmkit.metrics.results import format_value
 from crmkit.sections import REPORTS
 from crmkit.sections.base import default_period
@@ -118,6 +119,13 @@ def test_region_change_redraws_the_kpis(dashboard, browser, sample_warehouse):
             arg=before, timeout=60_000)
         after = revenue.inner_text()
         assert format_value(east.value, "currency") in after, (before, after)
+        # the charts are drawn by the browser (Vega-Lite, SVG) and follow the filter: the
+        # region breakdown has East alone, labelled with its revenue
+        label = f"{value_text(east.value, 'currency')} (100.0%)"
+        page.wait_for_function(
+            """label => [...document.querySelectorAll('.vega-embed svg text')].some(
+                   t => t.textContent === label)""", arg=label, timeout=60_000)
+        assert page.locator(".vega-embed svg").count() >= 5
         page.wait_for_selector(".crmkit-status-idle:has-text('up to date')", timeout=60_000)
         assert "--param region=East" in page.locator(".crmkit-command").inner_text()
         scope = page.locator("p", has_text="Period and filters:").first.inner_text()

@@ -144,6 +144,31 @@ def test_region_change_redraws_with_the_filtered_kpis(sales, options, displayed)
     panel.close()
 
 
+def test_charts_are_vega_lite_specs_of_the_filtered_kpis(sales, options, displayed):
+    from crmkit import vegalite
+
+    panel = live(sales, options, sections=("breakdowns", "leaderboard"))
+    panel.dimension_widgets["channel"].value = "Online"
+    panel.wait()
+
+    online = Filters(start=START, end=END, channel="Online")
+    (chart,) = [o for o in panel.views["breakdowns"].outputs if vegalite.MIME in o["data"]]
+    assert "image/png" not in chart["data"]  # the browser draws it: no PNG made
+    json.dumps(chart["data"], allow_nan=False)  # valid JSON, as the frontend gets it
+    views = {v["title"]["text"][0]: v["data"]["values"]
+             for v in chart["data"][vegalite.MIME]["hconcat"]}
+    by_region = get_metric("revenue_distribution")(sales.wh, online, by="region")
+    assert {r["name"]: r["value"] for r in views["By region"]} == pytest.approx(
+        dict(zip(by_region["region"], by_region["revenue"])))
+    assert [r["name"] for r in views["By channel"]] == ["Online"]
+    quota = get_metric("quota_attainment")(sales.wh, online)
+    (board,) = [o for o in panel.views["leaderboard"].outputs if vegalite.MIME in o["data"]]
+    rows = board["data"][vegalite.MIME]["data"]["values"]
+    assert {r["name"]: r["actual"] for r in rows} == pytest.approx(
+        dict(zip(quota["sales_rep"], quota["revenue"])))
+    panel.close()
+
+
 def test_period_change_redraws(sales, options, displayed):
     panel = live(sales, options)
     panel.start.value = pd.Timestamp("2025-01-01").date()
