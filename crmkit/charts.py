@@ -7,6 +7,11 @@ when there is none), the Axes returned. Charts load no data, compute no KPI and 
 ``plt.title`` or other global state; ``**kwargs`` go to the matplotlib call that draws the
 marks (``ax.plot``, ``ax.barh`` ...).
 
+A section describes a figure as a :class:`Chart` of :class:`Panel` (a chart function's name,
+data and options) rather than drawing it: :meth:`Chart.figure` draws it with these
+functions for a report, :mod:`crmkit.vegalite` turns it into a spec the browser draws in
+the live filter panel.
+
 The theme is set by calling :func:`use_theme` once per notebook; importing this module
 changes nothing.
 

@@ -18,6 +18,7 @@ altair would add a dependency and a schema validation to every redraw.
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import date, datetime
 
@@ -57,13 +58,18 @@ def mime_bundle(chart: charts.Chart, *, language: str = "en") -> tuple[dict, dic
     return {MIME: spec(chart, language=language), "text/plain": "(chart)"}, METADATA
 
 
+@functools.lru_cache(maxsize=None)
+def _fonts(language: str) -> str:
+    # Looked up once: without a CJK font, cjk_font() searches the system font folders.
+    cjk = charts.cjk_font()
+    return ", ".join(([cjk] if cjk and language == "zh" else []) + [LATIN_FONTS]
+                     + ([cjk] if cjk and language != "zh" else []))
+
+
 def config(language: str = "en") -> dict:
     """The report theme (crmkit.charts.use_theme) in Vega-Lite terms."""
-    cjk = charts.cjk_font()
-    fonts = ", ".join(([cjk] if cjk and language == "zh" else []) + [LATIN_FONTS]
-                      + ([cjk] if cjk and language != "zh" else []))
     return {
-        "font": fonts,
+        "font": _fonts(language),
         "view": {"stroke": None},
         "title": {"anchor": "start", "fontSize": 14, "fontWeight": "bold", "offset": 10,
                   "color": "#222222"},
@@ -157,8 +163,9 @@ def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
     charts._check_columns(data, x=x, y=y, hue=hue)
     previous_text = charts.CHART_TEXT["en"]["previous"]
     series, when, value, kind = [], [], [], []
-    groups = [key for key, _ in charts._groups(data, hue)]
-    for key, part in charts._groups(data, hue):
+    current = charts._groups(data, hue)
+    groups = [key for key, _ in current]
+    for key, part in current:
         times = charts._time_values(part[x])
         series += [_text(key) if hue else _label(y)] * len(part)
         when += list(times)
