@@ -23,6 +23,7 @@ import duckdb
 import ibis
 import pandas as pd
 
+from crmkit.compiled import install as install_compiled
 from crmkit.exceptions import WarehouseError
 from crmkit.kept import Kept
 from crmkit.schema import TABLES
@@ -56,6 +57,8 @@ class Warehouse:
         self._tables: dict[str, ibis.Table] = {}
         self._results = Kept(RESULTS_KEPT)
         self._results_lock = threading.Lock()
+        # A query for another region or period compiles from the SQL of the same shape.
+        self.compiled = install_compiled(con)
         _OPEN[id(con)] = self
 
     # -- construction -------------------------------------------------------------

@@ -10,6 +10,9 @@ import matplotlib
 import pytest
 
 matplotlib.use("Agg")
+# Every query compiled from a kept shape is checked against ibis' own SQL (crmkit.compiled),
+# here and in the kernels and subprocesses the tests start.
+os.environ["CRMKIT_CHECK_SQL"] = "1"
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

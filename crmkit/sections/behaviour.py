@@ -475,11 +475,13 @@ def rfm_segments(report: Report) -> list:
         return [Text("*RFM segments are not available: no completed orders with a customer "
                      "up to the period end.*")]
     segments = segment_summary(scores)
-    fig, axes = plt.subplots(1, 2, figsize=(FIG_WIDTH, 0.42 * len(segments) + 1.6))
-    charts.bar(segments, x="customers", y="segment", share="customer_share", unit="count",
-               sort=False, ax=axes[0], title="Customers per RFM segment")
-    charts.bar(segments, x="spend", y="segment", share="spend_share", sort=False,
-               color=charts.PALETTE[2], ax=axes[1], title="Spend to date per RFM segment")
+    fig = charts.Chart((
+        charts.panel("bar", segments, x="customers", y="segment", share="customer_share",
+                     unit="count", sort=False, title="Customers per RFM segment"),
+        charts.panel("bar", segments, x="spend", y="segment", share="spend_share",
+                     sort=False, color=charts.PALETTE[2],
+                     title="Spend to date per RFM segment")),
+        size=(FIG_WIDTH, 0.42 * len(segments) + 1.6))
     out = [fig, Text(_top_segment_sentence(segments))]
     at_risk = segments[segments["segment"].isin(AT_RISK_SEGMENTS)]
     if len(at_risk):
@@ -668,9 +670,9 @@ def _loyalty_by(report: Report) -> list:
     if isinstance(repeat, NotAvailable):
         return not_available(report, f"Repeat buying by {_label(by)}", repeat)
     repeat = _largest(repeat.dropna(subset=[by]), "denominator")
-    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 4))
-    charts.rate_bars(repeat, x=by, reference=report.kpi("repeat_customer_rate"), ax=ax,
-                     width=0.6, title=f"Repeat-customer rate by {_label(by)} (95% CI)")
+    fig = charts.chart("rate_bars", repeat, x=by, reference=report.kpi("repeat_customer_rate"),
+                       width=0.6, title=f"Repeat-customer rate by {_label(by)} (95% CI)",
+                       size=(FIG_WIDTH, 4))
     table = repeat[[by, "numerator", "denominator", "value"]].rename(
         columns={"numerator": "repeat_buyers", "denominator": "buyers",
                  "value": "repeat_customer_rate"})

@@ -9,6 +9,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from crmkit import narrative
+from crmkit.charts import Chart
 from crmkit.metrics import Filters
 from crmkit.metrics.results import format_value
 from crmkit.report.markup import escape_markdown
@@ -59,11 +60,11 @@ def test_every_section_returns_report_outputs(report):
     for name in ("summary", *DATA_SECTIONS, "conclusions"):
         outputs = report.outputs(name)
         assert outputs, name
-        assert all(isinstance(o, (Text, Table, Figure)) for o in outputs), name
+        assert all(isinstance(o, (Text, Table, Figure, Chart)) for o in outputs), name
         for table in (o for o in outputs if isinstance(o, Table)):
             assert len(table.frame) <= 20, f"{name}: tables stay short"
     for name in DATA_SECTIONS:
-        assert any(isinstance(o, Figure) for o in report.outputs(name)), name
+        assert any(isinstance(o, (Figure, Chart)) for o in report.outputs(name)), name
 
 
 # -- numbers ----------------------------------------------------------------------------
@@ -158,7 +159,7 @@ def test_orders_only_warehouse_says_not_available():
     report = _small_report({"orders": _small_frames()["orders"]})
     for name in ("summary", *DATA_SECTIONS, "conclusions"):
         outputs = report.outputs(name)
-        assert all(isinstance(o, (Text, Table, Figure)) for o in outputs), name
+        assert all(isinstance(o, (Text, Table, Figure, Chart)) for o in outputs), name
     value = _text(report.outputs("customer_value"))
     assert "Customer value by segment is not available" in value
     assert "needs customers" in value
