@@ -107,12 +107,17 @@ def bench_report(report_name: str, folder: Path, orders: int) -> dict:
     first_draw = time.perf_counter() - began
     first_data = outline[0]
 
-    fresh, handlers = [], []
+    fresh, handlers, known_shapes = [], [], []
+    compiled = report.wh.compiled
     for widget, value in changes(panel):
         before = widget.value
+        shapes = compiled.compiled if compiled is not None else None
         handler, redraw = change(panel, widget, value)
         handlers.append(handler)
         fresh.append(redraw)
+        # every query of the view compiled from a kept shape (crmkit.compiled): another
+        # value of filters set before
+        known_shapes.append(shapes is not None and compiled.compiled == shapes)
     revisits = []
     for _ in range(REVISITS // 2):  # undo and redo the last change: both views were drawn
         revisits.append(change(panel, widget, before)[1])
@@ -121,7 +126,7 @@ def bench_report(report_name: str, folder: Path, orders: int) -> dict:
     report.wh.close()
     result = {"report": report_name, "orders": orders, "built": built,
               "first_draw": first_draw, "first_data": first_data, "fresh": fresh,
-              "revisits": revisits, "handlers": handlers}
+              "revisits": revisits, "handlers": handlers, "known_shapes": known_shapes}
     _print(result)
     return result
 
@@ -144,6 +149,12 @@ def _print(r: dict) -> None:
           f"   p95 {_ms(np.percentile(summary, 95)):>9}   (new views)")
     print(f"    filter change -> whole report redrawn p50 {_ms(np.percentile(whole, 50)):>9}"
           f"   p95 {_ms(np.percentile(whole, 95)):>9}   (new views)")
+    for known, what in ((True, "other values of filters set before"),
+                        (False, "a new combination of filters")):
+        times = [d.seconds for d, k in zip(fresh, r["known_shapes"]) if k == known]
+        if times:
+            print(f"      of which {what}: p50 {_ms(np.percentile(times, 50))}, "
+                  f"p95 {_ms(np.percentile(times, 95))} ({len(times)} changes)")
     print(f"    filter change -> whole report redrawn p50 {_ms(np.percentile(back, 50)):>9}"
           f"   p95 {_ms(np.percentile(back, 95)):>9}   (views seen before: {len(back)})")
     sections = list(fresh[0].drawn)

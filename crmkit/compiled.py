@@ -35,6 +35,7 @@ import sqlglot.expressions as sge
 from crmkit.kept import Kept
 
 SHAPES_KEPT = 1024  # compiled shapes kept per connection (LRU)
+LITERALS_KEPT = 4096  # rendered literals kept per connection (LRU)
 CHECK_ENV = "CRMKIT_CHECK_SQL"  # set: every call is checked against ibis' compilation
 _SLOT = "crmkit_slot_{}"
 _IBIS = object()  # a shape ibis compiles itself
@@ -87,6 +88,7 @@ class CompiledQueries:
                 sge.Placeholder(this=_SLOT.format(index))})
         self._slot_compiler = slots()
         self._shapes = Kept(kept)
+        self._literals = Kept(LITERALS_KEPT)
         self._lock = threading.Lock()
         self.hits = self.compiled = self.by_ibis = 0
 
@@ -144,13 +146,23 @@ class CompiledQueries:
                                                                     reverse=True)))
         return text, (pattern, tokens)
 
+    def _render(self, literal: ops.Literal) -> str:
+        """A literal as ibis renders it in SQL; kept, as a view's filter values and period
+        bounds recur in most of its queries."""
+        with self._lock:
+            text = self._literals.get(literal)
+        if text is None:
+            text = self.con.compiler.visit_node(literal, value=literal.value,
+                                                dtype=literal.dtype).sql(dialect=self.con.dialect)
+            with self._lock:
+                self._literals[literal] = text
+        return text
+
     def _fill(self, template, literals) -> str:
         text, slots = template
         if slots is None:
             return text
         pattern, tokens = slots
-        compiler, dialect = self.con.compiler, self.con.dialect
-        rendered = [compiler.visit_node(lit, value=lit.value, dtype=lit.dtype)
-                    .sql(dialect=dialect) for lit in literals]
+        rendered = [self._render(lit) for lit in literals]
         # one pass: text filled in is never searched again
         return pattern.sub(lambda m: rendered[tokens[m.group(0)]], text)
