@@ -52,6 +52,7 @@ MAIN_COLOR = PALETTE[0]
 MET_COLOR = PALETTE[0]  # a rep at or above target
 MISSED_COLOR = PALETTE[1]  # below target
 MUTED_COLOR = "#bdbdbd"  # no target, too few to say
+HIGHLIGHT_COLOR = "#eeeeee"  # a shaded stretch of time (the report period)
 TOO_FEW_HATCH = "///"
 NPS_COLORS = {"detractor": PALETTE[3], "passive": PALETTE[7], "promoter": PALETTE[2]}
 
@@ -92,6 +93,7 @@ _CJK_TEXT = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uf
 CHART_TEXT = {
     "en": {
         "previous": "previous year",
+        "interval": "95% CI",
         "other": "Other",
         "target": "Target",
         "no_target": "no target",
@@ -447,8 +449,11 @@ def _bar_height(n: int) -> float:
 def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
           previous: pd.DataFrame | None = None,
           previous_offset: pd.DateOffset = pd.DateOffset(years=1),
-          unit: str = "currency", ax: Axes | None = None, title: str | None = None,
-          **kwargs) -> Axes:
+          unit: str = "currency", band: tuple[str, str] | None = None,
+          highlight: tuple | None = None, highlight_label: str | None = None,
+          hollow: str | None = None, hollow_label: str | None = None,
+          ylim: tuple[float, float] | None = None, ax: Axes | None = None,
+          title: str | None = None, **kwargs) -> Axes:
     """Lines of ``y`` over time ``x``, one per ``hue`` group, e.g. revenue per month.
 
     ``data``: one row per ``x`` (and ``hue``) such as ``sales_over_time`` ->
@@ -456,9 +461,16 @@ def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
     (``sales_over_time`` over ``filters.same_period_last_year()``), drawn dashed in the
     group's colour and moved forward by ``previous_offset`` so each point sits over the
     period it compares with. The value axis is in ``unit`` and starts at 0 when no value is
-    negative. ``kwargs`` go to ``ax.plot``.
+    negative. ``band``: the (low, high) columns of an interval, shaded (without ``hue``).
+    ``highlight``: (start, end) of a stretch of time shaded grey, e.g. the report period,
+    named ``highlight_label`` in the legend. ``hollow``: a boolean column; its points are
+    drawn hollow, named ``hollow_label`` (months with too few responses). ``ylim`` fixes
+    the value axis. With any of the shaded or hollow marks the legend sits outside the
+    axes. ``kwargs`` go to ``ax.plot``.
     """
-    _check_columns(data, x=x, y=y, hue=hue)
+    _check_columns(data, x=x, y=y, hue=hue, hollow=hollow)
+    if band is not None:
+        _check_columns(data, low=band[0], high=band[1])
     if previous is not None:
         _check_columns(previous, "previous", x=x, y=y, hue=hue)
     ax = _get_axes(ax)
@@ -494,10 +506,27 @@ def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
     format_value_axis(ax, unit)
     if pd.notna(lowest) and lowest >= 0:
         ax.set_ylim(bottom=0)
+    if band is not None and hue is None:
+        ax.fill_between(_time_values(data[x]), data[band[0]], data[band[1]], color=MAIN_COLOR,
+                        alpha=0.15, linewidth=0, label=_TEXT["interval"])
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    if highlight is not None:
+        ax.axvspan(highlight[0], highlight[1], color=HIGHLIGHT_COLOR, zorder=0,
+                   label=highlight_label)
+    few = data[data[hollow].astype(bool)] if hollow is not None else data.iloc[0:0]
+    if len(few):
+        ax.scatter(_time_values(few[x]), few[y], s=36, facecolor="white",
+                   edgecolor="#555555", zorder=3, label=hollow_label)
     ax.set_xlabel("")
     ax.set_ylabel(_axis_label(y))
-    if hue is not None or previous is not None:
-        ax.legend(title=_axis_label(hue) if hue is not None else None)
+    legend_title = _axis_label(hue) if hue is not None else None
+    if band is not None or highlight_label or hollow is not None:
+        # outside the axes: inside it would sit on some point of a line
+        ax.legend(title=legend_title, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  fontsize="small")
+    elif hue is not None or previous is not None:
+        ax.legend(title=legend_title)
     return _finish(ax, title, [key for key, _ in groups] if hue is not None else ())
 
 
@@ -809,24 +838,17 @@ def silhouette(table: pd.DataFrame, *, k: str = "k", score: str = "silhouette",
 
 # -- scores and rates --------------------------------------------------------------------
 
-def _nps_band(score: float) -> str:
+def nps_band(score: float) -> str:
+    """A 0-10 score's NPS group: detractor, passive or promoter."""
     if score <= DETRACTOR_MAX:
         return "detractor"
     return "promoter" if score >= PROMOTER_MIN else "passive"
 
 
-def distribution(data: pd.DataFrame, *, x: str = "score", y: str | None = "value",
-                 scale: str | None = None, unit: str | None = None,
-                 ax: Axes | None = None, title: str | None = None, **kwargs) -> Axes:
-    """A score distribution: one vertical bar per score, in score order, each labelled.
-
-    ``data``: one row per score with its ``y`` (``csat_distribution`` -> score, value
-    (share of responses), numerator ...), or with ``y=None`` one row per response whose
-    ``x`` scores are counted. ``scale``: "csat" shows every score 1-5, "nps" every score
-    0-10 with bars coloured detractor (0-6) / passive (7-8) / promoter (9-10), None only
-    the scores present; absent scores are 0-high bars. ``unit``: of ``y`` (default
-    percent; count when counting). ``kwargs`` go to ``ax.bar``.
-    """
+def distribution_frame(data: pd.DataFrame, *, x: str = "score", y: str | None = "value",
+                       scale: str | None = None,
+                       unit: str | None = None) -> tuple[pd.Series, str]:
+    """The bars :func:`distribution` draws (score -> height, in score order) and their unit."""
     _check_columns(data, x=x, y=y)
     if scale not in (None, "csat", "nps"):
         raise ValueError(f"Unknown `scale` {scale!r}; use 'csat', 'nps' or None.")
@@ -846,16 +868,32 @@ def distribution(data: pd.DataFrame, *, x: str = "score", y: str | None = "value
         heights = heights.reindex(list(scores), fill_value=0)
     else:
         heights = heights.sort_index()
+    return heights, unit
+
+
+def distribution(data: pd.DataFrame, *, x: str = "score", y: str | None = "value",
+                 scale: str | None = None, unit: str | None = None,
+                 ax: Axes | None = None, title: str | None = None, **kwargs) -> Axes:
+    """A score distribution: one vertical bar per score, in score order, each labelled.
+
+    ``data``: one row per score with its ``y`` (``csat_distribution`` -> score, value
+    (share of responses), numerator ...), or with ``y=None`` one row per response whose
+    ``x`` scores are counted. ``scale``: "csat" shows every score 1-5, "nps" every score
+    0-10 with bars coloured detractor (0-6) / passive (7-8) / promoter (9-10), None only
+    the scores present; absent scores are 0-high bars. ``unit``: of ``y`` (default
+    percent; count when counting). ``kwargs`` go to ``ax.bar``.
+    """
+    heights, unit = distribution_frame(data, x=x, y=y, scale=scale, unit=unit)
     ax = _get_axes(ax)
     positions = np.arange(len(heights))
     if scale == "nps":
-        bands = [_nps_band(s) for s in heights.index]
+        bands = [nps_band(s) for s in heights.index]
         colors = [NPS_COLORS[b] for b in bands]
     else:
         colors = MAIN_COLOR
     bars = ax.bar(positions, heights.to_numpy(dtype=float), color=colors, **kwargs)
     ax.bar_label(bars, labels=[value_text(v, unit) for v in heights], padding=2)
-    ax.set_xticks(positions, labels=[plain_text(_score_text(s)) for s in heights.index])
+    ax.set_xticks(positions, labels=[plain_text(score_text(s)) for s in heights.index])
     format_value_axis(ax, unit)
     ax.margins(y=0.12)
     ax.set_xlabel(_axis_label(x))
@@ -868,7 +906,8 @@ def distribution(data: pd.DataFrame, *, x: str = "score", y: str | None = "value
     return _finish(ax, title)
 
 
-def _score_text(score: object) -> str:
+def score_text(score: object) -> str:
+    """A score as a bar's name: 4, not 4.0."""
     # Scores arrive as floats from SQL (4.0); a scale of whole numbers reads 4.
     if isinstance(score, float) and score.is_integer():
         return str(int(score))
@@ -944,6 +983,62 @@ def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "c
     return _finish(ax, title, data[x])
 
 
+def nps_text(value: float, too_few: bool, n: float) -> str:
+    """An NPS bar's label: "+12", or "too few (n=12)" (two lines)."""
+    return _TEXT["too_few"].format(n=int(n)) if too_few else value_text(value, "nps")
+
+
+def nps_limits(low: np.ndarray, high: np.ndarray) -> tuple[float, float]:
+    """The value axis of :func:`nps_bars`: the intervals and 0, with room for labels."""
+    finite = np.concatenate([low[np.isfinite(low)], high[np.isfinite(high)], [0.0]])
+    span = finite.max() - finite.min()
+    return min(finite.min() - 0.08 * span, -5), max(finite.max() + 0.18 * span, 10)
+
+
+def nps_bars(frame: pd.DataFrame, *, x: str, overall: object = None,
+             ax: Axes | None = None, title: str | None = None, **kwargs) -> Axes:
+    """NPS per group ``x`` as bars with 95% intervals, 0 marked and the ``overall`` NPS (an
+    Nps or a number) dashed and named in the title; a ``too_few`` group's bar is grey
+    and hatched. ``frame``: ``nps(by=...)`` -> x, value, ci_low, ci_high, n, too_few.
+    (:func:`rate_bars` draws fractions as percentages; NPS has its own -100..100 scale.)
+    ``kwargs`` go to ``ax.bar``.
+    """
+    _check_columns(frame, "frame", x=x, value="value", ci_low="ci_low", ci_high="ci_high",
+                   n="n", too_few="too_few")
+    values = frame["value"].to_numpy(dtype=float)
+    low, high = frame["ci_low"].to_numpy(dtype=float), frame["ci_high"].to_numpy(dtype=float)
+    few = frame["too_few"].astype(bool).to_numpy()
+    ax = _get_axes(ax)
+    positions = np.arange(len(frame))
+    bars = ax.bar(positions, values, color=[MUTED_COLOR if f else MAIN_COLOR for f in few],
+                  **kwargs)
+    for patch, f in zip(bars, few):
+        if f:
+            patch.set_hatch(TOO_FEW_HATCH)
+            patch.set_edgecolor("#7a7a7a")
+    ax.errorbar(positions, values, yerr=[np.clip(values - low, 0, None),
+                                         np.clip(high - values, 0, None)],
+                fmt="none", ecolor="#333333", capsize=4, linewidth=1)
+    for position, value, top, f, n in zip(positions, values, high, few, frame["n"]):
+        anchor = top if np.isfinite(top) else 0.0
+        ax.annotate(nps_text(value, f, n), xy=(position, max(anchor, 0.0)), xytext=(0, 3),
+                    textcoords="offset points", ha="center", va="bottom")
+    ax.axhline(0, color="#333333", linewidth=0.8)
+    if overall is not None:
+        level = float(getattr(overall, "value", overall))
+        ax.axhline(level, color="#555555", linestyle="--", linewidth=1)
+        if title is not None:
+            title = title_with_overall(title, value_text(level, "nps"))
+    names = [plain_text(v) for v in frame[x]]
+    ax.set_xticks(positions, labels=names)
+    _rotate_long_labels(ax, names)
+    format_value_axis(ax, "nps")
+    ax.set_ylim(*nps_limits(low, high))
+    ax.set_xlabel("")
+    ax.grid(axis="x", visible=False)
+    return _finish(ax, title, frame[x])
+
+
 # -- charts as data ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -958,26 +1053,45 @@ class Panel:
 
 @dataclass(frozen=True)
 class Chart:
-    """A figure of one or more :class:`Panel` side by side (``layout="row"``) or stacked
-    (``"column"``), described rather than drawn, so that each place draws it its own way:
-    :meth:`figure` with matplotlib (reports, a PNG), :func:`crmkit.vegalite.spec` as a
-    Vega-Lite spec the browser draws (the live filter panel, where a matplotlib draw costs
-    far more than the numbers behind it). A ``None`` panel keeps its slot empty.
-    ``size`` is the figure's size in inches."""
+    """A figure of :class:`Panel` in a grid, ``columns`` wide (None: one row), described
+    rather than drawn, so that each place draws it its own way: :meth:`figure` with
+    matplotlib (reports, a PNG), :func:`crmkit.vegalite.spec` as a Vega-Lite spec the
+    browser draws (the live filter panel, where a matplotlib draw costs far more than the
+    numbers behind it). A ``None`` panel keeps its slot empty. ``size`` is the figure's
+    size in inches, ``widths`` the columns' relative widths, ``sharex`` one x axis per
+    column. A panel's ``xlabel`` / ``ylabel`` options replace its axis titles."""
 
     panels: tuple
     size: tuple[float, float] = FIGSIZE
-    layout: str = "row"
+    columns: int | None = None
+    widths: tuple[float, ...] | None = None
+    sharex: bool = False
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns) of the grid."""
+        columns = self.columns or max(len(self.panels), 1)
+        return -(-len(self.panels) // columns), columns
 
     def figure(self):
         """The matplotlib Figure, drawn by this module's chart functions."""
-        rows, cols = (1, len(self.panels)) if self.layout == "row" else (len(self.panels), 1)
-        fig, axes = plt.subplots(rows, cols, figsize=self.size, squeeze=False)
-        for ax, panel in zip(axes.flat, self.panels):
+        rows, columns = self.shape
+        fig, axes = plt.subplots(rows, columns, figsize=self.size, squeeze=False,
+                                 sharex=self.sharex,
+                                 gridspec_kw={"width_ratios": list(self.widths)}
+                                 if self.widths else None)
+        for i, ax in enumerate(axes.flat):
+            panel = self.panels[i] if i < len(self.panels) else None
             if panel is None:
                 ax.set_visible(False)
-            else:
-                CHARTS[panel.kind](panel.data, ax=ax, **panel.options)
+                continue
+            options = dict(panel.options)
+            labels = {k: options.pop(k) for k in ("xlabel", "ylabel") if k in options}
+            CHARTS[panel.kind](panel.data, ax=ax, **options)
+            if "xlabel" in labels:
+                ax.set_xlabel(plain_text(labels["xlabel"]) if labels["xlabel"] else "")
+            if "ylabel" in labels:
+                ax.set_ylabel(plain_text(labels["ylabel"]) if labels["ylabel"] else "")
         return fig
 
 
@@ -994,4 +1108,4 @@ def panel(kind: str, data, **options) -> Panel:
 CHARTS = {"trend": trend, "bar": bar, "leaderboard": leaderboard, "funnel": funnel,
           "survival": survival, "rate_bars": rate_bars, "heatmap_cohorts": heatmap_cohorts,
           "cluster_profile": cluster_profile, "silhouette": silhouette,
-          "distribution": distribution}
+          "distribution": distribution, "nps_bars": nps_bars}

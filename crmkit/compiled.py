@@ -9,11 +9,12 @@ numbered slot; a shape is compiled once, the slots rendered as placeholders, and
 fills in its literals as ibis itself renders them. Equal literals are one node in ibis,
 so a shape also says which literals are equal.
 
-The SQL is ibis' own, character for character: a slot is rendered as ibis renders the
-literal it stands for, and ibis' compilation depends on the value of integer literals only
-(offsets, lengths), which are never slots. With ``CRMKIT_CHECK_SQL=1`` in the environment
-(the test suite sets it) every call also compiles with ibis and raises if the SQL differs;
-a shape that cannot be compiled with slots is compiled by ibis every time. Calls with
+The SQL is meant to be ibis' own, character for character: a slot is rendered as ibis
+renders the literal it stands for. Where ibis looks at a literal while compiling, it is an
+integer (an offset, a length; never a slot) or a constant sort key (none in crmkit's
+queries). With ``CRMKIT_CHECK_SQL=1`` in the environment (the test suite sets it, so every
+query of every test is compared) each call also compiles with ibis and raises if the SQL
+differs; a shape that cannot be compiled with slots is compiled by ibis every time. Calls with
 ``params`` or ``pretty`` go to ibis directly. (Hand-written because ibis has no prepared
 or cached compilation; its scalar parameters are substituted as literals before
 compiling.)

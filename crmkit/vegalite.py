@@ -41,16 +41,40 @@ METADATA = {MIME: {"embed_options": {"actions": False, "renderer": "svg"}}}
 # -- the whole chart ---------------------------------------------------------------------
 
 def spec(chart: charts.Chart, *, language: str = "en") -> dict:
-    """``chart`` as one Vega-Lite spec: its panels side by side or stacked."""
-    present = [p for p in chart.panels if p is not None]
-    slots = max(len(chart.panels), 1)
+    """``chart`` as one Vega-Lite spec: its panels in a grid as the PNG has them."""
+    rows, columns = chart.shape
     px = min(PX, MAX_WIDTH / chart.size[0])
-    width = chart.size[0] * px / (slots if chart.layout == "row" else 1)
-    height = chart.size[1] * px / (slots if chart.layout == "column" else 1)
-    views = [BUILDERS[p.kind](p.data, size=(width, height), **p.options) for p in present]
-    top = views[0] if len(views) == 1 else {
-        ("hconcat" if chart.layout == "row" else "vconcat"): views, "spacing": 40}
+    widths = list(chart.widths or [1.0] * columns)
+    height = chart.size[1] * px / rows
+    grid = []
+    for r in range(rows):
+        views = []
+        for c in range(columns):
+            i = r * columns + c
+            panel = chart.panels[i] if i < len(chart.panels) else None
+            if panel is None:
+                continue
+            width = chart.size[0] * px * widths[c] / sum(widths)
+            options = dict(panel.options)
+            labels = {k: options.pop(k) for k in ("xlabel", "ylabel") if k in options}
+            view = BUILDERS[panel.kind](panel.data, size=(width, height), **options)
+            for key, text in labels.items():
+                _axis_title(view, key[0], text or None)
+            views.append(view)
+        if views:
+            grid.append(views[0] if len(views) == 1 else {"hconcat": views, "spacing": 40})
+    top = grid[0] if len(grid) == 1 else {"vconcat": grid, "spacing": 24}
+    if len(grid) > 1 or "hconcat" in top:  # each panel its own colours, as in the PNG
+        top["resolve"] = {"scale": {"color": "independent"}}
     return {"$schema": SCHEMA, **top, "config": config(language)}
+
+
+def _axis_title(view: dict, channel: str, title: str | None) -> None:
+    """Set the title of the ``channel`` ("x" or "y") axis wherever ``view`` encodes it."""
+    for part in [view, *view.get("layer", [])]:
+        encoding = part.get("encoding", {}).get(channel)
+        if encoding is not None and encoding.get("axis", {}) is not None:
+            encoding.setdefault("axis", {})["title"] = title
 
 
 def mime_bundle(chart: charts.Chart, *, language: str = "en") -> tuple[dict, dict]:
@@ -149,7 +173,8 @@ def _label(column: object) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _bar_height(n: int, height: float) -> dict:
+def _bar_height(n: int, height: float) -> dict | float:
+    """A bar chart's height: a fixed step per bar (the PNG grows with the bars too)."""
     return {"step": BAR_STEP} if n else height
 
 
@@ -158,11 +183,18 @@ def _bar_height(n: int, height: float) -> dict:
 def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
           previous: pd.DataFrame | None = None,
           previous_offset: pd.DateOffset = pd.DateOffset(years=1), unit: str = "currency",
+          band: tuple[str, str] | None = None, highlight: tuple | None = None,
+          highlight_label: str | None = None, hollow: str | None = None,
+          hollow_label: str | None = None, ylim: tuple[float, float] | None = None,
           title: str | None = None, size=(800, 400), **_mpl) -> dict:
-    """:func:`crmkit.charts.trend`: a line per group, the comparison period dashed."""
-    charts._check_columns(data, x=x, y=y, hue=hue)
+    """:func:`crmkit.charts.trend`: a line per group, the comparison period dashed, an
+    interval shaded, a stretch of time shaded grey, some points hollow."""
+    charts._check_columns(data, x=x, y=y, hue=hue, hollow=hollow)
+    band = band if hue is None else None
+    if band is not None:
+        charts._check_columns(data, low=band[0], high=band[1])
     previous_text = charts.CHART_TEXT["en"]["previous"]
-    series, when, value, kind = [], [], [], []
+    series, when, value, kind, low, high, hollows = [], [], [], [], [], [], []
     current = charts._groups(data, hue)
     groups = [key for key, _ in current]
     for key, part in current:
@@ -171,6 +203,9 @@ def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
         when += list(times)
         value += list(part[y])
         kind += ["current"] * len(part)
+        low += list(part[band[0]]) if band else [None] * len(part)
+        high += list(part[band[1]]) if band else [None] * len(part)
+        hollows += list(part[hollow].astype(bool)) if hollow else [False] * len(part)
     if previous is not None:
         charts._check_columns(previous, "previous", x=x, y=y, hue=hue)
         for key, part in charts._groups(previous, hue):
@@ -183,26 +218,47 @@ def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
             when += list(times)
             value += list(part[y])
             kind += [previous_text] * len(part)
-    rows = _records({"series": series, "x": when, "y": value, "kind": kind})
+            low += [None] * len(part)
+            high += [None] * len(part)
+            hollows += [False] * len(part)
+    rows = _records({"series": series, "x": when, "y": value, "kind": kind, "low": low,
+                     "high": high, "hollow": hollows})
     values = pd.to_numeric(pd.Series(value, dtype=float), errors="coerce")
     legend = hue is not None  # the title says which line is dashed
     temporal = pd.api.types.is_datetime64_any_dtype(charts._time_values(data[x]))
     months = charts._time_values(data[x]).nunique() if temporal else 0
     x_enc = ({"field": "x", "type": "temporal", "scale": {"type": "utc"},
-              "axis": {"format": "%b %Y", "formatType": "utc", "title": None,
+              "axis": {"labelExpr": "utcFormat(datum.value, '%b %Y')", "title": None,
                        # one tick per month or per few months, as the PNG has
                        "tickCount": {"interval": "month",
                                      "step": max(1, -(-months // 12))}}}
              if temporal else {"field": "x", "type": "ordinal", "axis": {"title": None}})
-    return {
-        **_title(title), "width": size[0] - 160, "height": size[1] - 90,
-        "data": {"values": rows},
+    y_scale = ({"domain": list(ylim)} if ylim is not None else
+               {"zero": bool(values.min() >= 0) if values.notna().any() else True})
+    y_enc = {"field": "y", "type": "quantitative", "scale": y_scale,
+             "axis": value_axis(unit, _label(y))}
+    layers = []
+    if highlight is not None and temporal:
+        layers.append({
+            "data": {"values": [{"start": _json(highlight[0]), "end": _json(highlight[1]),
+                                 "label": highlight_label or ""}]},
+            "layer": [{"mark": {"type": "rect", "color": charts.HIGHLIGHT_COLOR},
+                       "encoding": {"x": {**x_enc, "field": "start"},
+                                    "x2": {"field": "end"}}},
+                      {"mark": {"type": "text", "align": "left", "baseline": "top", "dx": 4,
+                                "dy": 4, "color": "#57606a", "y": 0},
+                       "encoding": {"x": {**x_enc, "field": "start"},
+                                    "text": {"field": "label"}}}]})
+    if band is not None:
+        layers.append({"mark": {"type": "area", "opacity": 0.15, "color": charts.MAIN_COLOR},
+                       "transform": [{"filter": "datum.low != null"}],
+                       "encoding": {"x": x_enc, "y": {**y_enc, "field": "low"},
+                                    "y2": {"field": "high"}}})
+    line = {
         "mark": {"type": "line", "point": {"size": 25}, "strokeWidth": 1.8},
         "encoding": {
             "x": x_enc,
-            "y": {"field": "y", "type": "quantitative",
-                  "scale": {"zero": bool(values.min() >= 0) if values.notna().any() else True},
-                  "axis": value_axis(unit, _label(y))},
+            "y": y_enc,
             "color": {"field": "series", "type": "nominal", "sort": None,
                       "legend": {"title": _label(hue) if hue else None} if legend else None},
             "strokeDash": {"field": "kind", "type": "nominal", "sort": None,
@@ -220,6 +276,14 @@ def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
                          "format": ".1%" if unit == "percent" else ",.2f"}],
         },
     }
+    layers.append(line)
+    if hollow is not None:
+        layers.append({"mark": {"type": "point", "filled": True, "fill": "white",
+                                "stroke": "#555555", "size": 60, "opacity": 1},
+                       "transform": [{"filter": "datum.hollow"}],
+                       "encoding": {"x": x_enc, "y": y_enc}})
+    return {**_title(title), "width": size[0] - 160, "height": size[1] - 90,
+            "data": {"values": rows}, "layer": layers}
 
 
 def bar(data: pd.DataFrame, *, x: str, y: str, share: str | None = None,
@@ -337,30 +401,66 @@ def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "c
     high = data[ci_high].to_numpy(dtype=float)
     few = data[too_few].fillna(True).to_numpy(dtype=bool)
     anchors = np.where(np.isfinite(high), high, np.where(np.isfinite(values), values, 0.0))
-    rows = _records({
-        "name": [_text(v) for v in data[x]], "value": values, "low": data[ci_low],
-        "high": high, "anchor": anchors, "few": few, "numerator": data[numerator],
-        "denominator": data[denominator],
-        "label": [charts.rate_text(v, f, n) for v, f, n in zip(values, few, data[denominator])]})
+    labels = [charts.rate_text(v, f, n) for v, f, n in zip(values, few, data[denominator])]
+    tops = np.concatenate([high[np.isfinite(high)], values[np.isfinite(values)], [0.0]])
+    level = None if reference is None else float(getattr(reference, "value", reference))
+    if level is not None and title is not None:
+        title = charts.title_with_overall(title, f"{level:.1%}")
+    return _interval_bars(
+        names=data[x], values=values, low=data[ci_low], high=high, anchors=anchors, few=few,
+        labels=labels, counts={"Numerator": data[numerator], "Denominator": data[denominator]},
+        domain=[0, max(float(tops.max()) * (1.3 if few.any() else 1.15), 0.05)],
+        axis=value_axis("percent", _label(y) if y != "value" else None), percent=True,
+        level=level, x_title=_label(x), title=title, size=size)
+
+
+def nps_bars(frame: pd.DataFrame, *, x: str, overall: object = None,
+             title: str | None = None, size=(800, 450), **_mpl) -> dict:
+    """:func:`crmkit.charts.nps_bars`: NPS per group with its 95% interval, 0 marked, the
+    overall NPS dashed and named in the title."""
+    charts._check_columns(frame, "frame", x=x, value="value", ci_low="ci_low",
+                          ci_high="ci_high", n="n", too_few="too_few")
+    values = frame["value"].to_numpy(dtype=float)
+    low, high = frame["ci_low"].to_numpy(dtype=float), frame["ci_high"].to_numpy(dtype=float)
+    few = frame["too_few"].astype(bool).to_numpy()
+    anchors = np.maximum(np.where(np.isfinite(high), high, 0.0), 0.0)
+    level = None if overall is None else float(getattr(overall, "value", overall))
+    if level is not None and title is not None:
+        title = charts.title_with_overall(title, charts.value_text(level, "nps"))
+    return _interval_bars(
+        names=frame[x], values=values, low=low, high=high, anchors=anchors, few=few,
+        labels=[charts.nps_text(v, f, n) for v, f, n in zip(values, few, frame["n"])],
+        counts={"Responses": frame["n"]}, domain=list(charts.nps_limits(low, high)),
+        axis=value_axis("nps"), percent=False, level=level, zero_line=True, x_title=None,
+        title=title, size=size)
+
+
+def _interval_bars(*, names, values, low, high, anchors, few, labels, counts: dict,
+                   domain: list, axis: dict, percent: bool, level: float | None,
+                   x_title: str | None, title: str | None, size,
+                   zero_line: bool = False) -> dict:
+    """Vertical bars with their 95% intervals and labels above them ("too few" bars
+    grey), a dashed reference ``level``: rate_bars and nps_bars."""
+    count_names = {name: f"count_{i}" for i, name in enumerate(counts)}
+    rows = _records({"name": [_text(v) for v in names], "value": values, "low": low,
+                     "high": high, "anchor": anchors, "few": few, "label": labels,
+                     **{count_names[k]: v for k, v in counts.items()}})
     for row in rows:  # "too few\n(n=12)": two lines, the last one just above the interval
         *first, row["last_line"] = row["label"].split("\n")
         row["first_line"] = "\n".join(first)
-    tops = np.concatenate([high[np.isfinite(high)], values[np.isfinite(values)], [0.0]])
-    ceiling = max(float(tops.max()) * (1.3 if few.any() else 1.15), 0.05)
+    value_format = ".1%" if percent else "+.0f"
     layers = [
         {"mark": "bar", "encoding": {
             "y": {"field": "value", "type": "quantitative",
-                  "scale": {"domain": [0, ceiling]},
-                  "axis": value_axis("percent", _label(y) if y != "value" else None)},
-            "color": {"condition": {"test": "datum.few",
-                                    "value": charts.MUTED_COLOR},
+                  "scale": {"domain": domain, "nice": False}, "axis": axis},
+            "color": {"condition": {"test": "datum.few", "value": charts.MUTED_COLOR},
                       "value": charts.MAIN_COLOR},
-            "tooltip": [{"field": "name", "title": _label(x)},
-                        {"field": "label", "title": "Rate"},
-                        {"field": "numerator", "title": "Numerator", "format": ",.0f"},
-                        {"field": "denominator", "title": "Denominator", "format": ",.0f"},
-                        {"field": "low", "title": "95% CI from", "format": ".1%"},
-                        {"field": "high", "title": "95% CI to", "format": ".1%"}]}},
+            "tooltip": [{"field": "name", "title": x_title or "Group"},
+                        {"field": "label", "title": "Value"},
+                        *({"field": f, "title": k, "format": ",.0f"}
+                          for k, f in count_names.items()),
+                        {"field": "low", "title": "95% CI from", "format": value_format},
+                        {"field": "high", "title": "95% CI to", "format": value_format}]}},
         {"mark": {"type": "rule", "color": "#333333"},
          "encoding": {"y": {"field": "low", "type": "quantitative"},
                       "y2": {"field": "high"}}},
@@ -372,19 +472,57 @@ def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "c
     names = [r["name"] for r in rows]
     slanted = max((len(n) for n in names), default=0) > 10
     x = {"field": "name", "type": "nominal", "sort": names,
-         "axis": {"title": _label(x), "labelAngle": -30 if slanted else 0}}
+         "axis": {"title": x_title, "labelAngle": -30 if slanted else 0}}
     for layer in layers:
         layer["encoding"]["x"] = x
-    if reference is not None:
-        level = float(getattr(reference, "value", reference))
-        layers.append({"data": {"values": [{"level": level}]},
-                       "mark": {"type": "rule", "color": "#555555", "strokeDash": [5, 3]},
+    rules = ([(0.0, None)] if zero_line else []) + ([(level, [5, 3])] if level is not None
+                                                     else [])
+    for at, dash in rules:
+        layers.append({"data": {"values": [{"level": at}]},
+                       "mark": {"type": "rule", "color": "#555555" if dash else "#333333",
+                                **({"strokeDash": dash} if dash else {})},
                        "encoding": {"y": {"field": "level", "type": "quantitative"}}})
-        if title is not None:
-            title = charts.title_with_overall(title, f"{level:.1%}")
+    return {**_title(title), "width": max(size[0] - 120, 160), "height": size[1] - 120,
+            "data": {"values": rows}, "layer": layers}
+
+
+def distribution(data: pd.DataFrame, *, x: str = "score", y: str | None = "value",
+                 scale: str | None = None, unit: str | None = None,
+                 title: str | None = None, size=(800, 450), **_mpl) -> dict:
+    """:func:`crmkit.charts.distribution`: a bar per score, NPS scores coloured by group."""
+    heights, unit = charts.distribution_frame(data, x=x, y=y, scale=scale, unit=unit)
+    text = charts.CHART_TEXT["en"]
+    groups = [charts.nps_band(s) for s in heights.index] if scale == "nps" else None
+    rows = _records({"name": [charts.score_text(s) for s in heights.index],
+                     "value": heights.to_numpy(dtype=float),
+                     "label": [charts.value_text(v, unit) for v in heights],
+                     "group": ([text[g].format(max=charts.DETRACTOR_MAX,
+                                               min=charts.PROMOTER_MIN) for g in groups]
+                               if groups else [None] * len(heights))})
+    color = ({"field": "group", "type": "nominal", "sort": None, "title": None,
+              "scale": {"domain": [text[b].format(max=charts.DETRACTOR_MAX,
+                                                  min=charts.PROMOTER_MIN)
+                                   for b in ("detractor", "passive", "promoter")],
+                        "range": [charts.NPS_COLORS[b]
+                                  for b in ("detractor", "passive", "promoter")]},
+              "legend": {"orient": "bottom"}}
+             if groups else {"value": charts.MAIN_COLOR})
+    top = max([0.0, *[r["value"] for r in rows if r["value"] is not None]])
     return {
-        **_title(title), "width": max(size[0] - 120, 160), "height": size[1] - 120,
-        "data": {"values": rows}, "layer": layers,
+        **_title(title), "width": max(size[0] - 100, 140), "height": size[1] - 110,
+        "data": {"values": rows},
+        "encoding": {"x": {"field": "name", "type": "ordinal", "sort": None,
+                           "axis": {"title": _label(x), "labelAngle": 0}},
+                     "y": {"field": "value", "type": "quantitative",
+                           "scale": {"domain": [0, top * 1.15 if top > 0 else 1]},
+                           "axis": value_axis(unit, text["responses"] if unit == "count"
+                                              else text["share"])}},
+        "layer": [{"mark": "bar", "encoding": {
+                      "color": color,
+                      "tooltip": [{"field": "name", "title": _label(x)},
+                                  {"field": "label", "title": "Value"}]}},
+                  {"mark": {"type": "text", "baseline": "bottom", "dy": -2},
+                   "encoding": {"text": {"field": "label"}}}],
     }
 
 
@@ -427,7 +565,8 @@ def survival(curves: pd.DataFrame, *, group: str | None = "group", time: str = "
 
 
 BUILDERS = {"trend": trend, "bar": bar, "leaderboard": leaderboard, "funnel": funnel,
-            "rate_bars": rate_bars, "survival": survival}
+            "rate_bars": rate_bars, "survival": survival, "nps_bars": nps_bars,
+            "distribution": distribution}
 
 
 def supports(chart: charts.Chart) -> bool:

@@ -47,7 +47,11 @@ _NOT_KEPT = object()
 
 
 class Warehouse:
-    """Canonical CRM tables on one ibis backend (DuckDB file, PostgreSQL, in-memory)."""
+    """Canonical CRM tables on one ibis backend (DuckDB file, PostgreSQL, in-memory).
+
+    The connection's ``compile`` is replaced by one that reuses compiled query shapes
+    (:mod:`crmkit.compiled`); its SQL is the same.
+    """
 
     def __init__(self, con, audit: dict | None = None, location: str = "memory"):
         self.con = con

@@ -96,7 +96,8 @@ def test_trend_dashes_last_year_moved_forward_a_year():
     assert [(r["x"], r["y"], r["kind"]) for r in rows] == [
         ("2025-04-01", 10.0, "current"), ("2025-05-01", 12.0, "current"),
         ("2025-04-01", 8.0, "previous year"), ("2025-05-01", 9.0, "previous year")]
-    assert spec["encoding"]["y"]["scale"]["zero"] is True
+    (line,) = [layer for layer in spec["layer"] if layer["mark"]["type"] == "line"]
+    assert line["encoding"]["y"]["scale"]["zero"] is True
 
 
 def test_survival_draws_steps_and_bands_per_group():
@@ -142,3 +143,29 @@ def test_supports_names_the_kinds_with_a_builder():
     assert vegalite.supports(charts.chart("bar", REGIONS, x="revenue", y="region"))
     assert not vegalite.supports(charts.chart("heatmap_cohorts", pd.DataFrame()))
     assert set(vegalite.BUILDERS) <= set(charts.CHARTS)
+
+
+@pytest.mark.parametrize("by", ["", "segment"])
+def test_every_chart_of_the_reports_draws_both_ways(sample_warehouse, by):
+    """Each Chart a report section returns draws with matplotlib (the report's PNG) and,
+    for the kinds with a builder, as a Vega-Lite spec that is valid JSON with data."""
+    import matplotlib.pyplot as plt
+
+    from crmkit.sections import REPORTS, open_report
+
+    kinds = set()
+    for name in REPORTS:
+        report = open_report(name, warehouse=str(sample_warehouse), by=by)
+        for section in report.sections:
+            for item in report.outputs(section):
+                if not isinstance(item, charts.Chart):
+                    continue
+                plt.close(item.figure())
+                kinds |= {p.kind for p in item.panels if p is not None}
+                if vegalite.supports(item):
+                    spec = as_json(vegalite.spec(item))
+                    views = [spec] if "data" in spec or "layer" in spec else [
+                        v for row in spec.get("vconcat", [spec]) for v in
+                        row.get("hconcat", [row])]
+                    assert views and all(v["data"]["values"] for v in views), (name, section)
+    assert {"trend", "bar", "rate_bars", "leaderboard", "funnel"} <= kinds

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 
 import ibis
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -450,72 +449,15 @@ def band_comparison(rates: pd.DataFrame, what: str) -> dict | None:
 
 # -- charts ------------------------------------------------------------------------------
 
-def _nps_bars(frame: pd.DataFrame, *, x: str, overall, ax, title: str):
-    """NPS per group as bars with 95% intervals and the overall NPS dashed.
-
-    rate_bars draws fractions as percentages; NPS is on its own -100..100 scale.
-    """
-    values = frame["value"].to_numpy(dtype=float)
-    low, high = frame["ci_low"].to_numpy(dtype=float), frame["ci_high"].to_numpy(dtype=float)
-    few = frame["too_few"].astype(bool).to_numpy()
-    positions = np.arange(len(frame))
-    bars = ax.bar(positions, values, color=[charts.MUTED_COLOR if f else charts.MAIN_COLOR
-                                            for f in few])
-    for patch, f in zip(bars, few):
-        if f:
-            patch.set_hatch(charts.TOO_FEW_HATCH)
-            patch.set_edgecolor("#7a7a7a")
-    ax.errorbar(positions, values, yerr=[np.clip(values - low, 0, None),
-                                         np.clip(high - values, 0, None)],
-                fmt="none", ecolor="#333333", capsize=4, linewidth=1)
-    for position, value, top, f, n in zip(positions, values, high, few, frame["n"]):
-        label = (charts.CHART_TEXT["en"]["too_few"].format(n=int(n)) if f
-                 else charts.value_text(value, "nps"))
-        anchor = top if np.isfinite(top) else 0.0
-        ax.annotate(label, xy=(position, max(anchor, 0.0)), xytext=(0, 3),
-                    textcoords="offset points", ha="center", va="bottom")
-    ax.axhline(0, color="#333333", linewidth=0.8)
-    if not isinstance(overall, NotAvailable):
-        ax.axhline(overall.value, color="#555555", linestyle="--", linewidth=1)
-        title = charts.title_with_overall(title, charts.value_text(overall.value, "nps"))
-    names = [charts.plain_text(v) for v in frame[x]]
-    ax.set_xticks(positions, labels=names)
-    if max((len(n) for n in names), default=0) > 10:
-        ax.tick_params(axis="x", labelrotation=30)
-        for label in ax.get_xticklabels():
-            label.set_horizontalalignment("right")
-    charts.format_value_axis(ax, "nps")
-    finite = np.concatenate([low[np.isfinite(low)], high[np.isfinite(high)], [0.0]])
-    span = finite.max() - finite.min()
-    ax.set_ylim(min(finite.min() - 0.08 * span, -5), max(finite.max() + 0.18 * span, 10))
-    ax.set_xlabel("")
-    ax.grid(axis="x", visible=False)
-    ax.set_title(charts.plain_text(title))
-    return ax
-
-
-def _rate_panel(frame: pd.DataFrame, *, x: str, ax, title: str, reference=None,
-                **columns) -> None:
+def _rate_panel(frame: pd.DataFrame, *, x: str, title: str, reference=None,
+                **options) -> charts.Panel:
     """charts.rate_bars against the overall rate (named in the title, see rate_bars)."""
     reference = _overall_rate(frame) if reference is None else reference
     # wilson_interval can put ci_low a rounding error (1e-17) above a 0 rate, and
     # rate_bars then fails on a negative error bar; clamp the interval around the value.
     frame = frame.assign(ci_low=np.fmin(frame["ci_low"], frame["value"]),
                          ci_high=np.fmax(frame["ci_high"], frame["value"]))
-    charts.rate_bars(frame, x=x, reference=reference, ax=ax, title=title, **columns)
-
-
-def _mark_months(ax, frame: pd.DataFrame, y: str, filters: Filters) -> None:
-    """Shade the report period and draw months with too few responses hollow."""
-    if filters.start is not None and filters.end is not None:
-        ax.axvspan(filters.start, filters.end_exclusive, color="#eeeeee", zorder=0,
-                   label="report period")
-    few = frame[frame["too_few"].astype(bool)]
-    if len(few):
-        ax.scatter(few["month"], few[y], s=36, facecolor="white", edgecolor="#555555",
-                   zorder=3, label=f"too few responses (n < {MIN_DENOMINATOR})")
-    # Outside the plot: inside it would sit on some month's line.
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    return charts.panel("rate_bars", frame, x=x, reference=reference, title=title, **options)
 
 
 # -- sections ----------------------------------------------------------------------------
@@ -576,13 +518,10 @@ def levels(report: Report) -> list:
     present = [d for d in distributions if not isinstance(d[0], NotAvailable) and len(d[0])]
     if present:
         widths = {"csat": 1.0, "nps": 1.8}
-        fig, axes = plt.subplots(1, len(present), figsize=(12, 4), squeeze=False,
-                                 gridspec_kw={"width_ratios": [widths[s] for _, s, _ in
-                                                               present]})
-        for ax, (frame, scale, title) in zip(axes[0], present):
-            charts.distribution(frame, x="score", y="value", scale=scale, ax=ax,
-                                title=title)
-        out.append(fig)
+        out.append(charts.Chart(
+            tuple(charts.panel("distribution", frame, x="score", y="value", scale=scale,
+                               title=title) for frame, scale, title in present),
+            size=(12, 4), widths=tuple(widths[s] for _, s, _ in present)))
     if not isinstance(nps, NotAvailable) and nps.n:
         out.append(Text(format_markdown(
             "Promoters (9-10): {p} of {n}; passives (7-8): {m}; detractors (0-6): {d}.",
@@ -616,25 +555,24 @@ def trend(report: Report) -> list:
                if not isinstance(f, NotAvailable) and len(f)]
     out = []
     if present:
-        fig, axes = plt.subplots(len(present), 1, figsize=(10, 3.4 * len(present)),
-                                 sharex=True, squeeze=False)
-        for ax, (column, frame) in zip(axes[:, 0], present):
-            data = frame.rename(columns={"value": column.upper()})
-            charts.trend(data, x="month", y=column.upper(), hue=by,
-                         unit="score" if column == "csat" else "nps", ax=ax,
+        f = report.filters
+        period = (f.start, f.end_exclusive) if f.start is not None and f.end is not None \
+            else None
+        out.append(charts.Chart(tuple(
+            charts.panel("trend", frame.rename(columns={"value": column.upper()}),
+                         x="month", y=column.upper(), hue=by,
+                         unit="score" if column == "csat" else "nps",
+                         band=("ci_low", "ci_high") if by is None else None,
+                         highlight=period,
+                         highlight_label="report period" if period else None,
+                         hollow="too_few",
+                         hollow_label=f"too few responses (n < {MIN_DENOMINATOR})",
+                         ylim=(1, CSAT_SCALE_MAX) if column == "csat" else None,
+                         ylabel=column.upper(),
                          title=("CSAT per month (mean, 1-5)" if column == "csat"
                                 else "NPS per month"))
-            if by is None:
-                ax.fill_between(data["month"], data["ci_low"], data["ci_high"],
-                                color=charts.MAIN_COLOR, alpha=0.15, linewidth=0,
-                                label="95% CI")
-            if column == "csat":
-                ax.set_ylim(1, CSAT_SCALE_MAX)
-                ax.set_ylabel("CSAT")
-            else:
-                ax.set_ylabel("NPS")
-            _mark_months(ax, data, column.upper(), report.filters)
-        out.append(fig)
+            for column, frame in present), size=(10, 3.4 * len(present)), columns=1,
+            sharex=True))
     out += _trend_sentences(report, present)
     if present:
         out.append(_trend_table(dict(present), by))
@@ -744,19 +682,17 @@ def where_worse(report: Report) -> list:
     out = []
     if present:
         has_nps = any(not isinstance(f["nps"], NotAvailable) for f in present.values())
-        fig, axes = plt.subplots(len(present), 2 if has_nps else 1,
-                                 figsize=(12, 3.6 * len(present)), squeeze=False)
-        for row, (dim, f) in zip(axes, present.items()):
-            _rate_panel(f["cs"], x=dim, ax=row[0], title=f"CS by {dim}",
-                        reference=overall_cs, numerator="n", denominator="n")
-            row[0].set_xlabel("")
+        panels = []
+        for dim, f in present.items():
+            panels.append(_rate_panel(f["cs"], x=dim, title=f"CS by {dim}",
+                                      reference=overall_cs, numerator="n", denominator="n",
+                                      xlabel=""))
             if has_nps:
-                if isinstance(f["nps"], NotAvailable):
-                    row[1].set_visible(False)
-                else:
-                    _nps_bars(f["nps"], x=dim, overall=overall_nps, ax=row[1],
-                              title=f"NPS by {dim}")
-        out.append(fig)
+                panels.append(None if isinstance(f["nps"], NotAvailable) else charts.panel(
+                    "nps_bars", f["nps"], x=dim, title=f"NPS by {dim}",
+                    overall=None if isinstance(overall_nps, NotAvailable) else overall_nps))
+        out.append(charts.Chart(tuple(panels), size=(12, 3.6 * len(present)),
+                                columns=2 if has_nps else 1))
         sentences = []
         for dim, f in present.items():
             sentences.append(lowest_group_sentence(f["csat"], dim, overall_csat))
@@ -807,16 +743,14 @@ def complaints(report: Report) -> list:
     has_channels = not isinstance(channels, NotAvailable) and len(channels) \
         and channels["channel"].ne(UNKNOWN_GROUP).any()
     if len(reasons):
-        fig, axes = plt.subplots(1, 2 if has_channels else 1, figsize=(12, 4.2),
-                                 squeeze=False, gridspec_kw={"width_ratios": [1.2, 1]
-                                                             if has_channels else [1]})
-        charts.bar(reasons, x="complaints", y="reason", share="share", unit="count",
-                   top=TOP_REASONS, ax=axes[0, 0], title="Complaint tickets by reason")
+        panels = [charts.panel("bar", reasons, x="complaints", y="reason", share="share",
+                               unit="count", top=TOP_REASONS,
+                               title="Complaint tickets by reason")]
         if has_channels:
-            _rate_panel(channels, x="channel", ax=axes[0, 1],
-                        title="Complaint share of tickets\nby contact channel")
-            axes[0, 1].set_xlabel("")
-        out.append(fig)
+            panels.append(_rate_panel(channels, x="channel", xlabel="",
+                                      title="Complaint share of tickets\nby contact channel"))
+        out.append(charts.Chart(tuple(panels), size=(12, 4.2),
+                                widths=(1.2, 1) if has_channels else None))
     if report.by:
         out += _rates_by(report)
     return out
@@ -834,10 +768,9 @@ def _rates_by(report: Report) -> list:
                if not isinstance(f, NotAvailable)}
     out = []
     if present:
-        fig, axes = plt.subplots(1, len(present), figsize=(12, 4), squeeze=False)
-        for ax, (name, frame) in zip(axes[0], present.items()):
-            _rate_panel(frame, x=by, ax=ax, title=f"{name.capitalize()} by {by}")
-        out.append(fig)
+        out.append(charts.Chart(tuple(
+            _rate_panel(frame, x=by, title=f"{name.capitalize()} by {by}")
+            for name, frame in present.items()), size=(12, 4)))
     for name, frame in rates.items():
         if isinstance(frame, NotAvailable):
             out += not_available(report, f"The {name} by {by}", frame)
@@ -853,13 +786,13 @@ def resolution(report: Report) -> list:
     total = times[times["type"] == "all types"].iloc[0]
     if total["tickets"] == 0:
         return [Text("*No tickets were opened in the period.*")]
-    fig, axes = plt.subplots(1, 2, figsize=(12, min(max(2.5, 0.45 * len(by_type) + 1.4), 8)))
-    for ax, column, title in ((axes[0], "median_hours", "Median hours to close"),
-                              (axes[1], "p90_hours", "90th percentile: hours to close")):
-        # Rounded so the bar labels read 38.2 hours, as the table does.
-        charts.bar(by_type.dropna(subset=[column]).round({column: 1}), x=column, y="type",
-                   unit="number", ax=ax, title=title)
-        ax.set_xlabel("hours")
+    # Rounded so the bar labels read 38.2 hours, as the table does.
+    fig = charts.Chart(tuple(
+        charts.panel("bar", by_type.dropna(subset=[column]).round({column: 1}), x=column,
+                     y="type", unit="number", title=title, xlabel="hours")
+        for column, title in (("median_hours", "Median hours to close"),
+                              ("p90_hours", "90th percentile: hours to close"))),
+        size=(12, min(max(2.5, 0.45 * len(by_type) + 1.4), 8)))
     sentences = [format_markdown(
         "Half of the closed tickets were closed within {median} hours and 90% within {p90} "
         "hours ({closed} closed tickets).", median=f"{total['median_hours']:,.1f}",
@@ -911,13 +844,12 @@ def repeat_and_churn(report: Report) -> list:
     repeat = _outcome_rates(outcomes, "repeat", "customers")
     churn = _outcome_rates(outcomes, "churned", "churn_base") \
         if "churned" in outcomes else None
-    fig, axes = plt.subplots(1, 2 if churn is not None else 1, figsize=(12, 4),
-                             squeeze=False)
-    _rate_panel(repeat, x="band", ax=axes[0, 0], title="Bought twice or more in the period")
-    if churn is not None:
-        _rate_panel(churn, x="band", ax=axes[0, 1], title="Churned in the period")
-    for ax in axes[0]:
-        ax.set_xlabel("Customer's mean CSAT in the period")
+    band_label = "Customer's mean CSAT in the period"
+    fig = charts.Chart((
+        _rate_panel(repeat, x="band", title="Bought twice or more in the period",
+                    xlabel=band_label),
+        *([_rate_panel(churn, x="band", title="Churned in the period", xlabel=band_label)]
+          if churn is not None else [])), size=(12, 4))
     sentences = []
     comparison = band_comparison(repeat, "bought twice or more in the period")
     sentences.append(comparison["sentence"] if comparison else

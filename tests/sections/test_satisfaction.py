@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from crmkit.charts import Chart
 from crmkit.metrics import Filters
 from crmkit.metrics.results import wilson_interval
 from crmkit.sections import open_report
@@ -65,7 +66,7 @@ def in_period(dates: pd.Series) -> pd.Series:
 
 
 def kinds(outputs: list) -> set:
-    return {Figure if isinstance(o, Figure) else type(o) for o in outputs}
+    return {Figure if isinstance(o, (Figure, Chart)) else type(o) for o in outputs}
 
 
 # -- structure ---------------------------------------------------------------------------
@@ -230,7 +231,7 @@ def test_breakdown_by_segment(sample_warehouse):
     assert sorted(table.frame["group"]) == ["Consumer", "Enterprise", "SMB"]
     trend = [o for o in by.outputs("trend") if isinstance(o, Table)][0]
     assert {"Consumer", "Enterprise", "SMB"} <= set(trend.frame.columns)
-    assert any(isinstance(o, Figure) for o in by.outputs("complaints"))
+    assert any(isinstance(o, (Figure, Chart)) for o in by.outputs("complaints"))
 
 
 def test_breakdown_the_scores_cannot_reach_falls_back(sample_warehouse):
@@ -238,7 +239,7 @@ def test_breakdown_the_scores_cannot_reach_falls_back(sample_warehouse):
     with one line saying so, complaint rates say they count customers."""
     by = open_report("satisfaction", warehouse=str(sample_warehouse), by="category", **PERIOD)
     trend = by.outputs("trend")
-    assert any(isinstance(o, Figure) for o in trend)
+    assert any(isinstance(o, (Figure, Chart)) for o in trend)
     assert "cannot be broken down by category" in plain(trend)
     assert "not a customers column" in plain(by.outputs("complaints"))
     levels = [o for o in by.outputs("levels") if isinstance(o, Table)]
