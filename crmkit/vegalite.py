@@ -554,7 +554,7 @@ def survival(curves: pd.DataFrame, *, group: str | None = "group", time: str = "
                    "encoding": {
                        "x": x, "color": color,
                        "y": {"field": "value", "type": "quantitative",
-                             "scale": {"domain": [0, 1.02]},
+                             "scale": {"domain": [0, 1.02], "nice": False},
                              "axis": value_axis("percent", _label(value))},
                        "tooltip": [{"field": "series", "title": "Group"},
                                    {"field": "time", "title": _label(time)},

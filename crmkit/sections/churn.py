@@ -31,7 +31,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import ibis
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -351,13 +350,12 @@ def over_time(report: Report) -> list:
     if current.empty or not current["active_at_start"].any():
         return not_available(report, "Churn over time",
                              NotAvailable("no customers active in the period"))
-    fig, ax = plt.subplots(figsize=(10, 4))
-    charts.trend(series, x="period", y="churn_rate", unit="percent", ax=ax,
-                 title=f"Churn rate per {freq}: the year before and the report period "
-                       f"(shaded)")
     pad = pd.Timedelta(days=10 if freq == "month" else 30)
-    ax.axvspan(current["period"].min() - pad, current["period"].max() + pad,
-               color="#9e9e9e", alpha=0.15, linewidth=0)
+    fig = charts.chart("trend", series, x="period", y="churn_rate", unit="percent",
+                       highlight=(current["period"].min() - pad,
+                                  current["period"].max() + pad),
+                       title=f"Churn rate per {freq}: the year before and the report "
+                             f"period (shaded)", size=(10, 4))
     last_year = series.set_index("period")["churn_rate"]
     table = current.copy()
     table["churn_rate_last_year"] = [last_year.get(p - pd.DateOffset(years=1), np.nan)
@@ -445,11 +443,10 @@ def survival(report: Report) -> list:
         return not_available(report, "Survival", durations)
     column = _group_column(report)
     curves = survival_curves(durations, group_col="group")
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    charts.survival(curves, ax=ax, title="Share of customers retained by months since "
-                                         + ("signup" if basis.contractual else "first order"))
-    ax.set_xlabel("months since " + ("signup" if basis.contractual else "first order"))
-    ax.set_ylabel("retained")
+    since = "signup" if basis.contractual else "first order"
+    fig = charts.chart("survival", curves, title=f"Share of customers retained by months "
+                                                 f"since {since}",
+                       xlabel=f"months since {since}", ylabel="retained", size=(10, 4.5))
     months = _retention_months(basis)
     table = retention_at(durations, months, group_col="group")
     if column is not None:
