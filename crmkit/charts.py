@@ -680,6 +680,22 @@ def funnel(data: pd.DataFrame, *, stage: str = "stage", count: str = "count",
 
 # -- cohorts, survival, clusters ---------------------------------------------------------
 
+def cohort_frame(retention, *, cohort_size: pd.Series | None = None
+                 ) -> tuple[np.ndarray, list[str], list[str]]:
+    """What :func:`heatmap_cohorts` draws: the retention values (rows = cohorts), the
+    column names and the row names ("2025-01  n=120")."""
+    if hasattr(retention, "retention"):
+        if cohort_size is None:
+            cohort_size = getattr(retention, "cohort_size", None)
+        retention = retention.retention
+    _check_columns(retention, "retention")
+    cohorts = [str(c) for c in retention.index]
+    if cohort_size is not None:
+        sizes = pd.Series(cohort_size).reindex(retention.index)
+        cohorts = [f"{c}  n={s:,.0f}" if pd.notna(s) else c for c, s in zip(cohorts, sizes)]
+    return (retention.to_numpy(dtype=float), [str(c) for c in retention.columns], cohorts)
+
+
 def heatmap_cohorts(retention, *, cohort_size: pd.Series | None = None, cmap: str = "Blues",
                     colorbar: bool = True, ax: Axes | None = None, title: str | None = None,
                     **kwargs) -> Axes:
@@ -691,12 +707,7 @@ def heatmap_cohorts(retention, *, cohort_size: pd.Series | None = None, cmap: st
     then label the rows) or its ``retention`` frame (fractions 0-1). ``cohort_size``
     overrides the row sizes. ``kwargs`` go to ``ax.imshow``.
     """
-    if hasattr(retention, "retention"):
-        if cohort_size is None:
-            cohort_size = getattr(retention, "cohort_size", None)
-        retention = retention.retention
-    _check_columns(retention, "retention")
-    values = retention.to_numpy(dtype=float)
+    values, columns, cohorts = cohort_frame(retention, cohort_size=cohort_size)
     n_rows, n_cols = values.shape
     size = (max(FIG_WIDTH, 0.55 * n_cols + 2.5), min(max(3.0, 0.35 * n_rows + 1.5), 16.0))
     ax = _get_axes(ax, size)
@@ -709,12 +720,8 @@ def heatmap_cohorts(retention, *, cohort_size: pd.Series | None = None, cmap: st
         value = values[row, col]
         ax.text(col, row, f"{value:.0%}", ha="center", va="center", fontsize=fontsize,
                 color="white" if value > 0.6 else "#222222")
-    ax.set_xticks(range(n_cols), labels=[plain_text(c) for c in retention.columns])
-    cohorts = [plain_text(c) for c in retention.index]
-    if cohort_size is not None:
-        sizes = pd.Series(cohort_size).reindex(retention.index)
-        cohorts = [f"{c}  n={s:,.0f}" if pd.notna(s) else c for c, s in zip(cohorts, sizes)]
-    ax.set_yticks(range(n_rows), labels=cohorts)
+    ax.set_xticks(range(n_cols), labels=[plain_text(c) for c in columns])
+    ax.set_yticks(range(n_rows), labels=[plain_text(c) for c in cohorts])
     ax.set_xlabel(_TEXT["periods"])
     ax.set_ylabel(_TEXT["cohort"])
     ax.grid(False)
@@ -758,6 +765,28 @@ def survival(curves: pd.DataFrame, *, group: str | None = "group", time: str = "
     return _finish(ax, title, [key for key, _ in groups if key is not None])
 
 
+def cluster_profile_frame(profile: pd.DataFrame, *, features: Sequence[str] | None = None
+                          ) -> tuple[np.ndarray, pd.DataFrame, list[str], list[str]]:
+    """What :func:`cluster_profile` draws: the standardised means (z), the means, the
+    features and the row names ("Cluster 0 (412, 41.2%)")."""
+    _check_columns(profile, "profile")
+    if features is None:
+        features = [c for c in profile.columns if c not in ("n_customers", "share")
+                    and pd.api.types.is_numeric_dtype(profile[c])]
+    else:
+        _check_columns(profile, "profile", **{f"features[{i}]": f for i, f in enumerate(features)})
+    means = profile[list(features)].astype(float)
+    spread = means.std(ddof=0).replace(0, np.nan)
+    z = ((means - means.mean()) / spread).fillna(0.0).to_numpy()
+    labels = []
+    for cluster, row in profile.iterrows():
+        name = _TEXT["cluster"].format(label=cluster)
+        if "n_customers" in profile and "share" in profile:
+            name += f" ({row['n_customers']:,.0f}, {row['share']:.1%})"
+        labels.append(name)
+    return z, means, list(features), labels
+
+
 def cluster_profile(profile: pd.DataFrame, *, features: Sequence[str] | None = None,
                     cmap: str = "RdBu_r", ax: Axes | None = None, title: str | None = None,
                     **kwargs) -> Axes:
@@ -770,15 +799,7 @@ def cluster_profile(profile: pd.DataFrame, *, features: Sequence[str] | None = N
     column but n_customers and share). Rows read "Cluster 0 (412, 41.2%)". ``kwargs`` go
     to ``ax.imshow``.
     """
-    _check_columns(profile, "profile")
-    if features is None:
-        features = [c for c in profile.columns if c not in ("n_customers", "share")
-                    and pd.api.types.is_numeric_dtype(profile[c])]
-    else:
-        _check_columns(profile, "profile", **{f"features[{i}]": f for i, f in enumerate(features)})
-    means = profile[list(features)].astype(float)
-    spread = means.std(ddof=0).replace(0, np.nan)
-    z = ((means - means.mean()) / spread).fillna(0.0).to_numpy()
+    z, means, features, labels = cluster_profile_frame(profile, features=features)
     limit = max(1.0, float(np.abs(z).max()))
     n_rows, n_cols = z.shape
     ax = _get_axes(ax, (max(FIG_WIDTH, 1.3 * n_cols + 3), max(2.5, 0.55 * n_rows + 1.5)))
@@ -787,13 +808,7 @@ def cluster_profile(profile: pd.DataFrame, *, features: Sequence[str] | None = N
         for col in range(n_cols):
             ax.text(col, row, compact_number(means.iat[row, col]), ha="center", va="center",
                     color="white" if abs(z[row, col]) > 0.6 * limit else "#222222")
-    labels = []
-    for cluster, row in profile.iterrows():
-        name = _TEXT["cluster"].format(label=plain_text(cluster))
-        if "n_customers" in profile and "share" in profile:
-            name += f" ({row['n_customers']:,.0f}, {row['share']:.1%})"
-        labels.append(name)
-    ax.set_yticks(range(n_rows), labels=labels)
+    ax.set_yticks(range(n_rows), labels=[plain_text(label) for label in labels])
     names = [_axis_label(f) for f in features]
     ax.set_xticks(range(n_cols), labels=names)
     _rotate_long_labels(ax, names)
@@ -830,6 +845,8 @@ def silhouette(table: pd.DataFrame, *, k: str = "k", score: str = "silhouette",
         ax.annotate(_TEXT["chosen"].format(k=best_k), xy=(best_k, best_score),
                     xytext=(8, 8), textcoords="offset points")
         ax.margins(y=0.2)  # room above the best point for its label, clear of the title
+        low, high = ax.get_ylim()
+        ax.set_ylim(low, high + 0.15 * (high - low))
     ax.set_xticks(frame[k].to_numpy())
     ax.set_xlabel("k")
     ax.set_ylabel(_axis_label(score))
@@ -873,7 +890,8 @@ def distribution_frame(data: pd.DataFrame, *, x: str = "score", y: str | None = 
 
 def distribution(data: pd.DataFrame, *, x: str = "score", y: str | None = "value",
                  scale: str | None = None, unit: str | None = None,
-                 ax: Axes | None = None, title: str | None = None, **kwargs) -> Axes:
+                 names: dict | None = None, ax: Axes | None = None,
+                 title: str | None = None, **kwargs) -> Axes:
     """A score distribution: one vertical bar per score, in score order, each labelled.
 
     ``data``: one row per score with its ``y`` (``csat_distribution`` -> score, value
@@ -881,7 +899,8 @@ def distribution(data: pd.DataFrame, *, x: str = "score", y: str | None = "value
     ``x`` scores are counted. ``scale``: "csat" shows every score 1-5, "nps" every score
     0-10 with bars coloured detractor (0-6) / passive (7-8) / promoter (9-10), None only
     the scores present; absent scores are 0-high bars. ``unit``: of ``y`` (default
-    percent; count when counting). ``kwargs`` go to ``ax.bar``.
+    percent; count when counting). ``names``: score -> the bar's name, e.g.
+    ``{10: "10+"}``. ``kwargs`` go to ``ax.bar``.
     """
     heights, unit = distribution_frame(data, x=x, y=y, scale=scale, unit=unit)
     ax = _get_axes(ax)
@@ -893,7 +912,7 @@ def distribution(data: pd.DataFrame, *, x: str = "score", y: str | None = "value
         colors = MAIN_COLOR
     bars = ax.bar(positions, heights.to_numpy(dtype=float), color=colors, **kwargs)
     ax.bar_label(bars, labels=[value_text(v, unit) for v in heights], padding=2)
-    ax.set_xticks(positions, labels=[plain_text(score_text(s)) for s in heights.index])
+    ax.set_xticks(positions, labels=[plain_text(t) for t in score_names(heights, names)])
     format_value_axis(ax, unit)
     ax.margins(y=0.12)
     ax.set_xlabel(_axis_label(x))
@@ -904,6 +923,12 @@ def distribution(data: pd.DataFrame, *, x: str = "score", y: str | None = "value
             max=DETRACTOR_MAX, min=PROMOTER_MIN)) for b in ("detractor", "passive", "promoter")]
         ax.legend(handles=handles, loc="upper left")
     return _finish(ax, title)
+
+
+def score_names(heights: pd.Series, names: dict | None = None) -> list[str]:
+    """The names of a distribution's bars: ``names`` where given, else the score."""
+    names = names or {}
+    return [str(names[s]) if s in names else score_text(s) for s in heights.index]
 
 
 def score_text(score: object) -> str:

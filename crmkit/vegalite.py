@@ -488,12 +488,13 @@ def _interval_bars(*, names, values, low, high, anchors, few, labels, counts: di
 
 def distribution(data: pd.DataFrame, *, x: str = "score", y: str | None = "value",
                  scale: str | None = None, unit: str | None = None,
-                 title: str | None = None, size=(800, 450), **_mpl) -> dict:
+                 names: dict | None = None, title: str | None = None, size=(800, 450),
+                 **_mpl) -> dict:
     """:func:`crmkit.charts.distribution`: a bar per score, NPS scores coloured by group."""
     heights, unit = charts.distribution_frame(data, x=x, y=y, scale=scale, unit=unit)
     text = charts.CHART_TEXT["en"]
     groups = [charts.nps_band(s) for s in heights.index] if scale == "nps" else None
-    rows = _records({"name": [charts.score_text(s) for s in heights.index],
+    rows = _records({"name": charts.score_names(heights, names),
                      "value": heights.to_numpy(dtype=float),
                      "label": [charts.value_text(v, unit) for v in heights],
                      "group": ([text[g].format(max=charts.DETRACTOR_MAX,
@@ -564,9 +565,111 @@ def survival(curves: pd.DataFrame, *, group: str | None = "group", time: str = "
             "data": {"values": rows}, "layer": layers}
 
 
+def silhouette(table: pd.DataFrame, *, k: str = "k", score: str = "silhouette",
+               chosen: str | None = "chosen", title: str | None = None, size=(400, 450),
+               **_mpl) -> dict:
+    """:func:`crmkit.charts.silhouette`: the score per k, the chosen k ringed and named."""
+    if isinstance(table, pd.DataFrame) and k not in table.columns and table.index.name == k:
+        table = table.reset_index()
+    if chosen is not None and chosen not in table.columns:
+        chosen = None
+    charts._check_columns(table, "table", k=k, score=score, chosen=chosen)
+    frame = table.sort_values(k)
+    best = (frame[chosen].astype(bool) if chosen is not None
+            else frame.index == frame[score].idxmax())
+    rows = _records({"k": frame[k], "score": frame[score], "best": best,
+                     "label": [charts.CHART_TEXT["en"]["chosen"].format(k=v) if b else ""
+                               for v, b in zip(frame[k], best)]})
+    scores = [r["score"] for r in rows if r["score"] is not None] or [0.0]
+    span = (max(scores) - min(scores)) or 0.1
+    y = {"field": "score", "type": "quantitative", "axis": {"title": _label(score)},
+         "scale": {"domain": [min(scores) - 0.2 * span, max(scores) + 0.45 * span],
+                   "nice": False}}
+    x = {"field": "k", "type": "quantitative", "axis": {"title": "k", "tickMinStep": 1}}
+    return {
+        **_title(title), "width": max(size[0] - 90, 120), "height": size[1] - 100,
+        "data": {"values": rows}, "encoding": {"x": x, "y": y},
+        "layer": [
+            {"mark": {"type": "line", "point": True, "color": charts.MAIN_COLOR},
+             "encoding": {"tooltip": [{"field": "k"}, {"field": "score", "format": ".3f"}]}},
+            {"transform": [{"filter": "datum.best"}],
+             "mark": {"type": "point", "size": 220, "strokeWidth": 2,
+                      "color": charts.MISSED_COLOR}},
+            {"transform": [{"filter": "datum.best"}],
+             "mark": {"type": "text", "align": "left", "dx": 9, "dy": -9},
+             "encoding": {"text": {"field": "label"}}},
+        ],
+    }
+
+
+def _heatmap(rows: list[dict], *, x_title: str | None, y_title: str | None, scale: dict,
+             columns: list[str], lines: list[str], title, size, dark_above: float,
+             tooltip: list[dict]) -> dict:
+    """Cells coloured by ``z`` and labelled with ``label`` (white on dark cells)."""
+    return {
+        **_title(title), "width": max(size[0] - 230, 160),
+        "height": {"step": 24}, "data": {"values": rows},
+        "encoding": {"x": {"field": "column", "type": "ordinal", "sort": columns,
+                           "axis": {"title": x_title, "orient": "bottom",
+                                    "labelAngle": -30 if max(map(len, columns), default=0)
+                                    > 12 else 0}},
+                     "y": {"field": "row", "type": "ordinal", "sort": lines,
+                           "axis": {"title": y_title}}},
+        "layer": [
+            {"mark": "rect", "encoding": {
+                "color": {"field": "z", "type": "quantitative", "scale": scale,
+                          "legend": None},
+                "tooltip": tooltip}},
+            {"mark": {"type": "text", "fontSize": 10},
+             "encoding": {"text": {"field": "label"},
+                          "color": {"condition": {"test": f"abs(datum.z) > {dark_above}",
+                                                  "value": "white"},
+                                    "value": "#222222"}}},
+        ],
+    }
+
+
+def cluster_profile(profile: pd.DataFrame, *, features=None, title: str | None = None,
+                    size=(800, 450), **_mpl) -> dict:
+    """:func:`crmkit.charts.cluster_profile`: cluster means, coloured red high / blue low
+    against the other clusters."""
+    z, means, features, names = charts.cluster_profile_frame(profile, features=features)
+    limit = max(1.0, float(np.abs(z).max())) if z.size else 1.0
+    columns = [charts._axis_label(f) for f in features]
+    rows = [{"row": names[r], "column": columns[c], "z": _json(z[r, c]),
+             "label": charts.compact_number(means.iat[r, c]),
+             "mean": _json(means.iat[r, c])}
+            for r in range(z.shape[0]) for c in range(z.shape[1])]
+    return _heatmap(rows, x_title=None, y_title=None, columns=columns, lines=names,
+                    scale={"scheme": "redblue", "reverse": True, "domain": [-limit, limit]},
+                    dark_above=0.6 * limit, title=title, size=size,
+                    tooltip=[{"field": "row", "title": "Cluster"},
+                             {"field": "column", "title": "Feature"},
+                             {"field": "label", "title": "Mean"}])
+
+
+def heatmap_cohorts(retention, *, cohort_size: pd.Series | None = None,
+                    title: str | None = None, size=(800, 450), **_mpl) -> dict:
+    """:func:`crmkit.charts.heatmap_cohorts`: retention per cohort and month, blank where
+    not observed."""
+    values, columns, cohorts = charts.cohort_frame(retention, cohort_size=cohort_size)
+    rows = [{"row": cohorts[r], "column": columns[c], "z": float(values[r, c]),
+             "label": f"{values[r, c]:.0%}"}
+            for r in range(values.shape[0]) for c in range(values.shape[1])
+            if np.isfinite(values[r, c])]
+    text = charts.CHART_TEXT["en"]
+    return _heatmap(rows, x_title=text["periods"], y_title=text["cohort"], columns=columns,
+                    lines=cohorts, scale={"scheme": "blues", "domain": [0, 1]},
+                    dark_above=0.6, title=title, size=size,
+                    tooltip=[{"field": "row", "title": text["cohort"]},
+                             {"field": "column", "title": text["periods"]},
+                             {"field": "label", "title": "Retention"}])
+
+
 BUILDERS = {"trend": trend, "bar": bar, "leaderboard": leaderboard, "funnel": funnel,
             "rate_bars": rate_bars, "survival": survival, "nps_bars": nps_bars,
-            "distribution": distribution}
+            "distribution": distribution, "silhouette": silhouette,
+            "cluster_profile": cluster_profile, "heatmap_cohorts": heatmap_cohorts}
 
 
 def supports(chart: charts.Chart) -> bool:

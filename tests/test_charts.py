@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 import io
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from matplotlib import dates as mdates
 
 from crmkit import charts
 from crmkit.metrics.results import Rate, rate_frame
+from tests.conftest import ROOT
 
 CHINESE = "华东地区收入"  # "East China revenue"
 ROOT_CONFTEST = Path(__file__).parent / "conftest.py"
@@ -73,9 +75,12 @@ def color_of(patch) -> str:
 # -- theme and fonts ---------------------------------------------------------------------
 
 def test_import_changes_no_global_state():
-    before = dict(mpl.rcParams)
-    importlib.reload(charts)
-    assert dict(mpl.rcParams) == before
+    # In a fresh interpreter: reloading the module here would replace its classes
+    # (Chart, Panel) under the other tests' feet.
+    code = ("import matplotlib as mpl; before = dict(mpl.rcParams); import crmkit.charts; "
+            "changed = [k for k, v in mpl.rcParams.items() if before[k] != v]; "
+            "assert not changed, changed")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def test_use_theme_sets_report_rc():

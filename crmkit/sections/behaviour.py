@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -414,12 +413,11 @@ def customer_mix(report: Report) -> list:
     mix = report.kpi("customer_mix")
     if isinstance(mix, NotAvailable):
         return not_available(report, "The customer mix", mix)
-    fig, axes = plt.subplots(1, 2, figsize=(FIG_WIDTH, 4))
-    for ax, (name, label) in zip(axes, (("activity", "Activity rate"),
-                                        ("purchase", "Purchase rate"))):
-        charts.rate_bars(_mix_rates(mix, name), x="group", ax=ax,
-                         title=f"{label} by customer group (95% CI)")
-        ax.set_xlabel("")
+    fig = charts.Chart(tuple(
+        charts.panel("rate_bars", _mix_rates(mix, name), x="group", xlabel="",
+                     title=f"{label} by customer group (95% CI)")
+        for name, label in (("activity", "Activity rate"), ("purchase", "Purchase rate"))),
+        size=(FIG_WIDTH, 4))
     out = [fig, Text(_mix_groups_sentence(mix)),
            Table(mix[["group", "customers", "active", "activity_rate", "purchasers",
                       "purchase_rate", "purchase_ci_low", "purchase_ci_high"]],
@@ -545,13 +543,11 @@ def behaviour_clusters(report: Report) -> list:
     if isinstance(result, str):
         return [Text(format_markdown("*Behaviour clusters are not available ({why}).*",
                                      why=result))]
-    fig, axes = plt.subplots(1, 2, figsize=(FIG_WIDTH, 0.55 * result.k + 3.2),
-                             gridspec_kw={"width_ratios": [1, 2.4]})
-    charts.silhouette(result.silhouette, ax=axes[0], title="Choice of k (silhouette)")
-    low, high = axes[0].get_ylim()
-    axes[0].set_ylim(low, high + 0.15 * (high - low))  # room for the "k = 4 (chosen)" label
-    charts.cluster_profile(result.profile, features=list(CLUSTER_FEATURES), ax=axes[1],
-                           title="Cluster means (colour: high / low against other clusters)")
+    fig = charts.Chart((
+        charts.panel("silhouette", result.silhouette, title="Choice of k (silhouette)"),
+        charts.panel("cluster_profile", result.profile, features=list(CLUSTER_FEATURES),
+                     title="Cluster means (colour: high / low against other clusters)")),
+        size=(FIG_WIDTH, 0.55 * result.k + 3.2), widths=(1, 2.4))
     score = result.silhouette.loc[result.k, "silhouette"]
     band = next(word for limit, word in SILHOUETTE_BANDS if score >= limit)
     intro = format_markdown(
@@ -601,10 +597,9 @@ def cohort_retention(report: Report) -> list:
         return [Text("*Cohort retention is not available: no completed orders with a "
                      "customer up to the period end.*")]
     n_rows, n_cols = cohort.retention.shape
-    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 0.42 * n_rows + 1.6))
-    charts.heatmap_cohorts(cohort, ax=ax, title="Share of each acquisition cohort buying "
-                                                "in each month after its first order")
-    ax.set_xlabel("Months since first order")
+    fig = charts.chart("heatmap_cohorts", cohort, xlabel="Months since first order",
+                       title="Share of each acquisition cohort buying in each month after "
+                             "its first order", size=(FIG_WIDTH, 0.42 * n_rows + 1.6))
     out = [fig]
     for month in RETENTION_MONTHS:
         rate = month_retention(cohort, month)
@@ -625,15 +620,13 @@ def loyalty(report: Report) -> list:
     out = []
     frequency = _orders_per_customer(report)
     if frequency is not None:
-        fig, ax = plt.subplots(figsize=(FIG_WIDTH, 3.8))
-        charts.distribution(frequency, x="orders", y="value", unit="percent", ax=ax,
-                            title="Completed orders per buying customer in the period")
-        if frequency["orders"].max() >= MAX_ORDERS_BAR:
-            labels = [t.get_text() for t in ax.get_xticklabels()]
-            labels[-1] = f"{MAX_ORDERS_BAR}+"
-            ax.set_xticks(ax.get_xticks(), labels=labels)
-        ax.set_ylabel("Share of buying customers")  # distribution's default names responses
-        out.append(fig)
+        most = frequency["orders"].max()
+        out.append(charts.chart(
+            "distribution", frequency, x="orders", y="value", unit="percent",
+            names={most: f"{MAX_ORDERS_BAR}+"} if most >= MAX_ORDERS_BAR else None,
+            ylabel="Share of buying customers",  # distribution's default names responses
+            title="Completed orders per buying customer in the period",
+            size=(FIG_WIDTH, 3.8)))
     out.append(Text(narrative.findings([
         (3, narrative.kpi_sentence("Loyalty CL (completed orders per buying customer per "
                                    "month)", report.kpi("loyalty"), noun="buyers")),
@@ -709,17 +702,15 @@ def customer_value(report: Report) -> list:
         else:
             present[dim] = _largest(frame.dropna(subset=[dim]), "customers")
     if present:
-        rows = -(-len(present) // 2)  # two charts a row
-        fig, axes = plt.subplots(rows, 2, figsize=(FIG_WIDTH, 4.2 * rows), squeeze=False)
-        for ax in axes.flat[len(present):]:
-            ax.set_visible(False)
-        for ax, (dim, frame) in zip(axes.flat, present.items()):
+        panels = []
+        for dim, frame in present.items():
             # Without acquisition costs CV is missing: show the CLV it would start from.
             x, name = ("cv", "CV = CLV − CAC") if frame["cv"].notna().any() \
                 else ("clv", "Historical CLV")
-            charts.bar(frame, x=x, y=dim, ax=ax, title=f"{name} by {_label(dim)}")
-            ax.set_xlabel("Per customer")
-        out.append(fig)
+            panels.append(charts.panel("bar", frame, x=x, y=dim, xlabel="Per customer",
+                                       title=f"{name} by {_label(dim)}"))
+        rows = -(-len(present) // 2)  # two charts a row
+        out.append(charts.Chart(tuple(panels), size=(FIG_WIDTH, 4.2 * rows), columns=2))
         for dim, frame in present.items():
             frame = frame.assign(cac_to_clv=frame["cac"] / frame["clv"].where(frame["clv"] > 0))
             out.append(Table(frame, {"customers": "count", "clv": "currency",
@@ -761,10 +752,10 @@ def _predicted_outputs(report: Report) -> list:
     }).reset_index()
     by_segment["segment"] = by_segment["segment"].astype(str)
     by_segment["share"] = by_segment["predicted_total"] / by_segment["predicted_total"].sum()
-    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 0.42 * len(by_segment) + 1.6))
-    charts.bar(by_segment, x="predicted_total", y="segment", share="share", ax=ax,
-               title=f"Predicted {HORIZON_MONTHS}-month value per RFM segment")
-    ax.set_xlabel(f"Predicted value, next {HORIZON_MONTHS} months")
+    fig = charts.chart("bar", by_segment, x="predicted_total", y="segment", share="share",
+                       xlabel=f"Predicted value, next {HORIZON_MONTHS} months",
+                       title=f"Predicted {HORIZON_MONTHS}-month value per RFM segment",
+                       size=(FIG_WIDTH, 0.42 * len(by_segment) + 1.6))
     bg, gg = predicted.bgnbd, predicted.gamma_gamma
     params = pd.DataFrame([
         {"model": "BG/NBD (purchases)", "parameters": "r, α, a, b",
