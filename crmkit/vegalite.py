@@ -18,6 +18,7 @@ altair would add a dependency and a schema validation to every redraw.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from datetime import date, datetime
@@ -79,7 +80,8 @@ def _axis_title(view: dict, channel: str, title: str | None) -> None:
 
 def mime_bundle(chart: charts.Chart, *, language: str = "en") -> tuple[dict, dict]:
     """(data, metadata) of a ``display_data`` output drawing ``chart``."""
-    return {MIME: spec(chart, language=language), "text/plain": "(chart)"}, METADATA
+    return ({MIME: spec(chart, language=language), "text/plain": "(chart)"},
+            copy.deepcopy(METADATA))
 
 
 @functools.lru_cache(maxsize=None)
