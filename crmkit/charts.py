@@ -1076,7 +1076,7 @@ class Panel:
     options: dict = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Chart:
     """A figure of :class:`Panel` in a grid, ``columns`` wide (None: one row), described
     rather than drawn, so that each place draws it its own way: :meth:`figure` with
@@ -1091,6 +1091,17 @@ class Chart:
     columns: int | None = None
     widths: tuple[float, ...] | None = None
     sharex: bool = False
+
+    def __repr__(self) -> str:
+        kinds = ", ".join(p.kind if p is not None else "-" for p in self.panels)
+        return f"Chart({kinds}; {self.size[0]:g}x{self.size[1]:g} in)"
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Shown in a notebook cell as the report shows it: a PNG."""
+        import base64
+
+        return {"image/png": base64.b64encode(figure_png(self.figure())).decode("ascii"),
+                "text/plain": "(chart)"}
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -3,6 +3,7 @@ report's PNG charts, valid JSON, and one spec per Chart."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import numpy as np
@@ -133,6 +134,9 @@ def test_the_same_chart_drawn_by_matplotlib_keeps_the_empty_slot():
         labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
         assert labels == ["East", "West", r"\$5 store", "North"]
         assert tuple(fig.get_size_inches()) == (10, 3)
+        assert repr(chart) == "Chart(bar, -; 10x3 in)"  # not the data frames
+        bundle = chart._repr_mimebundle_()  # a notebook cell shows the PNG
+        assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
     finally:
         import matplotlib.pyplot as plt
 

@@ -239,8 +239,7 @@ def figure_output(fig) -> dict:
     from crmkit.charts import Chart, figure_png
 
     if isinstance(fig, Chart):
-        fig = fig.figure()
-
+        return fig._repr_mimebundle_()
     return {"image/png": base64.b64encode(figure_png(fig)).decode("ascii"),
             "text/plain": "(chart)"}
 
