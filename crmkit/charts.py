@@ -289,21 +289,35 @@ def _check_glyphs(texts: Iterable[object]) -> None:
 
 # -- text and number formatting ----------------------------------------------------------
 
-def plain_text(value: object) -> str:
-    """``value`` as text matplotlib draws literally: every ``$`` escaped, so never mathtext.
-
-    Missing values (None, NaN) read "(blank)". Do not combine with
-    ``rcParams["text.parse_math"] = False``, which would then show the backslashes.
-    """
+def label_text(value: object) -> str:
+    """A value as a chart writes it: missing values (None, NaN) read "(blank)"."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return "(blank)"
-    return str(value).replace("$", r"\$")
+    return str(value)
+
+
+def plain_text(value: object) -> str:
+    """``value`` as text matplotlib draws literally (:func:`label_text` with every ``$``
+    escaped, so never mathtext). Do not combine with ``rcParams["text.parse_math"] =
+    False``, which would then show the backslashes.
+    """
+    return label_text(value).replace("$", r"\$")
+
+
+def axis_title(column: object) -> str:
+    """A column name as an axis title: ``periods_since_first`` -> "Periods since first"."""
+    text = str(column).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
 
 
 def _axis_label(column: object) -> str:
-    """A column name as an axis label: ``periods_since_first`` -> "Periods since first"."""
-    text = str(column).replace("_", " ").strip()
-    return plain_text(text[:1].upper() + text[1:])
+    """:func:`axis_title` for matplotlib (see :func:`plain_text`)."""
+    return plain_text(axis_title(column))
+
+
+def reference_level(reference: object) -> float:
+    """The value of a reference line: a Rate, Nps or Measure (its ``value``) or a number."""
+    return float(getattr(reference, "value", reference))
 
 
 # (limit, suffix) from largest: values at or above a limit are shown in its unit.
@@ -817,6 +831,22 @@ def cluster_profile(profile: pd.DataFrame, *, features: Sequence[str] | None = N
     return _finish(ax, title)
 
 
+def silhouette_frame(table: pd.DataFrame, *, k: str = "k", score: str = "silhouette",
+                     chosen: str | None = "chosen") -> tuple[pd.DataFrame, np.ndarray]:
+    """What :func:`silhouette` draws: the rows in order of ``k`` (a column, also when it
+    was the index), and which row is the chosen k (the ``chosen`` column, else the highest
+    score)."""
+    if isinstance(table, pd.DataFrame) and k not in table.columns and table.index.name == k:
+        table = table.reset_index()
+    if chosen is not None and isinstance(table, pd.DataFrame) and chosen not in table.columns:
+        chosen = None
+    _check_columns(table, "table", k=k, score=score, chosen=chosen)
+    frame = table.sort_values(k)
+    if chosen is not None:
+        return frame, frame[chosen].astype(bool).to_numpy()
+    return frame, (frame.index == frame[score].idxmax())
+
+
 def silhouette(table: pd.DataFrame, *, k: str = "k", score: str = "silhouette",
                chosen: str | None = "chosen", ax: Axes | None = None,
                title: str | None = None, **kwargs) -> Axes:
@@ -826,18 +856,10 @@ def silhouette(table: pd.DataFrame, *, k: str = "k", score: str = "silhouette",
     (``k`` may be the index or a column). Without a ``chosen`` column the highest score is
     marked. ``kwargs`` go to ``ax.plot``.
     """
-    if isinstance(table, pd.DataFrame) and k not in table.columns and table.index.name == k:
-        table = table.reset_index()
-    if chosen is not None and isinstance(table, pd.DataFrame) and chosen not in table.columns:
-        chosen = None
-    _check_columns(table, "table", k=k, score=score, chosen=chosen)
-    frame = table.sort_values(k)
+    frame, chosen_rows = silhouette_frame(table, k=k, score=score, chosen=chosen)
     ax = _get_axes(ax)
     ax.plot(frame[k], frame[score], marker="o", color=MAIN_COLOR, **kwargs)
-    if chosen is not None:
-        best = frame[frame[chosen].astype(bool)]
-    else:
-        best = frame.loc[[frame[score].idxmax()]]
+    best = frame[chosen_rows]
     if len(best):
         best_k, best_score = best[k].iloc[0], best[score].iloc[0]
         ax.plot([best_k], [best_score], marker="o", markersize=12, linestyle="none",
@@ -854,6 +876,14 @@ def silhouette(table: pd.DataFrame, *, k: str = "k", score: str = "silhouette",
 
 
 # -- scores and rates --------------------------------------------------------------------
+
+NPS_BANDS = ("detractor", "passive", "promoter")
+
+
+def nps_band_name(band: str) -> str:
+    """An NPS group as a legend names it: "Detractors (0-6)", "Passives", ..."""
+    return _TEXT[band].format(max=DETRACTOR_MAX, min=PROMOTER_MIN)
+
 
 def nps_band(score: float) -> str:
     """A 0-10 score's NPS group: detractor, passive or promoter."""
@@ -919,8 +949,8 @@ def distribution(data: pd.DataFrame, *, x: str = "score", y: str | None = "value
     ax.set_ylabel(_TEXT["responses"] if unit == "count" else _TEXT["share"])
     ax.grid(axis="x", visible=False)
     if scale == "nps":
-        handles = [patches.Patch(color=NPS_COLORS[b], label=_TEXT[b].format(
-            max=DETRACTOR_MAX, min=PROMOTER_MIN)) for b in ("detractor", "passive", "promoter")]
+        handles = [patches.Patch(color=NPS_COLORS[b], label=nps_band_name(b))
+                   for b in NPS_BANDS]
         ax.legend(handles=handles, loc="upper left")
     return _finish(ax, title)
 
@@ -948,6 +978,30 @@ def rate_text(value: float, too_few: bool, n: float) -> str:
     return f"{value:.1%}"
 
 
+def rate_bars_frame(frame: pd.DataFrame, *, x: str, y: str = "value",
+                    ci_low: str = "ci_low", ci_high: str = "ci_high",
+                    numerator: str = "numerator", denominator: str = "denominator",
+                    too_few: str = "too_few", sort: bool = False) -> tuple[pd.DataFrame, float]:
+    """The bars :func:`rate_bars` draws, in order: the rows of ``frame`` with ``_value``,
+    ``_low``, ``_high``, ``_few``, ``_label`` and ``_anchor`` (where the label sits: the
+    interval's top, else the value, else 0); and the top of the value axis."""
+    _check_columns(frame, "frame", x=x, y=y, ci_low=ci_low, ci_high=ci_high,
+                   numerator=numerator, denominator=denominator, too_few=too_few)
+    _check_unique(frame, x, "x", "frame")
+    data = frame.sort_values(y, ascending=False, kind="stable") if sort else frame
+    values = data[y].to_numpy(dtype=float)
+    high = data[ci_high].to_numpy(dtype=float)
+    few = data[too_few].fillna(True).to_numpy(dtype=bool)
+    # Labels sit above the interval, which autoscaling ignores: leave room for them.
+    tops = np.concatenate([high[np.isfinite(high)], values[np.isfinite(values)], [0.0]])
+    headroom = 1.3 if few.any() else 1.15  # "too few (n=12)" takes two lines
+    return data.assign(
+        _value=values, _low=data[ci_low].to_numpy(dtype=float), _high=high, _few=few,
+        _label=[rate_text(v, f, n) for v, f, n in zip(values, few, data[denominator])],
+        _anchor=np.where(np.isfinite(high), high, np.where(np.isfinite(values), values, 0.0)),
+    ), max(float(tops.max()) * headroom, 0.05)
+
+
 def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "ci_low",
               ci_high: str = "ci_high", numerator: str = "numerator",
               denominator: str = "denominator", too_few: str = "too_few",
@@ -963,14 +1017,11 @@ def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "c
     ``sort`` orders bars by value, highest first. ``kwargs``
     go to ``ax.bar``.
     """
-    _check_columns(frame, "frame", x=x, y=y, ci_low=ci_low, ci_high=ci_high,
-                   numerator=numerator, denominator=denominator, too_few=too_few)
-    _check_unique(frame, x, "x", "frame")
-    data = frame.sort_values(y, ascending=False, kind="stable") if sort else frame
-    values = data[y].to_numpy(dtype=float)
-    low = data[ci_low].to_numpy(dtype=float)
-    high = data[ci_high].to_numpy(dtype=float)
-    few = data[too_few].fillna(True).to_numpy(dtype=bool)
+    data, top = rate_bars_frame(frame, x=x, y=y, ci_low=ci_low, ci_high=ci_high,
+                                numerator=numerator, denominator=denominator,
+                                too_few=too_few, sort=sort)
+    values, low, high = (data[c].to_numpy() for c in ("_value", "_low", "_high"))
+    few = data["_few"].to_numpy()
     ax = _get_axes(ax, (max(FIG_WIDTH, 0.9 * len(data) + 2), FIGSIZE[1]))
     positions = np.arange(len(data))
     colors = [MUTED_COLOR if f else MAIN_COLOR for f in few]
@@ -981,13 +1032,11 @@ def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "c
             patch.set_edgecolor("#7a7a7a")
     ax.errorbar(positions, values, yerr=[values - low, high - values], fmt="none",
                 ecolor="#333333", capsize=4, linewidth=1)
-    for position, value, top, f, n in zip(positions, values, high, few, data[denominator]):
-        label = rate_text(value, f, n)
-        anchor = top if np.isfinite(top) else (value if np.isfinite(value) else 0.0)
+    for position, label, anchor in zip(positions, data["_label"], data["_anchor"]):
         ax.annotate(label, xy=(position, anchor), xytext=(0, 3), textcoords="offset points",
                     ha="center", va="bottom")
     if reference is not None:
-        level = float(getattr(reference, "value", reference))
+        level = reference_level(reference)
         ax.axhline(level, color="#555555", linestyle="--", linewidth=1,
                    label=_TEXT["overall"].format(value=f"{level:.1%}"))
         if title is None:
@@ -998,10 +1047,7 @@ def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "c
     ax.set_xticks(positions, labels=names)
     _rotate_long_labels(ax, names)
     format_value_axis(ax, "percent")
-    # Labels sit above the interval, which autoscaling ignores: leave room for them.
-    tops = np.concatenate([high[np.isfinite(high)], values[np.isfinite(values)], [0.0]])
-    headroom = 1.3 if few.any() else 1.15  # "too few (n=12)" takes two lines
-    ax.set_ylim(0, max(float(tops.max()) * headroom, 0.05))
+    ax.set_ylim(0, top)
     ax.set_xlabel(_axis_label(x))
     ax.set_ylabel(_axis_label(y) if y != "value" else "")
     ax.grid(axis="x", visible=False)
@@ -1020,6 +1066,20 @@ def nps_limits(low: np.ndarray, high: np.ndarray) -> tuple[float, float]:
     return min(finite.min() - 0.08 * span, -5), max(finite.max() + 0.18 * span, 10)
 
 
+def nps_bars_frame(frame: pd.DataFrame, *, x: str) -> pd.DataFrame:
+    """The bars :func:`nps_bars` draws: the rows of ``frame`` with ``_value``, ``_low``,
+    ``_high``, ``_few``, ``_label`` and ``_anchor`` (the interval's top, at least 0)."""
+    _check_columns(frame, "frame", x=x, value="value", ci_low="ci_low", ci_high="ci_high",
+                   n="n", too_few="too_few")
+    values = frame["value"].to_numpy(dtype=float)
+    high = frame["ci_high"].to_numpy(dtype=float)
+    few = frame["too_few"].astype(bool).to_numpy()
+    return frame.assign(
+        _value=values, _low=frame["ci_low"].to_numpy(dtype=float), _high=high, _few=few,
+        _label=[nps_text(v, f, n) for v, f, n in zip(values, few, frame["n"])],
+        _anchor=np.maximum(np.where(np.isfinite(high), high, 0.0), 0.0))
+
+
 def nps_bars(frame: pd.DataFrame, *, x: str, overall: object = None,
              ax: Axes | None = None, title: str | None = None, **kwargs) -> Axes:
     """NPS per group ``x`` as bars with 95% intervals, 0 marked and the ``overall`` NPS (an
@@ -1028,11 +1088,9 @@ def nps_bars(frame: pd.DataFrame, *, x: str, overall: object = None,
     (:func:`rate_bars` draws fractions as percentages; NPS has its own -100..100 scale.)
     ``kwargs`` go to ``ax.bar``.
     """
-    _check_columns(frame, "frame", x=x, value="value", ci_low="ci_low", ci_high="ci_high",
-                   n="n", too_few="too_few")
-    values = frame["value"].to_numpy(dtype=float)
-    low, high = frame["ci_low"].to_numpy(dtype=float), frame["ci_high"].to_numpy(dtype=float)
-    few = frame["too_few"].astype(bool).to_numpy()
+    data = nps_bars_frame(frame, x=x)
+    values, low, high = (data[c].to_numpy() for c in ("_value", "_low", "_high"))
+    few = data["_few"].to_numpy()
     ax = _get_axes(ax)
     positions = np.arange(len(frame))
     bars = ax.bar(positions, values, color=[MUTED_COLOR if f else MAIN_COLOR for f in few],
@@ -1044,13 +1102,12 @@ def nps_bars(frame: pd.DataFrame, *, x: str, overall: object = None,
     ax.errorbar(positions, values, yerr=[np.clip(values - low, 0, None),
                                          np.clip(high - values, 0, None)],
                 fmt="none", ecolor="#333333", capsize=4, linewidth=1)
-    for position, value, top, f, n in zip(positions, values, high, few, frame["n"]):
-        anchor = top if np.isfinite(top) else 0.0
-        ax.annotate(nps_text(value, f, n), xy=(position, max(anchor, 0.0)), xytext=(0, 3),
+    for position, label, anchor in zip(positions, data["_label"], data["_anchor"]):
+        ax.annotate(label, xy=(position, anchor), xytext=(0, 3),
                     textcoords="offset points", ha="center", va="bottom")
     ax.axhline(0, color="#333333", linewidth=0.8)
     if overall is not None:
-        level = float(getattr(overall, "value", overall))
+        level = reference_level(overall)
         ax.axhline(level, color="#555555", linestyle="--", linewidth=1)
         if title is not None:
             title = title_with_overall(title, value_text(level, "nps"))
@@ -1074,6 +1131,13 @@ class Panel:
     kind: str
     data: object
     options: dict = field(default_factory=dict)
+
+    def split_options(self) -> tuple[dict, dict]:
+        """(the chart function's options, the axis titles it replaces: ``xlabel`` /
+        ``ylabel``, "" or None for none)."""
+        options = dict(self.options)
+        titles = {k: options.pop(k) for k in ("xlabel", "ylabel") if k in options}
+        return options, titles
 
 
 @dataclass(frozen=True, repr=False)
@@ -1121,13 +1185,10 @@ class Chart:
             if panel is None:
                 ax.set_visible(False)
                 continue
-            options = dict(panel.options)
-            labels = {k: options.pop(k) for k in ("xlabel", "ylabel") if k in options}
+            options, titles = panel.split_options()
             CHARTS[panel.kind](panel.data, ax=ax, **options)
-            if "xlabel" in labels:
-                ax.set_xlabel(plain_text(labels["xlabel"]) if labels["xlabel"] else "")
-            if "ylabel" in labels:
-                ax.set_ylabel(plain_text(labels["ylabel"]) if labels["ylabel"] else "")
+            for key, text in titles.items():
+                getattr(ax, f"set_{key}")(plain_text(text) if text else "")
         return fig
 
 

@@ -5,7 +5,7 @@
 
 Why: a filter change must redraw a report in a blink, and drawing a chart with matplotlib
 costs ~100-200 ms (text layout and rasterising), many times what its numbers cost. A spec is
-a few kB of JSON made in about a millisecond; JupyterLab and Voilà draw it with the Vega
+a few kB of JSON made in a few milliseconds; JupyterLab and Voilà draw it with the Vega
 renderer they ship (offline: no script or style is fetched). Batch reports keep their PNGs
 (:meth:`crmkit.charts.Chart.figure`): an HTML report carries no script.
 
@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit import charts
+from crmkit.charts import axis_title, label_text
 
 MIME = "application/vnd.vegalite.v5+json"
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"  # an identifier, never fetched
@@ -56,10 +57,9 @@ def spec(chart: charts.Chart, *, language: str = "en") -> dict:
             if panel is None:
                 continue
             width = chart.size[0] * px * widths[c] / sum(widths)
-            options = dict(panel.options)
-            labels = {k: options.pop(k) for k in ("xlabel", "ylabel") if k in options}
+            options, titles = panel.split_options()
             view = BUILDERS[panel.kind](panel.data, size=(width, height), **options)
-            for key, text in labels.items():
+            for key, text in titles.items():
                 _axis_title(view, key[0], text or None)
             views.append(view)
         if views:
@@ -135,10 +135,6 @@ def _records(columns: dict) -> list[dict]:
             for row in zip(*(list(columns[n]) for n in names))]
 
 
-def _text(value) -> str:
-    return "(blank)" if _json(value) is None else str(value)
-
-
 def _title(title: str | None) -> dict:
     return {} if title is None else {"title": {"text": str(title).split("\n")}}
 
@@ -170,11 +166,6 @@ def _room_for_labels(values, labels, width: float) -> dict:
     return {"domain": [bottom, top * factor if top > 0 else 1.0], "nice": False}
 
 
-def _label(column: object) -> str:
-    text = str(column).replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
 def _bar_height(n: int, height: float) -> dict | float:
     """A bar chart's height: a fixed step per bar (the PNG grows with the bars too)."""
     return {"step": BAR_STEP} if n else height
@@ -196,36 +187,32 @@ def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
     if band is not None:
         charts._check_columns(data, low=band[0], high=band[1])
     previous_text = charts.CHART_TEXT["en"]["previous"]
-    series, when, value, kind, low, high, hollows = [], [], [], [], [], [], []
+    rows = []
+
+    def add(key, part, times, kind: str, current: bool) -> None:
+        none = [None] * len(part)
+        rows.extend(_records({
+            "series": [label_text(key) if hue else axis_title(y)] * len(part),
+            "x": times, "y": part[y], "kind": [kind] * len(part),
+            "low": part[band[0]] if band and current else none,
+            "high": part[band[1]] if band and current else none,
+            "hollow": part[hollow].astype(bool) if hollow and current
+            else [False] * len(part)}))
+
     current = charts._groups(data, hue)
-    groups = [key for key, _ in current]
     for key, part in current:
-        times = charts._time_values(part[x])
-        series += [_text(key) if hue else _label(y)] * len(part)
-        when += list(times)
-        value += list(part[y])
-        kind += ["current"] * len(part)
-        low += list(part[band[0]]) if band else [None] * len(part)
-        high += list(part[band[1]]) if band else [None] * len(part)
-        hollows += list(part[hollow].astype(bool)) if hollow else [False] * len(part)
+        add(key, part, charts._time_values(part[x]), "current", True)
     if previous is not None:
         charts._check_columns(previous, "previous", x=x, y=y, hue=hue)
+        groups = [key for key, _ in current]
         for key, part in charts._groups(previous, hue):
             if key not in groups:
                 continue
             times = charts._time_values(part[x])
             if pd.api.types.is_datetime64_any_dtype(times):
                 times = times + previous_offset
-            series += [_text(key) if hue else _label(y)] * len(part)
-            when += list(times)
-            value += list(part[y])
-            kind += [previous_text] * len(part)
-            low += [None] * len(part)
-            high += [None] * len(part)
-            hollows += [False] * len(part)
-    rows = _records({"series": series, "x": when, "y": value, "kind": kind, "low": low,
-                     "high": high, "hollow": hollows})
-    values = pd.to_numeric(pd.Series(value, dtype=float), errors="coerce")
+            add(key, part, times, previous_text, False)
+    values = pd.Series([r["y"] for r in rows], dtype=float)
     legend = hue is not None  # the title says which line is dashed
     temporal = pd.api.types.is_datetime64_any_dtype(charts._time_values(data[x]))
     months = charts._time_values(data[x]).nunique() if temporal else 0
@@ -238,7 +225,7 @@ def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
     y_scale = ({"domain": list(ylim)} if ylim is not None else
                {"zero": bool(values.min() >= 0) if values.notna().any() else True})
     y_enc = {"field": "y", "type": "quantitative", "scale": y_scale,
-             "axis": value_axis(unit, _label(y))}
+             "axis": value_axis(unit, axis_title(y))}
     layers = []
     if highlight is not None and temporal:
         layers.append({
@@ -262,19 +249,19 @@ def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
             "x": x_enc,
             "y": y_enc,
             "color": {"field": "series", "type": "nominal", "sort": None,
-                      "legend": {"title": _label(hue) if hue else None} if legend else None},
+                      "legend": {"title": axis_title(hue) if hue else None} if legend else None},
             "strokeDash": {"field": "kind", "type": "nominal", "sort": None,
                            "scale": {"domain": ["current", previous_text],
                                      "range": [[1, 0], [5, 3]]},
                            "legend": None},
             "opacity": {"condition": {"test": f"datum.kind === '{previous_text}'",
                                       "value": 0.7}, "value": 1},
-            "tooltip": [{"field": "series", "title": _label(hue) if hue else "Series"},
+            "tooltip": [{"field": "series", "title": axis_title(hue) if hue else "Series"},
                         {"field": "kind", "title": "Line"},
                         ({"field": "x", "type": "temporal", "title": "Period",
                           "format": "%Y-%m-%d", "formatType": "utc"} if temporal
                          else {"field": "x", "title": "Period"}),
-                        {"field": "y", "type": "quantitative", "title": _label(y),
+                        {"field": "y", "type": "quantitative", "title": axis_title(y),
                          "format": ".1%" if unit == "percent" else ",.2f"}],
         },
     }
@@ -295,16 +282,16 @@ def bar(data: pd.DataFrame, *, x: str, y: str, share: str | None = None,
     """:func:`crmkit.charts.bar`: horizontal bars, first on top, each labelled."""
     frame, labels = charts.bar_frame(data, x=x, y=y, share=share, unit=unit, sort=sort,
                                      top=top)
-    rows = _records({"name": [_text(v) for v in frame[y]], "value": frame[x],
+    rows = _records({"name": [label_text(v) for v in frame[y]], "value": frame[x],
                      "label": labels})
     width = max(size[0] - 130, 140)
     encoding = {"y": {"field": "name", "type": "nominal", "sort": None,
                       "axis": {"title": None}},
                 "x": {"field": "value", "type": "quantitative",
                       "scale": _room_for_labels([r["value"] for r in rows], labels, width),
-                      "axis": value_axis(unit, _label(x), _ticks(width))},
-                "tooltip": [{"field": "name", "title": _label(y)},
-                            {"field": "label", "title": _label(x)}]}
+                      "axis": value_axis(unit, axis_title(x), _ticks(width))},
+                "tooltip": [{"field": "name", "title": axis_title(y)},
+                            {"field": "label", "title": axis_title(x)}]}
     return {
         **_title(title), "width": width,
         "height": _bar_height(len(rows), size[1]), "data": {"values": rows},
@@ -326,7 +313,7 @@ def leaderboard(data: pd.DataFrame, *, rep: str = "sales_rep", actual: str = "re
     status = np.where(reached.isna(), "no target",
                       np.where(reached >= 1, "met", "below target"))
     ends = frame[[actual, target]].astype(float).max(axis=1).fillna(0.0)
-    rows = _records({"name": [_text(v) for v in frame[rep]], "actual": frame[actual],
+    rows = _records({"name": [label_text(v) for v in frame[rep]], "actual": frame[actual],
                      "target": frame[target], "status": status, "end": ends,
                      "label": [charts.attainment_text(s) for s in reached]})
     y = {"field": "name", "type": "nominal", "sort": None, "axis": {"title": None}}
@@ -340,14 +327,14 @@ def leaderboard(data: pd.DataFrame, *, rep: str = "sales_rep", actual: str = "re
         "layer": [
             {"mark": "bar", "encoding": {
                 "x": {"field": "actual", "type": "quantitative", "scale": scale,
-                      "axis": value_axis(unit, _label(actual), _ticks(width))},
+                      "axis": value_axis(unit, axis_title(actual), _ticks(width))},
                 "color": {"field": "status", "type": "nominal", "title": None,
                           "scale": {"domain": ["met", "below target", "no target"],
                                     "range": [charts.MET_COLOR, charts.MISSED_COLOR,
                                               charts.MUTED_COLOR]},
                           "legend": {"orient": "bottom"}},
-                "tooltip": [{"field": "name", "title": _label(rep)},
-                            {"field": "actual", "title": _label(actual), "format": ",.2f"},
+                "tooltip": [{"field": "name", "title": axis_title(rep)},
+                            {"field": "actual", "title": axis_title(actual), "format": ",.2f"},
                             {"field": "target", "title": "Target", "format": ",.2f"},
                             {"field": "label", "title": "Attainment"}]}},
             {"mark": {"type": "tick", "color": "#222222", "thickness": 2.5,
@@ -367,7 +354,7 @@ def funnel(data: pd.DataFrame, *, stage: str = "stage", count: str = "count",
     charts._check_unique(data, stage, "stage")
     counts = data[count].to_numpy(dtype=float)
     first = counts[0] if len(counts) else np.nan
-    rows = _records({"name": [_text(v) for v in data[stage]], "left": -counts / 2,
+    rows = _records({"name": [label_text(v) for v in data[stage]], "left": -counts / 2,
                      "right": counts / 2, "label": [charts.funnel_text(c, first)
                                                     for c in counts]})
     return {
@@ -379,8 +366,8 @@ def funnel(data: pd.DataFrame, *, stage: str = "stage", count: str = "count",
             {"mark": {"type": "bar", "color": charts.MAIN_COLOR},
              "encoding": {"x": {"field": "left", "type": "quantitative", "axis": None},
                           "x2": {"field": "right"},
-                          "tooltip": [{"field": "name", "title": _label(stage)},
-                                      {"field": "label", "title": _label(count)}]}},
+                          "tooltip": [{"field": "name", "title": axis_title(stage)},
+                                      {"field": "label", "title": axis_title(count)}]}},
             {"mark": {"type": "text", "color": "white", "fontWeight": "bold"},
              "encoding": {"x": {"datum": 0, "type": "quantitative"},
                           "text": {"field": "label"}}},
@@ -395,58 +382,46 @@ def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "c
               size=(800, 450), **_mpl) -> dict:
     """:func:`crmkit.charts.rate_bars`: a bar per category with its 95% interval, "too
     few" bars grey, the overall rate dashed and named in the title."""
-    charts._check_columns(frame, "frame", x=x, y=y, ci_low=ci_low, ci_high=ci_high,
-                          numerator=numerator, denominator=denominator, too_few=too_few)
-    charts._check_unique(frame, x, "x", "frame")
-    data = frame.sort_values(y, ascending=False, kind="stable") if sort else frame
-    values = data[y].to_numpy(dtype=float)
-    high = data[ci_high].to_numpy(dtype=float)
-    few = data[too_few].fillna(True).to_numpy(dtype=bool)
-    anchors = np.where(np.isfinite(high), high, np.where(np.isfinite(values), values, 0.0))
-    labels = [charts.rate_text(v, f, n) for v, f, n in zip(values, few, data[denominator])]
-    tops = np.concatenate([high[np.isfinite(high)], values[np.isfinite(values)], [0.0]])
-    level = None if reference is None else float(getattr(reference, "value", reference))
+    data, top = charts.rate_bars_frame(frame, x=x, y=y, ci_low=ci_low, ci_high=ci_high,
+                                       numerator=numerator, denominator=denominator,
+                                       too_few=too_few, sort=sort)
+    level = None if reference is None else charts.reference_level(reference)
     if level is not None and title is not None:
         title = charts.title_with_overall(title, f"{level:.1%}")
     return _interval_bars(
-        names=data[x], values=values, low=data[ci_low], high=high, anchors=anchors, few=few,
-        labels=labels, counts={"Numerator": data[numerator], "Denominator": data[denominator]},
-        domain=[0, max(float(tops.max()) * (1.3 if few.any() else 1.15), 0.05)],
-        axis=value_axis("percent", _label(y) if y != "value" else None), percent=True,
-        level=level, x_title=_label(x), title=title, size=size)
+        data, x, counts={"Numerator": numerator, "Denominator": denominator},
+        domain=[0, top], percent=True, level=level, title=title, size=size,
+        axis=value_axis("percent", axis_title(y) if y != "value" else None),
+        x_title=axis_title(x))
 
 
 def nps_bars(frame: pd.DataFrame, *, x: str, overall: object = None,
              title: str | None = None, size=(800, 450), **_mpl) -> dict:
     """:func:`crmkit.charts.nps_bars`: NPS per group with its 95% interval, 0 marked, the
     overall NPS dashed and named in the title."""
-    charts._check_columns(frame, "frame", x=x, value="value", ci_low="ci_low",
-                          ci_high="ci_high", n="n", too_few="too_few")
-    values = frame["value"].to_numpy(dtype=float)
-    low, high = frame["ci_low"].to_numpy(dtype=float), frame["ci_high"].to_numpy(dtype=float)
-    few = frame["too_few"].astype(bool).to_numpy()
-    anchors = np.maximum(np.where(np.isfinite(high), high, 0.0), 0.0)
-    level = None if overall is None else float(getattr(overall, "value", overall))
+    data = charts.nps_bars_frame(frame, x=x)
+    level = None if overall is None else charts.reference_level(overall)
     if level is not None and title is not None:
         title = charts.title_with_overall(title, charts.value_text(level, "nps"))
     return _interval_bars(
-        names=frame[x], values=values, low=low, high=high, anchors=anchors, few=few,
-        labels=[charts.nps_text(v, f, n) for v, f, n in zip(values, few, frame["n"])],
-        counts={"Responses": frame["n"]}, domain=list(charts.nps_limits(low, high)),
+        data, x, counts={"Responses": "n"},
+        domain=list(charts.nps_limits(data["_low"].to_numpy(), data["_high"].to_numpy())),
         axis=value_axis("nps"), percent=False, level=level, zero_line=True, x_title=None,
         title=title, size=size)
 
 
-def _interval_bars(*, names, values, low, high, anchors, few, labels, counts: dict,
-                   domain: list, axis: dict, percent: bool, level: float | None,
-                   x_title: str | None, title: str | None, size,
-                   zero_line: bool = False) -> dict:
+def _interval_bars(data: pd.DataFrame, x: str, *, counts: dict, domain: list, axis: dict,
+                   percent: bool, level: float | None, x_title: str | None,
+                   title: str | None, size, zero_line: bool = False) -> dict:
     """Vertical bars with their 95% intervals and labels above them ("too few" bars
-    grey), a dashed reference ``level``: rate_bars and nps_bars."""
+    grey), a dashed reference ``level``: rate_bars and nps_bars, from their frames
+    (:func:`crmkit.charts.rate_bars_frame`, :func:`~crmkit.charts.nps_bars_frame`).
+    ``counts``: tooltip title -> column."""
     count_names = {name: f"count_{i}" for i, name in enumerate(counts)}
-    rows = _records({"name": [_text(v) for v in names], "value": values, "low": low,
-                     "high": high, "anchor": anchors, "few": few, "label": labels,
-                     **{count_names[k]: v for k, v in counts.items()}})
+    rows = _records({"name": [label_text(v) for v in data[x]], "value": data["_value"],
+                     "low": data["_low"], "high": data["_high"], "anchor": data["_anchor"],
+                     "few": data["_few"], "label": data["_label"],
+                     **{count_names[k]: data[c] for k, c in counts.items()}})
     for row in rows:  # "too few\n(n=12)": two lines, the last one just above the interval
         *first, row["last_line"] = row["label"].split("\n")
         row["first_line"] = "\n".join(first)
@@ -499,15 +474,11 @@ def distribution(data: pd.DataFrame, *, x: str = "score", y: str | None = "value
     rows = _records({"name": charts.score_names(heights, names),
                      "value": heights.to_numpy(dtype=float),
                      "label": [charts.value_text(v, unit) for v in heights],
-                     "group": ([text[g].format(max=charts.DETRACTOR_MAX,
-                                               min=charts.PROMOTER_MIN) for g in groups]
+                     "group": ([charts.nps_band_name(g) for g in groups]
                                if groups else [None] * len(heights))})
     color = ({"field": "group", "type": "nominal", "sort": None, "title": None,
-              "scale": {"domain": [text[b].format(max=charts.DETRACTOR_MAX,
-                                                  min=charts.PROMOTER_MIN)
-                                   for b in ("detractor", "passive", "promoter")],
-                        "range": [charts.NPS_COLORS[b]
-                                  for b in ("detractor", "passive", "promoter")]},
+              "scale": {"domain": [charts.nps_band_name(b) for b in charts.NPS_BANDS],
+                        "range": [charts.NPS_COLORS[b] for b in charts.NPS_BANDS]},
               "legend": {"orient": "bottom"}}
              if groups else {"value": charts.MAIN_COLOR})
     top = max([0.0, *[r["value"] for r in rows if r["value"] is not None]])
@@ -515,14 +486,14 @@ def distribution(data: pd.DataFrame, *, x: str = "score", y: str | None = "value
         **_title(title), "width": max(size[0] - 100, 140), "height": size[1] - 110,
         "data": {"values": rows},
         "encoding": {"x": {"field": "name", "type": "ordinal", "sort": None,
-                           "axis": {"title": _label(x), "labelAngle": 0}},
+                           "axis": {"title": axis_title(x), "labelAngle": 0}},
                      "y": {"field": "value", "type": "quantitative",
                            "scale": {"domain": [0, top * 1.15 if top > 0 else 1]},
                            "axis": value_axis(unit, text["responses"] if unit == "count"
                                               else text["share"])}},
         "layer": [{"mark": "bar", "encoding": {
                       "color": color,
-                      "tooltip": [{"field": "name", "title": _label(x)},
+                      "tooltip": [{"field": "name", "title": axis_title(x)},
                                   {"field": "label", "title": "Value"}]}},
                   {"mark": {"type": "text", "baseline": "bottom", "dy": -2},
                    "encoding": {"text": {"field": "label"}}}],
@@ -538,7 +509,7 @@ def survival(curves: pd.DataFrame, *, group: str | None = "group", time: str = "
                           ci_lower=ci_lower, ci_upper=ci_upper)
     groups = charts._groups(curves, group)
     parts = [part.sort_values(time, kind="stable").assign(
-        _series=_text(key) if key is not None else _label(value)) for key, part in groups]
+        _series=label_text(key) if key is not None else axis_title(value)) for key, part in groups]
     frame = pd.concat(parts, ignore_index=True) if parts else curves.assign(_series=[])
     band = ci_lower is not None and ci_upper is not None
     rows = _records({"series": frame["_series"], "time": frame[time], "value": frame[value],
@@ -547,7 +518,7 @@ def survival(curves: pd.DataFrame, *, group: str | None = "group", time: str = "
     color = {"field": "series", "type": "nominal", "sort": None,
              "legend": {"title": None} if len(groups) > 1 else None}
     x = {"field": "time", "type": "quantitative", "scale": {"domainMin": 0},
-         "axis": {"title": _label(time)}}
+         "axis": {"title": axis_title(time)}}
     layers = []
     if band:
         layers.append({"mark": {"type": "area", "interpolate": "step-after", "opacity": 0.15},
@@ -558,10 +529,10 @@ def survival(curves: pd.DataFrame, *, group: str | None = "group", time: str = "
                        "x": x, "color": color,
                        "y": {"field": "value", "type": "quantitative",
                              "scale": {"domain": [0, 1.02], "nice": False},
-                             "axis": value_axis("percent", _label(value))},
+                             "axis": value_axis("percent", axis_title(value))},
                        "tooltip": [{"field": "series", "title": "Group"},
-                                   {"field": "time", "title": _label(time)},
-                                   {"field": "value", "title": _label(value),
+                                   {"field": "time", "title": axis_title(time)},
+                                   {"field": "value", "title": axis_title(value),
                                     "format": ".1%"}]}})
     return {**_title(title), "width": size[0] - 180, "height": size[1] - 90,
             "data": {"values": rows}, "layer": layers}
@@ -571,20 +542,13 @@ def silhouette(table: pd.DataFrame, *, k: str = "k", score: str = "silhouette",
                chosen: str | None = "chosen", title: str | None = None, size=(400, 450),
                **_mpl) -> dict:
     """:func:`crmkit.charts.silhouette`: the score per k, the chosen k ringed and named."""
-    if isinstance(table, pd.DataFrame) and k not in table.columns and table.index.name == k:
-        table = table.reset_index()
-    if chosen is not None and chosen not in table.columns:
-        chosen = None
-    charts._check_columns(table, "table", k=k, score=score, chosen=chosen)
-    frame = table.sort_values(k)
-    best = (frame[chosen].astype(bool) if chosen is not None
-            else frame.index == frame[score].idxmax())
+    frame, best = charts.silhouette_frame(table, k=k, score=score, chosen=chosen)
     rows = _records({"k": frame[k], "score": frame[score], "best": best,
                      "label": [charts.CHART_TEXT["en"]["chosen"].format(k=v) if b else ""
                                for v, b in zip(frame[k], best)]})
     scores = [r["score"] for r in rows if r["score"] is not None] or [0.0]
     span = (max(scores) - min(scores)) or 0.1
-    y = {"field": "score", "type": "quantitative", "axis": {"title": _label(score)},
+    y = {"field": "score", "type": "quantitative", "axis": {"title": axis_title(score)},
          "scale": {"domain": [min(scores) - 0.2 * span, max(scores) + 0.45 * span],
                    "nice": False}}
     x = {"field": "k", "type": "quantitative", "axis": {"title": "k", "tickMinStep": 1}}
@@ -637,7 +601,7 @@ def cluster_profile(profile: pd.DataFrame, *, features=None, title: str | None =
     against the other clusters."""
     z, means, features, names = charts.cluster_profile_frame(profile, features=features)
     limit = max(1.0, float(np.abs(z).max())) if z.size else 1.0
-    columns = [charts._axis_label(f) for f in features]
+    columns = [axis_title(f) for f in features]
     rows = [{"row": names[r], "column": columns[c], "z": _json(z[r, c]),
              "label": charts.compact_number(means.iat[r, c]),
              "mean": _json(means.iat[r, c])}
