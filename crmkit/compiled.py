@@ -22,6 +22,7 @@ compiling.)
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import threading
@@ -36,6 +37,7 @@ import sqlglot.expressions as sge
 from crmkit.kept import Kept
 
 SHAPES_KEPT = 1024  # compiled shapes kept per connection (LRU)
+NODES_KEPT = 200_000  # numbered sub-shapes (see shape_key) before the numbering restarts
 LITERALS_KEPT = 4096  # rendered literals kept per connection (LRU)
 CHECK_ENV = "CRMKIT_CHECK_SQL"  # set: every call is checked against ibis' compilation
 _SLOT = "crmkit_slot_{}"
@@ -54,6 +56,41 @@ def _slotted(literal: ops.Literal) -> bool:
     dtype = literal.dtype
     return literal.value is not None and (dtype.is_string() or dtype.is_date()
                                           or dtype.is_timestamp())
+
+
+def shape_key(op: ops.Node, numbers: dict, ids) -> tuple[int, list[ops.Literal]]:
+    """The number of ``op``'s shape, and its slotted literals in slot order.
+
+    Each node's shape (its type, its arguments with every node among them replaced by
+    that node's shape number, a slotted literal by ("slot", its index, its type)) is
+    numbered once in ``numbers``, new numbers taken from ``ids`` (an itertools.count:
+    never reused). Equal shapes get equal numbers; a dict lookup of a flat tuple per
+    node instead of rebuilding the expression with slots (ibis' replace: ~1.6 ms for a
+    KPI query, this ~0.1 ms).
+    """
+    literals: dict[ops.Literal, int] = {}
+    seen: dict[int, int] = {}  # id(node) -> number, for nodes shared within the query
+
+    def visit(x):
+        if isinstance(x, ops.Node):
+            number = seen.get(id(x))
+            if number is None:
+                if isinstance(x, ops.Literal) and _slotted(x):
+                    sub = ("slot", literals.setdefault(x, len(literals)), x.dtype)
+                else:
+                    sub = (type(x), *map(visit, x.__args__))
+                number = numbers.get(sub)
+                if number is None:
+                    number = numbers.setdefault(sub, next(ids))
+                seen[id(x)] = number
+            return number
+        if isinstance(x, tuple):
+            return tuple(map(visit, x))
+        if isinstance(x, dict):
+            return tuple((name, visit(value)) for name, value in x.items())
+        return x
+
+    return visit(op), list(literals)
 
 
 def install(con) -> CompiledQueries | None:
@@ -89,6 +126,8 @@ class CompiledQueries:
                 sge.Placeholder(this=_SLOT.format(index))})
         self._slot_compiler = slots()
         self._shapes = Kept(kept)
+        self._numbers: dict = {}  # sub-shape -> number (shape_key)
+        self._ids = itertools.count()
         self._literals = Kept(LITERALS_KEPT)
         self._lock = threading.Lock()
         self.hits = self.compiled = self.by_ibis = 0
@@ -103,9 +142,15 @@ class CompiledQueries:
         if limit is not None:
             table = table.limit(limit)
         op = table.op()
-        literals = [lit for lit in dict.fromkeys(op.find(ops.Literal)) if _slotted(lit)]
-        shape = op.replace({lit: TemplateSlot(i, lit.dtype)
-                            for i, lit in enumerate(literals)}) if literals else op
+        if len(self._numbers) > NODES_KEPT:
+            with self._lock:  # numbers are never reused: keys made before stay distinct
+                self._numbers = {}
+                self._shapes.clear()
+        try:
+            shape, literals = shape_key(op, self._numbers, self._ids)
+        except TypeError:  # an argument that cannot be a dict key: ibis compiles
+            self.by_ibis += 1
+            return self.ibis_compile(expr, limit=limit)
         with self._lock:
             template = self._shapes.get(shape)
         if template is _IBIS:
@@ -116,7 +161,9 @@ class CompiledQueries:
             sql = self._fill(template, literals)
         else:
             try:
-                template = self._template(shape, len(literals))
+                slotted = op.replace({lit: TemplateSlot(i, lit.dtype)
+                                      for i, lit in enumerate(literals)}) if literals else op
+                template = self._template(slotted, len(literals))
                 sql = self._fill(template, literals)
             except Exception:  # a shape the slots cannot express: ibis compiles it
                 with self._lock:

@@ -48,6 +48,30 @@ def test_equal_literals_and_other_filters_are_other_shapes(wh, monkeypatch):
     assert queries.compiled == 2  # "East" twice is one slot: a shape of its own
 
 
+def test_shape_numbers_follow_the_structure_not_the_values(wh, monkeypatch):
+    """shape_key numbers a query by its structure (slotted literals abstracted); when the
+    numbering restarts (NODES_KEPT) the kept shapes go with it and compile again."""
+    import crmkit.compiled as compiled
+
+    monkeypatch.delenv(CHECK_ENV, raising=False)
+    orders = wh.table("orders")
+
+    def query(region, column="region"):
+        return orders.filter(orders[column] == region).count().as_table().op()
+
+    numbers, ids = {}, iter(range(10**6))
+    east, literals = compiled.shape_key(query("East"), numbers, ids)
+    assert [lit.value for lit in literals] == ["East"]
+    assert compiled.shape_key(query("West"), numbers, ids)[0] == east
+    assert compiled.shape_key(query("East", "channel"), numbers, ids)[0] != east
+    queries = wh.compiled
+    wh.con.compile(query("East").to_expr())
+    before = queries.compiled
+    monkeypatch.setattr(compiled, "NODES_KEPT", 0)
+    assert wh.con.compile(query("West").to_expr()) == queries.ibis_compile(query("West").to_expr())
+    assert queries.compiled == before + 1
+
+
 def test_kpis_on_new_values_match_a_fresh_warehouse(wh, sample_warehouse):
     """KPIs through kept shapes equal KPIs compiled from scratch (CRMKIT_CHECK_SQL is set
     by the test suite, so each call was also checked against ibis' SQL)."""

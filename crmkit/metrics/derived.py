@@ -63,6 +63,11 @@ def null_timestamp():
 # -- orders ------------------------------------------------------------------------------
 def classified_orders(wh, filters: Filters, *, period: bool = True) -> ibis.Table:
     """Filtered orders with an ``order_kind`` column: completed / returned / cancelled."""
+    return wh.expression(("classified_orders", filters, period),
+                         lambda: _classified(wh, filters, period))
+
+
+def _classified(wh, filters: Filters | None, period: bool) -> ibis.Table:
     t = apply_filters(wh, "orders", filters, period=period)
     status = t.status if "status" in t.columns else ibis.null().cast("string")
     kind = ibis.cases(

@@ -328,9 +328,14 @@ def apply_filters(wh, table: str, filters: Filters | None, *,
     ``period=False`` leaves the date range out (KPIs that look back before the period).
     Returns an ibis table expression; nothing is executed.
     """
-    t = wh.table(table)
     if filters is None:
-        return t
+        return wh.table(table)
+    return wh.expression(("filtered", table, filters, period),
+                         lambda: _filtered(wh, table, filters, period))
+
+
+def _filtered(wh, table: str, filters: Filters, period: bool) -> ibis.Table:
+    t = wh.table(table)
     columns = t.columns
     # One filter of all conditions: ibis compiles one predicate list faster than a chain
     # of filters it has to merge.

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 DAYS_PER_UNIT = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
 SUMMARY_COLUMNS = ["frequency", "recency", "T", "monetary_value"]
@@ -114,17 +114,26 @@ def _summary_arrays(summary: pd.DataFrame):
     return x, t_x, T
 
 
-def _bgnbd_log_terms(r, alpha, a, b, x, t_x, T):
+def _frequencies(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct frequencies and each customer's place among them: terms that depend
+    on the frequency alone (the gamma and digamma functions) are computed once per
+    distinct value, a few hundred against tens of thousands of customers."""
+    return np.unique(x, return_inverse=True)
+
+
+def _bgnbd_log_terms(r, alpha, a, b, x, t_x, T, freq=None):
     """Per-customer log-likelihood in three logged pieces (FHL 2005, eq. 6):
-    LL = log_a + log(exp(log_still_alive) + exp(log_dropped)), log_dropped = -inf at x = 0."""
-    log_a = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x) - betaln(a, b)
+    LL = log_a + log(exp(log_still_alive) + exp(log_dropped)), log_dropped = -inf at x = 0.
+    ``freq``: :func:`_frequencies` of ``x``, computed here when not given."""
+    xs, at = _frequencies(x) if freq is None else freq
+    log_a = (gammaln(r + xs) - gammaln(r) + r * np.log(alpha)
+             + betaln(a, b + xs) - betaln(a, b))[at]
     log_still_alive = -(r + x) * np.log(alpha + T)
     # The term for "dropped out right after the last purchase" exists only when x > 0;
     # b + x - 1 > 0 there. np.where keeps -inf out of the x == 0 rows.
-    repeat = x > 0
-    safe = np.where(repeat, b + x - 1, 1.0)
+    log_after_last = np.log(np.where(xs > 0, b + xs - 1, 1.0))[at]
     log_dropped = np.where(
-        repeat, np.log(a) - np.log(safe) - (r + x) * np.log(alpha + t_x), -np.inf
+        x > 0, np.log(a) - log_after_last - (r + x) * np.log(alpha + t_x), -np.inf
     )
     return log_a, log_still_alive, log_dropped
 
@@ -138,24 +147,55 @@ def bgnbd_log_likelihood(params: Mapping, summary: pd.DataFrame) -> float:
     return float(np.sum(log_a + np.logaddexp(log_alive, log_dropped)))
 
 
-def _fit(neg_log_likelihood, start: np.ndarray):
-    """Minimise over log-parameters: BFGS from ``start``; when it does not report
-    convergence (on a numerical gradient it may stop with "precision loss" next to the
-    optimum), Nelder-Mead settles it from there (from ``start`` if BFGS strayed to
-    non-finite values). The best finite result wins.
+def _bgnbd_gradient(r, alpha, a, b, x, t_x, T, freq, log_alive, log_dropped, lse):
+    """Gradient of the total BG/NBD log-likelihood in (r, alpha, a, b): the derivative of
+    each logged piece of :func:`_bgnbd_log_terms`, the two alternatives weighted by their
+    share of the sum (``lse`` = log(exp(log_alive) + exp(log_dropped)))."""
+    xs, at = freq
+    alive = np.exp(log_alive - lse)
+    dropped = np.exp(log_dropped - lse)  # 0 where log_dropped is -inf (x = 0)
+    psi_abx = digamma(a + b + xs)
+    d_r = ((digamma(r + xs) - digamma(r) + np.log(alpha))[at]
+           - alive * np.log(alpha + T) - dropped * np.log(alpha + t_x))
+    d_alpha = r / alpha - (r + x) * (alive / (alpha + T) + dropped / (alpha + t_x))
+    d_a = (digamma(a + b) - psi_abx)[at] + dropped / a
+    d_b = ((digamma(b + xs) - digamma(b) + digamma(a + b) - psi_abx)[at]
+           - dropped / np.where(xs > 0, b + xs - 1, 1.0)[at])
+    return np.array([d_r.sum(), d_alpha.sum(), d_a.sum(), d_b.sum()])
 
-    BFGS takes a fifth to a half of the likelihood evaluations Nelder-Mead needs from the
-    start (73,000 customers: 200 against 906, 1.9 s against 9.3 s; CDNOW: 336 with the
-    Nelder-Mead step against ~800), to the same optimum. Nelder-Mead stops when the simplex is within
-    1e-7 in the log-parameters and 1e-10 of the log-likelihood relative to its size (an
-    absolute bound would sit below float precision on a large customer base).
+
+# BFGS with an exact gradient stops when the largest gradient component (in the
+# log-parameters, summed over customers) is below this times the number of customers: a
+# step of about 1e-8 in the log-parameters. Its default absolute bound sits below float
+# precision on a large customer base and ends in "precision loss" next to the optimum.
+GTOL_PER_CUSTOMER = 1e-8
+
+
+def _fit(neg_log_likelihood, start: np.ndarray, gradient=None, n: int = 1):
+    """Minimise over log-parameters: BFGS from ``start``, on ``gradient`` (the negative
+    log-likelihood and its gradient in the log-parameters, over ``n`` customers) when
+    given, else on a numerical gradient. When BFGS does not report convergence (on a
+    numerical gradient it may stop with "precision loss" next to the optimum),
+    Nelder-Mead settles it from there (from ``start`` if BFGS strayed to non-finite
+    values). The best finite result wins.
+
+    Both models pass their exact gradient: BFGS then needs 42 evaluations for BG/NBD on
+    73,000 customers (0.45 s) where the numerical gradient took ~200 and the Nelder-Mead
+    step after it ~200 more (2 s); Gamma-Gamma 16 (0.04 s against 1.3 s). Nelder-Mead
+    stops when the simplex is within 1e-7 in the log-parameters and 1e-10 of the
+    log-likelihood relative to its size (an absolute bound would sit below float
+    precision on a large customer base).
     """
     from scipy import optimize  # imported here: it costs half a second at import time
 
     # Trial points far from the optimum can overflow; the objective returns inf there and
     # the optimiser backs off, so numpy's floating-point warnings are noise here.
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        quick = optimize.minimize(neg_log_likelihood, start, method="BFGS")
+        if gradient is not None:
+            quick = optimize.minimize(gradient, start, method="BFGS", jac=True,
+                                      options={"gtol": GTOL_PER_CUSTOMER * max(n, 1)})
+        else:
+            quick = optimize.minimize(neg_log_likelihood, start, method="BFGS")
         finite = bool(np.isfinite(quick.fun) and np.all(np.isfinite(quick.x)))
         if quick.success and finite:
             return quick
@@ -180,16 +220,27 @@ def fit_bgnbd(summary: pd.DataFrame) -> dict:
     x, t_x, T = _summary_arrays(summary)
     if len(x) == 0:
         raise ValueError("`summary` is empty: there are no customers to fit.")
+    freq = _frequencies(x)
 
     def negative_ll(log_params):
         r, alpha, a, b = np.exp(log_params)
-        log_a, log_alive, log_dropped = _bgnbd_log_terms(r, alpha, a, b, x, t_x, T)
+        log_a, log_alive, log_dropped = _bgnbd_log_terms(r, alpha, a, b, x, t_x, T, freq)
         total = np.sum(log_a + np.logaddexp(log_alive, log_dropped))
         return -total if np.isfinite(total) else np.inf
 
+    def with_gradient(log_params):
+        params = np.exp(log_params)
+        log_a, log_alive, log_dropped = _bgnbd_log_terms(*params, x, t_x, T, freq)
+        lse = np.logaddexp(log_alive, log_dropped)
+        total = np.sum(log_a + lse)
+        if not np.isfinite(total):
+            return np.inf, np.zeros(4)
+        grad = _bgnbd_gradient(*params, x, t_x, T, freq, log_alive, log_dropped, lse)
+        return -total, -grad * params  # chain rule: d/d log(theta) = theta * d/d theta
+
     # Start alpha at the scale of the observation window so the first steps are sensible.
     start = np.log([1.0, max(float(np.mean(T)), 1e-3), 1.0, 1.0])
-    best = _fit(negative_ll, start)
+    best = _fit(negative_ll, start, with_gradient, len(x))
     r, alpha, a, b = np.exp(best.x)
     return {"r": float(r), "alpha": float(alpha), "a": float(a), "b": float(b),
             "log_likelihood": float(-best.fun), "n_customers": int(len(x))}
@@ -249,19 +300,35 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> dict:
         raise ValueError("Gamma-Gamma needs at least two repeat customers with positive spend.")
     x = repeat["frequency"].to_numpy(dtype=float)
     m = repeat["monetary_value"].to_numpy(dtype=float)
+    xs, at = _frequencies(x)
+    log_m, log_x = np.log(m), np.log(x)
 
     def log_likelihood(p, q, gamma):
+        by_frequency = (gammaln(p * xs + q) - gammaln(p * xs))[at]
         return np.sum(
-            gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(gamma)
-            + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(gamma + x * m)
+            by_frequency - gammaln(q) + q * np.log(gamma)
+            + (p * x - 1) * log_m + p * x * log_x - (p * x + q) * np.log(gamma + x * m)
         )
 
     def negative_ll(log_params):
         value = log_likelihood(*np.exp(log_params))
         return -value if np.isfinite(value) else np.inf
 
+    def with_gradient(log_params):
+        p, q, gamma = params = np.exp(log_params)
+        value = log_likelihood(p, q, gamma)
+        if not np.isfinite(value):
+            return np.inf, np.zeros(3)
+        psi_sum = digamma(p * xs + q)[at]
+        log_total = np.log(gamma + x * m)
+        grad = np.array([
+            np.sum(x * (psi_sum - digamma(p * xs)[at] + log_m + log_x - log_total)),
+            np.sum(psi_sum - digamma(q) + np.log(gamma) - log_total),
+            np.sum(q / gamma - (p * x + q) / (gamma + x * m))])
+        return -value, -grad * params  # chain rule: d/d log(theta) = theta * d/d theta
+
     start = np.log([1.0, 1.0, max(float(np.mean(m)), 1e-3)])
-    best = _fit(negative_ll, start)
+    best = _fit(negative_ll, start, with_gradient, len(x))
     p, q, gamma = np.exp(best.x)
     return {"p": float(p), "q": float(q), "gamma": float(gamma),
             "log_likelihood": float(-best.fun), "n_customers": int(len(x))}

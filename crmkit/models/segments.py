@@ -247,6 +247,11 @@ class BehaviourClusters:
 # n² distances per candidate k (5,000: 1.5 s for k = 2..8; 2,000: 0.25 s), and its
 # standard error on 2,000 customers (~0.005) is well below the gaps between the k's.
 SILHOUETTE_SAMPLE = 2000
+# k-means starts per candidate k (k-means++ seeds), the best kept. 3 instead of
+# scikit-learn's classic 10: the same k chosen, silhouettes within 0.003 and cluster shares
+# within 0.001 on the sample data (1,904 customers) and on 73,182 generated customers,
+# 2.6x faster (2.5 s -> 1.0 s for k = 2..8 on the latter); 1 start moved silhouettes by 0.04.
+KMEANS_STARTS = 3
 
 
 def behaviour_clusters(
@@ -298,7 +303,8 @@ def behaviour_clusters(
         # One thread: on a few thousand customers OpenMP's threads only spin-wait, and
         # while other reports render beside this one that made k-means 20x slower.
         with threadpool_limits(1):
-            model = KMeans(n_clusters=k, n_init=10, random_state=random_state).fit(scaled)
+            model = KMeans(n_clusters=k, n_init=KMEANS_STARTS,
+                           random_state=random_state).fit(scaled)
         distinct = len(np.unique(model.labels_))
         score = (
             silhouette_score(scaled, model.labels_, sample_size=sample, random_state=random_state)

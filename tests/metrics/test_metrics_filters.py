@@ -96,6 +96,18 @@ def test_each_table_uses_its_own_date(tiny_wh, q1):
     assert len(execute(apply_filters(tiny_wh, "orders", q1, period=False))) == 10
 
 
+def test_a_filtered_table_is_built_once_per_filters(tiny_wh, q1):
+    """The warehouse keeps filtered tables (ibis expressions are immutable): equal filters
+    give the same expression, other filters or period=False another; clear_cache forgets."""
+    orders = apply_filters(tiny_wh, "orders", q1)
+    assert apply_filters(tiny_wh, "orders", Filters.from_params(q1.to_params())) is orders
+    assert apply_filters(tiny_wh, "orders", q1, period=False) is not orders
+    assert apply_filters(tiny_wh, "orders", Filters(region="East")) is not orders
+    tiny_wh.clear_cache()
+    again = apply_filters(tiny_wh, "orders", q1)
+    assert again is not orders and again.equals(orders)
+
+
 def test_own_column_first_then_through_customers(tiny_wh):
     east = Filters(region="East")
     # orders.region (the sales region) is used, not the customer's region

@@ -205,3 +205,31 @@ def test_bgnbd_recovers_simulated_parameters_on_a_large_base():
     assert fitted["log_likelihood"] >= bgnbd_log_likelihood(true, summary) - 1e-6
     for name, value in true.items():
         assert fitted[name] == pytest.approx(value, rel=0.15), name
+
+
+@pytest.mark.parametrize("fit", [fit_bgnbd, fit_gamma_gamma])
+def test_fits_use_an_exact_gradient_and_stop_without_the_fallback(cdnow_summary, fit,
+                                                                  monkeypatch):
+    """The objective BFGS gets returns the gradient of the value it returns (checked
+    against finite differences at the start and away from it), and BFGS itself reports
+    convergence on CDNOW: the slower Nelder-Mead fallback is not needed."""
+    from scipy import optimize
+
+    runs = []
+    minimize = optimize.minimize
+
+    def recording(fun, x0, **kwargs):
+        result = minimize(fun, x0, **kwargs)
+        runs.append((fun, np.asarray(x0), kwargs, result))
+        return result
+
+    monkeypatch.setattr(optimize, "minimize", recording)
+    fit(cdnow_summary)
+    assert [kw.get("method") for _, _, kw, _ in runs] == ["BFGS"]
+    fun, start, kwargs, result = runs[0]
+    assert kwargs["jac"] is True and result.success, result.message
+    for point in (start, start + 0.3, result.x):
+        value, gradient = fun(point)
+        numeric = optimize.approx_fprime(point, lambda p: fun(p)[0], 1e-6)
+        assert np.isfinite(value)
+        assert gradient == pytest.approx(numeric, rel=1e-3, abs=0.05)
