@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 import warnings
 import weakref
 from collections.abc import Callable
@@ -64,6 +65,8 @@ class Warehouse:
         self._results = Kept(RESULTS_KEPT)
         self._results_lock = threading.Lock()
         self._expressions = Kept(EXPRESSIONS_KEPT)
+        self._temporary: dict[str, tuple[str, ibis.Table]] = {}  # kept_table: name -> table
+        self._temporary_lock = threading.Lock()
         # A query for another region or period compiles from the SQL of the same shape.
         self.compiled = install_compiled(con)
         _OPEN[id(con)] = self
@@ -143,6 +146,23 @@ class Warehouse:
                 self._expressions[key] = kept
         return kept
 
+    def kept_table(self, name: str, build: Callable[[], ibis.Table]) -> ibis.Table:
+        """``build()``, a table that no filter changes (e.g. each customer's first
+        purchase over all history), computed once into a temporary table of this
+        connection; queries read that instead of computing it again. A backend that
+        refuses temporary tables gets the expression itself. Dropped by
+        :meth:`clear_cache`, and with the connection."""
+        with self._temporary_lock:
+            if name not in self._temporary:
+                expr = build()
+                temp = f"crmkit_{name}_{uuid.uuid4().hex[:8]}"
+                try:
+                    self.con.create_table(temp, expr, temp=True)
+                    self._temporary[name] = (temp, self.con.table(temp))
+                except Exception:  # noqa: BLE001 - e.g. no TEMP privilege: compute it each time
+                    self._temporary[name] = (None, expr)
+            return self._temporary[name][1]
+
     def execute(self, expr) -> pd.DataFrame | pd.Series | object:
         """Run an ibis expression of this warehouse and return its pandas result.
 
@@ -166,10 +186,16 @@ class Warehouse:
         return result
 
     def clear_cache(self) -> None:
-        """Forget table schemas, the table list and kept results (after writing tables)."""
+        """Forget table schemas, the table list, kept results and kept tables (after
+        writing tables)."""
         with self._results_lock:
             self._results.clear()
             self._expressions.clear()
+        with self._temporary_lock:
+            for temp, _ in self._temporary.values():
+                if temp is not None:
+                    self.con.drop_table(temp, force=True)
+            self._temporary.clear()
         self._tables.clear()
         self._table_names = None
 

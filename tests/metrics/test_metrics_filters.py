@@ -108,6 +108,21 @@ def test_a_filtered_table_is_built_once_per_filters(tiny_wh, q1):
     assert again is not orders and again.equals(orders)
 
 
+def test_first_purchases_are_kept_in_a_temporary_table(tiny_wh):
+    """No filter changes each customer's first purchase: the warehouse computes it once
+    into a temporary table, with the same rows as the query; clear_cache drops it."""
+    from crmkit.metrics.derived import _first_purchases, first_purchases
+
+    kept = first_purchases(tiny_wh)
+    assert first_purchases(tiny_wh) is kept
+    (name,) = [n for n in tiny_wh.con.list_tables() if n.startswith("crmkit_first_purchases")]
+    by_query = execute(_first_purchases(tiny_wh)).sort_values("customer_id")
+    pd.testing.assert_frame_equal(execute(kept).sort_values("customer_id"), by_query)
+    tiny_wh.clear_cache()
+    assert name not in tiny_wh.con.list_tables()
+    assert first_purchases(tiny_wh) is not kept
+
+
 def test_own_column_first_then_through_customers(tiny_wh):
     east = Filters(region="East")
     # orders.region (the sales region) is used, not the customer's region
