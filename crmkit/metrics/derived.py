@@ -16,6 +16,7 @@ The customer base (:func:`customer_base`)
 from __future__ import annotations
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from crmkit.exceptions import ParameterError
@@ -93,12 +94,16 @@ def sales_aggregates(t: ibis.Table) -> dict:
 
 def finish_sales(frame: pd.DataFrame) -> pd.DataFrame:
     """Fill empty sums with 0 and add ``aov`` = gross_revenue / orders."""
+    columns = {c: frame[c].array for c in frame.columns}
     for col in ("gross_revenue", "returns", "revenue"):
-        frame[col] = frame[col].astype(float).fillna(0.0)
+        columns[col] = np.nan_to_num(frame[col].to_numpy(dtype=float), nan=0.0)
     for col in ("orders", "counted_rows"):
-        frame[col] = frame[col].fillna(0).astype("int64")
-    frame["aov"] = frame["gross_revenue"] / frame["orders"].where(frame["orders"] > 0)
-    return frame
+        columns[col] = frame[col].fillna(0).to_numpy(dtype="int64")
+    orders = columns["orders"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        columns["aov"] = np.where(orders > 0, columns["gross_revenue"] / orders, np.nan)
+    # one constructor, not an assignment per column (see results.frame_with)
+    return pd.DataFrame(columns, index=frame.index)
 
 
 def first_purchases(wh) -> ibis.Table:

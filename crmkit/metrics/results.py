@@ -227,21 +227,27 @@ def mean_interval(mean, std, n, *, z: float = Z95):
 
 
 # -- frames ------------------------------------------------------------------------------
+def frame_with(groups: pd.DataFrame, keys: list[str], columns: dict) -> pd.DataFrame:
+    """``groups[keys]`` followed by ``columns`` (arrays, or scalars for every row), index
+    0..n-1. One constructor instead of a column assignment each: pandas spends ~0.15 ms per
+    assignment, and a redraw of the filter panel builds dozens of these frames."""
+    data = {k: groups[k].array for k in keys}
+    data.update(columns)
+    return pd.DataFrame(data, index=pd.RangeIndex(len(groups)))
+
+
 def rate_frame(groups: pd.DataFrame, numerator: str, denominator: str, *,
                min_n: int = MIN_DENOMINATOR) -> pd.DataFrame:
     """``groups`` (by columns + counts) -> by columns + :data:`RATE_COLUMNS`."""
     keys = [c for c in groups.columns if c not in (numerator, denominator)]
-    num = groups[numerator].fillna(0).astype("int64")
-    den = groups[denominator].fillna(0).astype("int64")
-    low, high = wilson_interval(num.to_numpy(), den.to_numpy())
-    out = groups[keys].copy()
-    out["numerator"] = num.to_numpy()
-    out["denominator"] = den.to_numpy()
-    out["value"] = np.where(den > 0, num / den.where(den > 0), np.nan)
-    out["ci_low"] = low
-    out["ci_high"] = high
-    out["too_few"] = (den < min_n).to_numpy()
-    return out.reset_index(drop=True)
+    num = groups[numerator].fillna(0).to_numpy(dtype="int64")
+    den = groups[denominator].fillna(0).to_numpy(dtype="int64")
+    low, high = wilson_interval(num, den)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+    return frame_with(groups, keys, {
+        "numerator": num, "denominator": den, "value": value, "ci_low": low,
+        "ci_high": high, "too_few": den < min_n})
 
 
 def mean_frame(groups: pd.DataFrame, *, mean: str = "mean", std: str = "std", n: str = "n",
@@ -252,39 +258,33 @@ def mean_frame(groups: pd.DataFrame, *, mean: str = "mean", std: str = "std", n:
     """
     keys = [c for c in groups.columns if c not in (mean, std, n)]
     low, high = mean_interval(groups[mean], groups[std], groups[n])
-    out = groups[keys].copy()
-    out["value"] = groups[mean].astype(float).to_numpy() / scale
-    out["n"] = groups[n].fillna(0).astype("int64").to_numpy()
-    out["ci_low"] = np.asarray(low) / scale
-    out["ci_high"] = np.asarray(high) / scale
-    out["too_few"] = (out["n"] < min_n).to_numpy()
-    return out.reset_index(drop=True)
+    count = groups[n].fillna(0).to_numpy(dtype="int64")
+    return frame_with(groups, keys, {
+        "value": groups[mean].to_numpy(dtype=float) / scale, "n": count,
+        "ci_low": np.asarray(low) / scale, "ci_high": np.asarray(high) / scale,
+        "too_few": count < min_n})
 
 
 def sum_frame(groups: pd.DataFrame, *, value: str, n: str) -> pd.DataFrame:
     """``groups`` (by columns + a total and its row count) -> by columns + MEASURE_COLUMNS."""
     keys = [c for c in groups.columns if c not in (value, n)]
-    out = groups[keys].copy()
-    out["value"] = groups[value].astype(float).fillna(0.0).to_numpy()
-    out["n"] = groups[n].fillna(0).astype("int64").to_numpy()
-    out["ci_low"] = np.nan
-    out["ci_high"] = np.nan
-    out["too_few"] = False
-    return out.reset_index(drop=True)
+    return frame_with(groups, keys, {
+        "value": np.nan_to_num(groups[value].to_numpy(dtype=float), nan=0.0),
+        "n": groups[n].fillna(0).to_numpy(dtype="int64"),
+        "ci_low": np.nan, "ci_high": np.nan, "too_few": False})
 
 
 def nps_frame(groups: pd.DataFrame, *, min_n: int = MIN_DENOMINATOR) -> pd.DataFrame:
     """``groups`` (by columns + promoters, passives, detractors) -> by + NPS_COLUMNS."""
     counts = ["promoters", "passives", "detractors"]
     keys = [c for c in groups.columns if c not in counts]
-    out = groups[keys].copy()
-    for c in counts:
-        out[c] = groups[c].fillna(0).astype("int64").to_numpy()
-    out["n"] = out[counts].sum(axis=1)
-    value, low, high = nps_interval(out["promoters"], out["passives"], out["detractors"])
-    out["value"], out["ci_low"], out["ci_high"] = value, low, high
-    out["too_few"] = (out["n"] < min_n).to_numpy()
-    return out.reset_index(drop=True)
+    promoters, passives, detractors = (groups[c].fillna(0).to_numpy(dtype="int64")
+                                       for c in counts)
+    n = promoters + passives + detractors
+    value, low, high = nps_interval(promoters, passives, detractors)
+    return frame_with(groups, keys, {
+        "promoters": promoters, "passives": passives, "detractors": detractors, "n": n,
+        "value": value, "ci_low": low, "ci_high": high, "too_few": n < min_n})
 
 
 def measure_from_row(row: pd.Series | dict, unit: str, *, note: str = "") -> Measure:
