@@ -159,7 +159,7 @@ class Warehouse:
                 try:
                     self.con.create_table(temp, expr, temp=True)
                     self._temporary[name] = (temp, self.con.table(temp))
-                except Exception:  # noqa: BLE001 - e.g. no TEMP privilege: compute it each time
+                except Exception:  # e.g. no TEMP privilege: the query computes it each time
                     self._temporary[name] = (None, expr)
             return self._temporary[name][1]
 

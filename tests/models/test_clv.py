@@ -233,3 +233,25 @@ def test_fits_use_an_exact_gradient_and_stop_without_the_fallback(cdnow_summary,
         numeric = optimize.approx_fprime(point, lambda p: fun(p)[0], 1e-6)
         assert np.isfinite(value)
         assert gradient == pytest.approx(numeric, rel=1e-3, abs=0.05)
+
+
+def test_nelder_mead_settles_a_fit_bfgs_does_not_report_converged(cdnow_summary, monkeypatch):
+    """With a stopping bound BFGS cannot meet it ends unconverged; Nelder-Mead then
+    settles the fit from there, at the published optimum."""
+    from scipy import optimize
+
+    from crmkit.models import clv
+
+    methods = []
+    minimize = optimize.minimize
+
+    def recording(fun, x0, **kwargs):
+        methods.append(kwargs.get("method"))
+        return minimize(fun, x0, **kwargs)
+
+    monkeypatch.setattr(optimize, "minimize", recording)
+    monkeypatch.setattr(clv, "GTOL_PER_CUSTOMER", 0.0)
+    fitted = fit_gamma_gamma(cdnow_summary)
+    assert methods == ["BFGS", "Nelder-Mead"]
+    for name, value in PUBLISHED_GG.items():
+        assert fitted[name] == pytest.approx(value, rel=0.02), name
