@@ -65,7 +65,8 @@ class Warehouse:
         self._results = Kept(RESULTS_KEPT)
         self._results_lock = threading.Lock()
         self._expressions = Kept(EXPRESSIONS_KEPT)
-        self._temporary: dict[str, tuple[str, ibis.Table]] = {}  # kept_table: name -> table
+        # kept_table: name -> (temporary table name, or None where not created; table)
+        self._temporary: dict[str, tuple[str | None, ibis.Table]] = {}
         self._temporary_lock = threading.Lock()
         # A query for another region or period compiles from the SQL of the same shape.
         self.compiled = install_compiled(con)
@@ -205,6 +206,8 @@ class Warehouse:
         return [c for c in self.table(name).columns if c not in canonical]
 
     def close(self) -> None:
+        with self._temporary_lock:  # temporary tables go with the connection: no DROP
+            self._temporary.clear()
         self.clear_cache()
         if _OPEN.get(id(self.con)) is self:
             del _OPEN[id(self.con)]
