@@ -43,6 +43,9 @@ class Column:
     max: float | None = None  # largest valid value (inclusive)
     values: tuple[str, ...] = ()  # allowed values for a category, if closed
     references: str | None = None  # "table.column" this column points to
+    # Other names the column is known by (older crmkit names, common export names): a
+    # source column or config key with one of these names maps to this column.
+    aliases: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -66,9 +69,16 @@ class Table:
 
     def column(self, name: str) -> Column:
         for col in self.columns:
-            if col.name == name:
+            if col.name == name or name in col.aliases:
                 return col
         raise KeyError(f"table {self.name} has no canonical column {name!r}")
+
+    def canonical_name(self, name: str) -> str | None:
+        """``name`` itself, or the column it is an alias of; None when it is neither."""
+        try:
+            return self.column(name).name
+        except KeyError:
+            return None
 
     @property
     def column_names(self) -> list[str]:
@@ -89,7 +99,9 @@ TABLES: dict[str, Table] = {
         Table(
             "customers",
             key=("customer_id",),
-            description="One row per customer. Optional: derived from orders when absent.",
+            description="One row per customer (or account). A customer snapshot alone "
+                        "(tenure, churn flag, monthly revenue) is enough for churn. "
+                        "Derived from orders when absent.",
             columns=(
                 C("customer_id", "id", "Customer identifier", required=True),
                 C("name", "text", "Customer or company name"),
@@ -101,17 +113,24 @@ TABLES: dict[str, Table] = {
                 C("acquisition_channel", "category", "Channel the customer came from"),
                 C("acquisition_cost", "number", "Cost of acquiring the customer (CAC)", min=0),
                 C("owner", "category", "Account owner / sales rep"),
-                C("status", "category", "active or churned"),
+                C("status", "category", "active or churned (any other value is kept as "
+                  "it is)"),
+                C("churned", "bool", "Whether the customer has left (a churn flag); "
+                  "derived from status when absent", aliases=("churn",)),
                 C("churn_date", "date", "Date the customer left (contractual churn)"),
                 C("churn_reason", "category", "Why the customer left"),
-                C("tenure_months", "integer", "Months as a customer", min=0),
-                C("monthly_revenue", "number", "Recurring revenue per month", min=0),
+                C("tenure_months", "number", "Months as a customer (a snapshot's tenure)",
+                  min=0, aliases=("tenure",)),
+                C("monthly_revenue", "number", "Recurring revenue per month", min=0,
+                  aliases=("monthly_charges", "mrr")),
+                C("satisfaction", "number", "Satisfaction score of the customer, if the "
+                  "CRM keeps one", min=0),
             ),
         ),
         Table(
             "orders",
             key=("order_id",),
-            description="One row per order (or order line). The only required table.",
+            description="One row per order (or order line): the retail / e-commerce shape.",
             amount_column="amount",
             columns=(
                 C("order_id", "id", "Order identifier", required=True),
@@ -130,19 +149,27 @@ TABLES: dict[str, Table] = {
                 C("status", "category", "completed, cancelled or returned", values=ORDER_STATUSES),
                 C("campaign_id", "id", "Campaign the order is attributed to",
                   references="campaigns.campaign_id"),
+                C("currency", "category", "ISO code of the amount's currency (USD, EUR, CNY "
+                  "...); amounts are converted to the report currency when rates are given"),
             ),
         ),
         Table(
             "leads",
             key=("lead_id",),
-            description="One row per lead or opportunity.",
+            description="One row per lead: the top of the funnel (Salesforce Lead, HubSpot "
+                        "contact in the lead stage, Zoho lead, Fxiaoke 线索).",
             amount_column="amount",
             columns=(
                 C("lead_id", "id", "Lead identifier", required=True),
                 C("created_date", "date", "When the lead was created", required=True),
-                C("stage", "category", "Pipeline stage"),
-                C("won", "bool", "Whether the lead converted"),
-                C("closed_date", "date", "When the lead was won or lost"),
+                C("status", "category", "Lead status as the CRM names it (New, Working, "
+                  "Qualified ...)"),
+                C("stage", "category", "Funnel stage"),
+                C("converted", "bool", "Whether the lead converted (into a customer or an "
+                  "opportunity)", aliases=("won", "is_converted")),
+                C("converted_date", "date", "When the lead converted; derived from "
+                  "closed_date for converted leads when absent"),
+                C("closed_date", "date", "When the lead was converted or disqualified"),
                 C("amount", "number", "Expected or won deal value", min=0),
                 C("owner", "category", "Sales rep working the lead"),
                 C("source", "category", "Lead source"),
@@ -151,6 +178,50 @@ TABLES: dict[str, Table] = {
                 C("customer_id", "id", "Customer the lead became",
                   references="customers.customer_id"),
                 C("lost_reason", "category", "Why the lead was lost"),
+            ),
+        ),
+        Table(
+            "opportunities",
+            key=("opportunity_id",),
+            description="One row per opportunity (deal): the B2B pipeline shape (Salesforce "
+                        "Opportunity, HubSpot deal, Zoho deal, Fxiaoke 商机). Each moves "
+                        "through stages to won or lost; open deals have no outcome yet.",
+            amount_column="amount",
+            columns=(
+                C("opportunity_id", "id", "Opportunity identifier", required=True,
+                  aliases=("deal_id",)),
+                C("customer_id", "id", "Account the deal is with; empty for a prospect",
+                  references="customers.customer_id", aliases=("account_id", "account")),
+                C("name", "text", "Deal name", aliases=("deal_name",)),
+                C("created_date", "date", "When the deal was created (engaged); a deal "
+                  "without one is kept with the flag no_created_date"),
+                C("close_date", "date", "When the deal closed (won or lost), or is expected "
+                  "to close (open)"),
+                C("stage", "category", "Stage as the CRM names it", aliases=("deal_stage",
+                                                                            "stage_name")),
+                C("stage_order", "integer", "Position of the stage in the pipeline (from "
+                  "the data or the config's `stages`)"),
+                C("outcome", "category", "open, won or lost; derived from won / closed or "
+                  "from the stage when absent", values=("open", "won", "lost")),
+                C("won", "bool", "Whether the deal was won (empty while open)",
+                  aliases=("is_won",)),
+                C("closed", "bool", "Whether the deal is closed (won or lost)",
+                  aliases=("is_closed",)),
+                C("amount", "number", "Deal value (won value for won deals)",
+                  aliases=("close_value", "deal_value")),
+                C("currency", "category", "ISO code of the amount's currency"),
+                C("owner", "category", "Sales rep who owns the deal",
+                  aliases=("sales_agent", "deal_owner")),
+                C("product", "category", "Product"),
+                C("source", "category", "Where the deal came from (lead source)",
+                  aliases=("lead_source",)),
+                C("campaign_id", "id", "Campaign the deal is attributed to",
+                  references="campaigns.campaign_id"),
+                C("probability", "number", "Chance to win, 0-100 (the CRM's or the "
+                  "stage's)", min=0, max=100),
+                C("type", "category", "New business, renewal, upsell ..."),
+                C("loss_reason", "category", "Why the deal was lost",
+                  aliases=("lost_reason",)),
             ),
         ),
         Table(
@@ -214,12 +285,25 @@ TABLES: dict[str, Table] = {
 
 TABLE_ORDER = tuple(TABLES)  # parents before children: customers, orders, leads ...
 
+# Names that metrics and reports compute (and group by): an attribute column with one of
+# these names would collide with them, so ingest renames it (`revenue` -> `account_revenue`).
+DERIVED_NAMES = ("revenue", "net_revenue", "gross_revenue", "orders", "customers", "value",
+                 "numerator", "denominator", "period", "group", "share", "rate", "n", "count",
+                 "aov", "recency", "frequency", "monetary", "T", "bookings", "deals",
+                 "win_rate", "pipeline", "target", "attainment", "rank", "segment_name")
+
+# What each shape of CRM data needs: one of these tables with rows is enough to ingest.
+PRIMARY_TABLES = ("orders", "opportunities", "customers")
+OUTCOMES = ("open", "won", "lost")
+
 
 def data_model_markdown() -> str:
     """The data contract as Markdown: one section per table, one row per column."""
     out = ["# crmkit data model", "",
            "Generated from `crmkit/schema.py` by `crmkit schema`; do not edit by hand.", "",
-           "Only `orders` is required. Columns in **bold** are required in their table. "
+           "No single table is required: a data set needs orders (retail), opportunities "
+           "(B2B pipeline) or customers (a subscription snapshot). "
+           "Columns in **bold** are required in their table. "
            "Source columns that the mapping does not name are kept as attributes "
            "(usable as filters and breakdowns).", ""]
     for t in TABLES.values():
@@ -235,6 +319,8 @@ def data_model_markdown() -> str:
                 rules.append("one of " + ", ".join(c.values))
             if c.references:
                 rules.append(f"-> {c.references}")
+            if c.aliases:
+                rules.append("also read from " + ", ".join(c.aliases))
             name = f"**{c.name}**" if c.required else c.name
             out.append(f"| {name} | {c.kind} | {'; '.join(rules)} | {c.description} |")
         out.append("")
