@@ -92,7 +92,7 @@ def kpi_values(tables: dict[str, pd.DataFrame], *, start, end) -> dict[str, floa
 
     # leads, service, satisfaction
     period_leads = leads[in_period(leads["created_date"])]
-    out["conversion_rate"] = period_leads["won"].fillna(False).astype(bool).sum() / len(
+    out["conversion_rate"] = period_leads["converted"].fillna(False).astype(bool).sum() / len(
         period_leads)
     base = customers.loc[signed_up & (churn.isna() | (churn >= start)), "customer_id"]
     period_tickets = tickets[in_period(tickets["opened_at"])]
@@ -110,7 +110,7 @@ def kpi_values(tables: dict[str, pd.DataFrame], *, start, end) -> dict[str, floa
     cost = chosen["cost"].sum()
     attributed = upto.loc[upto["campaign_id"].isin(chosen["campaign_id"]), "amount"].sum()
     won = leads[leads["campaign_id"].isin(chosen["campaign_id"])
-                & (leads["created_date"] < after)]["won"].fillna(False).astype(bool).sum()
+                & (leads["created_date"] < after)]["converted"].fillna(False).astype(bool).sum()
     out["campaign_cost"] = cost
     out["campaign_roi"] = (attributed - cost) / cost if cost else np.nan
     out["cost_per_acquisition"] = cost / won if won else np.nan

@@ -1,37 +1,37 @@
 """Ingest configuration: where the user's tables are and how their columns map to ours.
 
-A config is a YAML file (example: ``examples/online_retail.yaml``)::
+A config is a YAML file (examples in ``examples/``; every setting in ``docs/config.md``)::
 
     source: ../data/export            # folder of files, a .duckdb file, or a postgresql:// URL
-    warehouse: .crmkit/warehouse      # optional; `--warehouse` overrides
-    defaults:                         # optional; apply to every table unless it says otherwise
-      encoding: utf-8                 # utf-8 (BOM or not), gbk, cp1252, latin-1 ...
-      date_format: "%d/%m/%Y"         # strptime format(s), tried after ISO 8601
+    preset: salesforce                # optional: a CRM's standard export (crmkit/presets)
+    snapshot_date: 2024-12-31         # optional: anchors a snapshot's tenure
+    currency: USD                     # optional: the report currency
+    rates: {EUR: 1.08}                # optional: report-currency units per unit
+    defaults: {encoding: utf-8, date_format: "%d/%m/%Y", null_values: ["N/A"]}
     tables:
       orders:
-        file: sales.csv               # a file in the source folder (or `table:` in a database)
-        columns:                      # canonical name: source column name
+        file: sales.csv
+        columns:                      # canonical name: source column, or a mapping
           order_id: InvoiceNo
-          order_date: InvoiceDate
-          customer_id: CustomerID
-        derive:
-          amount: quantity * unit_price   # arithmetic over canonical columns
-        status_rules:                 # first match wins; otherwise `status` or "completed"
-          - {column: InvoiceNo, startswith: C, status: returned}
-        unique: row                   # "key" (default): duplicate keys are quarantined;
-                                      # "row": only exact duplicate rows are
-        rules:                        # tighten or loosen a column's range
-          unit_price: {min: 0, exclusive: true}
-      customers:
-        derive_from: orders           # no customer table: one row per customer in orders
+          status: {column: State, values: {Done: completed, Void: cancelled}}
+        derive: {amount: quantity * unit_price}
+        status_rules: [{column: InvoiceNo, startswith: C, status: returned}]
+        rules: {unit_price: {min: 0, exclusive: true}}
+        lookups: [{file: products.csv, key: StockCode}]
 
-Relative paths are relative to the config file. Without a config (``--source PATH``) a
-folder's files are matched to tables by name (``orders.csv``, ``customers.parquet`` ...) and
-columns by name, the way ``crmkit sample`` writes them.
+Everything is checked when the config is read: an unknown setting, table, canonical column,
+test or action stops with a ConfigError that names it and lists what is valid. What can only
+be checked against the data (a source column, a lookup key) is checked by ingest before any
+row is written. Nothing is silently ignored.
+
+Without a config (``--source PATH``) a folder's files are matched to tables by name
+(``orders.csv``, ``customers.parquet`` ...) and columns by name, the way ``crmkit sample``
+writes them; ``--preset NAME`` matches them the way that CRM exports them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,18 +39,108 @@ from pathlib import Path
 import yaml
 
 from crmkit.exceptions import ConfigError, SourceError
-from crmkit.schema import TABLES
+from crmkit.schema import ORDER_STATUSES, TABLES
 
 FILE_SUFFIXES = {
     ".csv": "csv", ".txt": "csv", ".tsv": "csv", ".csv.gz": "csv", ".tsv.gz": "csv",
     ".parquet": "parquet", ".pq": "parquet",
     ".xlsx": "excel", ".xlsm": "excel", ".xls": "excel",
 }
-TABLE_KEYS = {"file", "table", "sheet", "format", "encoding", "delimiter", "date_format",
-              "decimal", "thousands", "columns", "derive", "status_rules", "unique",
-              "rules", "derive_from"}
-DEFAULT_KEYS = {"encoding", "delimiter", "date_format", "decimal", "thousands"}
-STATUS_OPERATORS = {"startswith", "equals", "in", "negative"}
+TOP_KEYS = ("source", "preset", "warehouse", "snapshot_date", "currency", "rates",
+            "defaults", "tables")
+READ_KEYS = ("encoding", "delimiter", "date_format", "decimal", "thousands", "null_values")
+DEFAULT_KEYS = set(READ_KEYS)
+TABLE_KEYS = {"file", "table", "sheet", "format", *READ_KEYS, "columns", "derive",
+              "status_rules", "unique", "rules", "derive_from", "lookups", "stages",
+              "optional"}
+COLUMN_KEYS = ("column", "values", "default", "value")
+TESTS = ("equals", "in", "startswith", "matches", "negative")
+STATUS_OPERATORS = set(TESTS)  # kept for callers of the old name
+RULE_KEYS = {*TESTS, "ignore_case", "optional", "quarantine", "flag", "min", "max",
+             "exclusive"}
+STATUS_RULE_KEYS = {"column", "status", *TESTS, "ignore_case", "optional"}
+LOOKUP_KEYS = {"file", "table", "key", "on", "columns", "name", "match", "optional",
+               *READ_KEYS, "sheet", "format"}
+# Tables whose `status` a status rule may set: order statuses are a closed set.
+STATUS_TABLES = ("orders", "customers", "leads")
+STAGED_TABLES = ("opportunities", "leads")
+PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """Where a canonical column comes from: a source column (optionally through a value
+    map), or a constant."""
+
+    column: str | None = None
+    values: dict[str, object] | None = None  # source value -> canonical value (None: missing)
+    default: object = None                   # for a value the map does not name
+    has_default: bool = False
+    constant: object = None
+    is_constant: bool = False
+
+    def describe(self) -> str:
+        if self.is_constant:
+            return f"= {self.constant!r}"
+        text = self.column or ""
+        if self.values:
+            text += f" (mapped: {len(self.values)} values)"
+        return text
+
+
+@dataclass(frozen=True)
+class Test:
+    """A test on one column's trimmed text: equals, in, startswith, matches or negative."""
+
+    column: str
+    op: str
+    arg: object = None
+    ignore_case: bool = False
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule: a range on a number (out of range: quarantined), or a test whose rows are
+    quarantined with a reason or kept with a flag."""
+
+    column: str
+    test: Test | None = None
+    min: float | None = None
+    max: float | None = None
+    exclusive: bool = False
+    quarantine: str | None = None
+    flag: str | None = None
+    optional: bool = False
+
+    @property
+    def is_range(self) -> bool:
+        return self.test is None
+
+
+@dataclass(frozen=True)
+class StatusRule:
+    test: Test
+    status: str
+
+
+@dataclass
+class Lookup:
+    """A file joined to a table by a key; its other columns become source columns."""
+
+    name: str
+    key: str
+    on: str
+    file: Path | None = None
+    table: str | None = None
+    columns: dict[str, str] | None = None  # new name -> lookup column; None: all others
+    match: str = "exact"
+    optional: bool = False
+    read: dict = field(default_factory=dict)  # encoding, delimiter ... as for a table
+
+    @property
+    def label(self) -> str:
+        return self.file.name if self.file is not None else f"table {self.table}"
 
 
 @dataclass
@@ -63,16 +153,22 @@ class TableConfig:
     sheet: str | int | None = None
     format: str | None = None
     encoding: str = "utf-8"
+    encodings: list[str] = field(default_factory=list)  # tried in order; [] = [encoding]
     delimiter: str | None = None
     date_format: list[str] = field(default_factory=list)
     decimal: str = "."
     thousands: str | None = None
-    columns: dict[str, str] = field(default_factory=dict)
+    null_values: list[str] = field(default_factory=list)
+    columns: dict[str, ColumnSpec] = field(default_factory=dict)
     derive: dict[str, str] = field(default_factory=dict)
-    status_rules: list[dict] = field(default_factory=list)
+    status_rules: list[StatusRule] = field(default_factory=list)
     unique: str = "key"
-    rules: dict[str, dict] = field(default_factory=dict)
+    rules: list[Rule] = field(default_factory=list)
     derive_from: str | None = None
+    lookups: list[Lookup] = field(default_factory=list)
+    stages: list[str] = field(default_factory=list)
+    optional: bool = False
+    snapshot_date: dt.date | None = None
 
     @property
     def label(self) -> str:
@@ -83,6 +179,11 @@ class TableConfig:
             return f"table {self.table}"
         return f"derived from {self.derive_from}"
 
+    @property
+    def source_columns(self) -> dict[str, str]:
+        """canonical -> source column, for the columns mapped to a source column."""
+        return {k: v.column for k, v in self.columns.items() if v.column is not None}
+
 
 @dataclass
 class IngestConfig:
@@ -92,6 +193,11 @@ class IngestConfig:
     tables: dict[str, TableConfig]
     warehouse: Path | None = None
     path: Path | None = None  # the YAML file, if any
+    preset: str | None = None
+    snapshot_date: dt.date | None = None
+    currency: str | None = None
+    rates: dict[str, float] | None = None
+    rates_file: Path | None = None
 
     @property
     def is_database(self) -> bool:
@@ -120,6 +226,38 @@ def table_name_of(path: Path) -> str:
     return path.name.split(".")[0].lower()
 
 
+def presets() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
+def preset_settings(name: str) -> dict:
+    """The raw settings of a preset (crmkit/presets/<name>.yaml)."""
+    path = PRESETS_DIR / f"{name}.yaml"
+    if not path.exists():
+        raise ConfigError(f"unknown preset {name!r}; presets: {', '.join(presets()) or 'none'}")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if "source" in raw:
+        raise AssertionError(f"preset {name} must not name a source")
+    return raw
+
+
+def merge_preset(preset: dict, raw: dict) -> dict:
+    """The config's settings over a preset's: table by table, column by column."""
+    out = {k: v for k, v in preset.items() if k != "tables"}
+    out.update({k: v for k, v in raw.items() if k not in ("tables", "defaults", "preset")})
+    out["defaults"] = {**(preset.get("defaults") or {}), **(raw.get("defaults") or {})}
+    tables = {name: dict(spec or {}) for name, spec in (preset.get("tables") or {}).items()}
+    for name, spec in (raw.get("tables") or {}).items():
+        spec = dict(spec or {})
+        merged = {**tables.get(name, {}), **spec}
+        if "columns" in spec and name in tables:
+            merged["columns"] = {**(tables[name].get("columns") or {}),
+                                 **(spec.get("columns") or {})}
+        tables[name] = merged
+    out["tables"] = tables
+    return out
+
+
 def load_config(path: str | Path) -> IngestConfig:
     """Read and check a YAML ingest config; raise ConfigError naming what is wrong."""
     path = Path(path)
@@ -131,39 +269,107 @@ def load_config(path: str | Path) -> IngestConfig:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with `source` and `tables`")
-    unknown = set(raw) - {"source", "warehouse", "defaults", "tables"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; "
-                          "valid: source, warehouse, defaults, tables")
     if "source" not in raw:
         raise ConfigError(f"{path}: `source` is missing (a folder, a .duckdb file or a "
                           "postgresql:// URL)")
-    base = path.parent
+    return config_from_settings(raw, where=str(path), base=path.parent, path=path)
+
+
+def preset_config(source: str, preset: str) -> IngestConfig:
+    """A config for a CRM's standard export in ``source`` (``--source DIR --preset NAME``)."""
+    return config_from_settings({"source": source, "preset": preset}, where=f"preset {preset}",
+                                base=Path.cwd())
+
+
+def config_from_settings(raw: dict, *, where: str, base: Path,
+                         path: Path | None = None) -> IngestConfig:
+    """Check raw settings (a parsed YAML mapping) and build the IngestConfig."""
+    unknown = set(raw) - set(TOP_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; "
+                          f"valid: {', '.join(TOP_KEYS)}")
+    preset = raw.get("preset")
+    if preset is not None:
+        raw = merge_preset(preset_settings(str(preset)), raw)
     source = str(raw["source"])
     if source_kind(source) != "postgresql":
         source = str((base / source).resolve()) if not Path(source).is_absolute() else source
     defaults = raw.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise ConfigError(f"{where}: `defaults` must be a mapping of read settings")
     bad = set(defaults) - DEFAULT_KEYS
     if bad:
-        raise ConfigError(f"{path}: unknown default(s) {sorted(bad)}; valid: "
+        raise ConfigError(f"{where}: unknown default(s) {sorted(bad)}; valid: "
                           f"{', '.join(sorted(DEFAULT_KEYS))}")
+    snapshot = _date_setting(raw.get("snapshot_date"), f"{where}: snapshot_date")
+    currency = raw.get("currency")
+    if currency is not None and not re.fullmatch(r"[A-Za-z]{3}", str(currency)):
+        raise ConfigError(f"{where}: currency {currency!r}; use a three-letter ISO code "
+                          "(USD, EUR, CNY ...)")
+    rates, rates_file = _rates(raw.get("rates"), where, source)
     tables_raw = raw.get("tables") or {}
     if not isinstance(tables_raw, dict):
-        raise ConfigError(f"{path}: `tables` must map table names to their settings")
+        raise ConfigError(f"{where}: `tables` must map table names to their settings")
     tables = {}
     for name, spec in tables_raw.items():
-        tables[name] = _table_config(path, name, spec or {}, defaults, source)
+        table = _table_config(where, name, spec or {}, defaults, source)
+        if table is not None:
+            table.snapshot_date = snapshot
+            tables[name] = table
     warehouse = raw.get("warehouse")
-    config = IngestConfig(source=source, tables=tables, path=path,
-                          warehouse=(base / warehouse).resolve() if warehouse else None)
-    if not tables:
+    config = IngestConfig(source=source, tables=tables, path=path, preset=preset,
+                          warehouse=(base / warehouse).resolve() if warehouse else None,
+                          snapshot_date=snapshot,
+                          currency=str(currency).upper() if currency else None,
+                          rates=rates, rates_file=rates_file)
+    if not tables_raw:
         config.tables = discover_tables(source).tables
+        for table in config.tables.values():
+            table.snapshot_date = snapshot
     return config
 
 
-def _table_config(path: Path, name: str, spec: dict, defaults: dict,
-                  source: str) -> TableConfig:
-    where = f"{path}: tables.{name}"
+def _date_setting(value, where: str) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value.date() if isinstance(value, dt.datetime) else value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{where}: {value!r} is not a date; write YYYY-MM-DD") from None
+
+
+def _rates(value, where: str, source: str) -> tuple[dict[str, float] | None, Path | None]:
+    if value is None:
+        return None, None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: rates must map currency codes to numbers "
+                          "({EUR: 1.08}) or name a file ({file: CurrencyType.csv})")
+    if "file" in value:
+        if set(value) - {"file", "optional"}:
+            raise ConfigError(f"{where}: rates: give either `file` (and `optional`) or "
+                              "currency codes, not both")
+        folder = Path(source) if source_kind(source) == "folder" else Path(source).parent
+        path = _find_file(folder, str(value["file"]))
+        if not path.exists():
+            if value.get("optional"):
+                return None, None
+            raise ConfigError(f"{where}: rates file not found: {path}")
+        return None, path
+    rates = {}
+    for code, rate in value.items():
+        if not re.fullmatch(r"[A-Za-z]{3}", str(code)):
+            raise ConfigError(f"{where}: rates: {code!r} is not a currency code; use "
+                              "three letters (USD, EUR ...)")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
+            raise ConfigError(f"{where}: rates.{code}: {rate!r}; use a positive number "
+                              "(report-currency units per unit)")
+        rates[str(code).upper()] = float(rate)
+    return rates, None
+
+
+def _table_config(where: str, name: str, spec: dict, defaults: dict,
+                  source: str) -> TableConfig | None:
+    where = f"{where}: tables.{name}"
     if name not in TABLES:
         raise ConfigError(f"{where}: unknown table; canonical tables are "
                           f"{', '.join(TABLES)}")
@@ -173,55 +379,321 @@ def _table_config(path: Path, name: str, spec: dict, defaults: dict,
     if bad:
         raise ConfigError(f"{where}: unknown setting(s) {sorted(bad)}; valid: "
                           f"{', '.join(sorted(TABLE_KEYS))}")
+    table = TABLES[name]
     settings = {**defaults, **spec}
-    canonical = TABLES[name].column_names
-    for section in ("columns", "derive", "rules"):
+    if "null_values" in defaults and "null_values" in spec:
+        settings["null_values"] = [*_strings(defaults["null_values"], f"{where}.null_values"),
+                                   *_strings(spec["null_values"], f"{where}.null_values")]
+    canonical = [c.name for c in table.columns if not c.computed]
+    for section in ("columns", "derive"):
         value = settings.get(section) or {}
         if not isinstance(value, dict):
             raise ConfigError(f"{where}.{section}: expected a mapping")
-        unknown = [c for c in value if c not in canonical]
-        if unknown:
-            raise ConfigError(f"{where}.{section}: {unknown} not canonical columns of "
+    columns = {}
+    for key, value in (settings.get("columns") or {}).items():
+        target = table.canonical_name(str(key))
+        if target not in canonical:
+            raise ConfigError(f"{where}.columns: {key!r} is not a canonical column of "
                               f"{name}; valid: {', '.join(canonical)}")
-    for rule in settings.get("status_rules") or []:
-        if not isinstance(rule, dict) or "column" not in rule or "status" not in rule \
-                or not (set(rule) & STATUS_OPERATORS):
-            raise ConfigError(f"{where}.status_rules: each rule needs `column`, `status` "
-                              f"and one of {sorted(STATUS_OPERATORS)}; got {rule!r}")
+        if target in columns:
+            raise ConfigError(f"{where}.columns: {key!r} and another key both name "
+                              f"{target}; keep one")
+        columns[target] = _column_spec(value, f"{where}.columns.{key}")
+    derive = {}
+    for key, expression in (settings.get("derive") or {}).items():
+        target = table.canonical_name(str(key))
+        if target not in canonical:
+            raise ConfigError(f"{where}.derive: {key!r} is not a canonical column of "
+                              f"{name}; valid: {', '.join(canonical)}")
+        derive[target] = str(expression)
+    status_rules = _status_rules(settings.get("status_rules"), name, where)
+    rules = _rules(settings.get("rules"), name, where)
     unique = settings.get("unique", "key")
     if unique not in ("key", "row"):
         raise ConfigError(f"{where}.unique: {unique!r}; use `key` or `row`")
     derive_from = settings.get("derive_from")
     if derive_from is not None and (name, derive_from) != ("customers", "orders"):
         raise ConfigError(f"{where}.derive_from: only customers can be derived, from orders")
+    stages = settings.get("stages") or []
+    if stages and name not in STAGED_TABLES:
+        raise ConfigError(f"{where}.stages: only {' and '.join(STAGED_TABLES)} have stages")
+    stages = _strings(stages, f"{where}.stages")
+    if len(set(stages)) != len(stages):
+        raise ConfigError(f"{where}.stages: a stage is listed twice: {stages}")
+    optional = settings.get("optional", False)
+    if not isinstance(optional, bool):
+        raise ConfigError(f"{where}.optional: {optional!r}; use true or false")
+    encodings = settings.get("encoding", "utf-8")
+    encodings = _strings(encodings, f"{where}.encoding")
+    if not encodings:
+        raise ConfigError(f"{where}.encoding: name at least one encoding")
     file = settings.get("file")
-    table = settings.get("table")
+    table_name = settings.get("table")
     kind = source_kind(source)
     if derive_from is None:
         if kind in ("duckdb", "postgresql"):
-            table = table or name
+            table_name = table_name or name
         elif kind == "file":
             file = Path(source)
         elif file is None:
             found = discover_tables(source).tables.get(name)
             if found is None:
+                if optional:
+                    return None
                 raise ConfigError(f"{where}: no `file` given and no {name}.csv/.parquet/.xlsx "
                                   f"in {source}")
             file = found.file
         else:
-            file = Path(source) / file
+            file = _find_file(Path(source), str(file))
+            if optional and not file.exists():
+                return None
     fmt = settings.get("format") or (file_format(file) if file else None)
     date_format = settings.get("date_format") or []
+    lookups = [_lookup(item, i, where, source, settings)
+               for i, item in enumerate(_list(settings.get("lookups"), f"{where}.lookups"))]
+    lookups = [lk for lk in lookups if lk is not None]
     return TableConfig(
-        name=name, file=file, table=table, sheet=settings.get("sheet"), format=fmt,
-        encoding=str(settings.get("encoding", "utf-8")), delimiter=settings.get("delimiter"),
+        name=name, file=file, table=table_name, sheet=settings.get("sheet"), format=fmt,
+        encoding=encodings[0], encodings=encodings, delimiter=settings.get("delimiter"),
         date_format=[date_format] if isinstance(date_format, str) else list(date_format),
         decimal=str(settings.get("decimal", ".")), thousands=settings.get("thousands"),
-        columns={k: str(v) for k, v in (settings.get("columns") or {}).items()},
-        derive={k: str(v) for k, v in (settings.get("derive") or {}).items()},
-        status_rules=list(settings.get("status_rules") or []), unique=unique,
-        rules=dict(settings.get("rules") or {}), derive_from=derive_from,
-    )
+        null_values=_strings(settings.get("null_values") or [], f"{where}.null_values"),
+        columns=columns, derive=derive, status_rules=status_rules, unique=unique,
+        rules=rules, derive_from=derive_from, lookups=lookups, stages=stages,
+        optional=optional)
+
+
+def _find_file(folder: Path, name: str) -> Path:
+    """``folder / name``; a differently cased name counts (Opportunity.csv, opportunity.csv)."""
+    path = folder / name
+    if path.exists() or not folder.is_dir():
+        return path
+    matches = [p for p in folder.iterdir() if p.name.lower() == name.lower()]
+    return matches[0] if len(matches) == 1 else path
+
+
+def _list(value, where: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected a list")
+    return value
+
+
+def _strings(value, where: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return [str(value)]
+    if not isinstance(value, list) or any(isinstance(v, (dict, list)) for v in value):
+        raise ConfigError(f"{where}: expected a value or a list of values; got {value!r}")
+    return [_yaml_text(v) for v in value]
+
+
+def _yaml_text(value) -> str:
+    """A YAML scalar as the text an export would hold (YAML reads `yes` as True)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _column_spec(value, where: str) -> ColumnSpec:
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return ColumnSpec(column=str(value))
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a source column name or a mapping with "
+                          f"`column` (and `values`, `default`) or `value`; got {value!r}")
+    bad = set(value) - set(COLUMN_KEYS)
+    if bad:
+        raise ConfigError(f"{where}: unknown setting(s) {sorted(bad)}; valid: "
+                          f"{', '.join(COLUMN_KEYS)}")
+    if "value" in value:
+        if set(value) != {"value"}:
+            raise ConfigError(f"{where}: a constant (`value`) takes no other setting")
+        constant = value["value"]
+        if isinstance(constant, (dict, list)):
+            raise ConfigError(f"{where}.value: expected one value; got {constant!r}")
+        return ColumnSpec(constant=None if constant is None else _yaml_text(constant),
+                          is_constant=True)
+    if "column" not in value:
+        raise ConfigError(f"{where}: name the source `column` (or give a constant `value`)")
+    values = value.get("values")
+    if values is not None:
+        if not isinstance(values, dict) or not values:
+            raise ConfigError(f"{where}.values: expected a mapping of source values to "
+                              "canonical values")
+        if any(isinstance(v, (dict, list)) for v in values.values()):
+            raise ConfigError(f"{where}.values: each source value maps to one value")
+        values = {_yaml_text(k): (None if v is None else _yaml_text(v))
+                  for k, v in values.items()}
+    elif "default" in value:
+        raise ConfigError(f"{where}.default: a default applies to values a `values` map "
+                          "does not name; add `values`")
+    default = value.get("default")
+    return ColumnSpec(column=str(value["column"]), values=values,
+                      default=None if default is None else _yaml_text(default),
+                      has_default="default" in value)
+
+
+def _test(rule: dict, column: str, where: str) -> Test | None:
+    ops = [k for k in TESTS if k in rule]
+    if len(ops) > 1:
+        raise ConfigError(f"{where}: one test per rule; got {', '.join(ops)}")
+    if not ops:
+        return None
+    op = ops[0]
+    arg = rule[op]
+    if op == "in":
+        arg = _strings(arg, f"{where}.in")
+        if not arg:
+            raise ConfigError(f"{where}.in: list at least one value")
+    elif op == "negative":
+        if arg is not True:
+            raise ConfigError(f"{where}.negative: write `negative: true`")
+    else:
+        if isinstance(arg, (dict, list)) or arg is None:
+            raise ConfigError(f"{where}.{op}: expected one value; got {arg!r}")
+        arg = _yaml_text(arg)
+        if op == "matches":
+            try:
+                re.compile(arg)
+            except re.error as exc:
+                raise ConfigError(f"{where}.matches: {arg!r} is not a regular expression "
+                                  f"({exc})") from None
+    for flag in ("ignore_case", "optional"):
+        if not isinstance(rule.get(flag, False), bool):
+            raise ConfigError(f"{where}.{flag}: use true or false")
+    return Test(column=column, op=op, arg=arg, ignore_case=rule.get("ignore_case", False),
+                optional=rule.get("optional", False))
+
+
+def _status_rules(value, table: str, where: str) -> list[StatusRule]:
+    where = f"{where}.status_rules"
+    rules = _list(value, where)
+    if rules and table not in STATUS_TABLES:
+        raise ConfigError(f"{where}: {table} has no status; status rules apply to "
+                          f"{', '.join(STATUS_TABLES)}")
+    out = []
+    for i, rule in enumerate(rules):
+        at = f"{where}[{i}]"
+        if not isinstance(rule, dict) or "column" not in rule or "status" not in rule:
+            raise ConfigError(f"{at}: each rule needs `column`, `status` and one of "
+                              f"{', '.join(TESTS)}; got {rule!r}")
+        bad = set(rule) - STATUS_RULE_KEYS
+        if bad:
+            raise ConfigError(f"{at}: unknown setting(s) {sorted(bad)}; valid: "
+                              f"{', '.join(sorted(STATUS_RULE_KEYS))}")
+        test = _test(rule, str(rule["column"]), at)
+        if test is None:
+            raise ConfigError(f"{at}: name a test: one of {', '.join(TESTS)}")
+        status = _yaml_text(rule["status"])
+        if table == "orders" and status not in ORDER_STATUSES:
+            raise ConfigError(f"{at}: status {status!r}; use one of "
+                              f"{', '.join(ORDER_STATUSES)}")
+        out.append(StatusRule(test=test, status=status))
+    return out
+
+
+def _rules(value, table: str, where: str) -> list[Rule]:
+    where = f"{where}.rules"
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping of column: rule "
+                          "({unit_price: {min: 0}})")
+    out = []
+    for column, items in value.items():
+        for i, rule in enumerate(items if isinstance(items, list) else [items]):
+            at = f"{where}.{column}" + (f"[{i}]" if isinstance(items, list) else "")
+            if not isinstance(rule, dict):
+                raise ConfigError(f"{at}: expected a mapping such as {{min: 0}} or "
+                                  "{equals: X, quarantine: reason}")
+            bad = set(rule) - RULE_KEYS
+            if bad:
+                raise ConfigError(f"{at}: unknown setting(s) {sorted(bad)}; valid: "
+                                  f"{', '.join(sorted(RULE_KEYS))}")
+            column_name = TABLES[table].canonical_name(str(column)) or str(column)
+            test = _test(rule, column_name, at)
+            ranged = {"min", "max", "exclusive"} & set(rule)
+            actions = [k for k in ("quarantine", "flag") if k in rule]
+            if test is None:
+                if not ranged - {"exclusive"}:
+                    raise ConfigError(f"{at}: give a range (min, max) or a test (one of "
+                                      f"{', '.join(TESTS)}) with `quarantine` or `flag`")
+                if actions:
+                    raise ConfigError(f"{at}: a range quarantines what falls outside it; "
+                                      f"`{actions[0]}` applies to tests")
+                for bound in ("min", "max"):
+                    if bound in rule and (isinstance(rule[bound], bool)
+                                          or not isinstance(rule[bound], (int, float))):
+                        raise ConfigError(f"{at}.{bound}: {rule[bound]!r} is not a number")
+                out.append(Rule(column=column_name, min=rule.get("min"), max=rule.get("max"),
+                                exclusive=bool(rule.get("exclusive", False)),
+                                optional=bool(rule.get("optional", False))))
+                continue
+            if ranged:
+                raise ConfigError(f"{at}: a rule is a range or a test, not both")
+            if len(actions) != 1:
+                raise ConfigError(f"{at}: say what happens to matching rows: `quarantine: "
+                                  "reason` or `flag: name` (one of them)")
+            label = str(rule[actions[0]]).strip()
+            if not label:
+                raise ConfigError(f"{at}.{actions[0]}: give a reason or flag name")
+            if actions[0] == "flag" and not re.fullmatch(r"[a-z][a-z0-9_]*", label):
+                raise ConfigError(f"{at}.flag: {label!r}; a flag is a short snake_case name")
+            out.append(Rule(column=column_name, test=test, optional=test.optional,
+                            **{actions[0]: label}))
+    return out
+
+
+def _lookup(item, i: int, where: str, source: str, settings: dict) -> Lookup | None:
+    at = f"{where}.lookups[{i}]"
+    if not isinstance(item, dict):
+        raise ConfigError(f"{at}: expected a mapping with `file` and `key`")
+    bad = set(item) - LOOKUP_KEYS
+    if bad:
+        raise ConfigError(f"{at}: unknown setting(s) {sorted(bad)}; valid: "
+                          f"{', '.join(sorted(LOOKUP_KEYS))}")
+    if "key" not in item or not ({"file", "table"} & set(item)):
+        raise ConfigError(f"{at}: a lookup needs `file` (or `table` in a database) and `key`")
+    key = str(item["key"])
+    match = item.get("match", "exact")
+    if match not in ("exact", "loose"):
+        raise ConfigError(f"{at}.match: {match!r}; use exact or loose")
+    columns = item.get("columns")
+    if isinstance(columns, list):
+        columns = {str(c): str(c) for c in columns}
+    elif isinstance(columns, dict):
+        columns = {str(k): str(v) for k, v in columns.items()}
+    elif columns is not None:
+        raise ConfigError(f"{at}.columns: a list of the lookup's columns, or a mapping "
+                          "new name: lookup column")
+    optional = item.get("optional", False)
+    file = table = None
+    kind = source_kind(source)
+    if "file" in item:
+        folder = Path(source) if kind == "folder" else Path(source).parent
+        file = _find_file(folder, str(item["file"]))
+        if not file.exists():
+            if optional:
+                return None
+            raise ConfigError(f"{at}: lookup file not found: {file}")
+        name = item.get("name") or table_name_of(file)
+    else:
+        table = str(item["table"])
+        name = item.get("name") or table.split(".")[-1]
+    read = {k: settings[k] for k in READ_KEYS if k in settings}
+    read.update({k: item[k] for k in (*READ_KEYS, "sheet", "format") if k in item})
+    return Lookup(name=_snake_word(str(name)), key=key, on=str(item.get("on", key)), file=file,
+                  table=table, columns=columns, match=match, optional=bool(optional),
+                  read=read)
+
+
+def _snake_word(name: str) -> str:
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name.strip())
+    return re.sub(r"[^0-9A-Za-z]+", "_", s).strip("_").lower() or "lookup"
 
 
 def discover_tables(source: str | Path) -> IngestConfig:
@@ -251,5 +723,5 @@ def discover_tables(source: str | Path) -> IngestConfig:
         if name in tables:
             raise SourceError(f"two files for table {name} in {path}: "
                               f"{tables[name].file.name} and {file.name}; keep one")
-        tables[name] = TableConfig(name=name, file=file, format=fmt)
+        tables[name] = TableConfig(name=name, file=file, format=file_format(file))
     return IngestConfig(source=source, tables=tables)

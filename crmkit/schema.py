@@ -39,6 +39,7 @@ class Column:
     kind: str
     description: str
     required: bool = False
+    computed: bool = False  # set by ingest, never read from the source
     min: float | None = None  # smallest valid value (inclusive) for number / integer
     max: float | None = None  # largest valid value (inclusive)
     values: tuple[str, ...] = ()  # allowed values for a category, if closed
@@ -151,6 +152,8 @@ TABLES: dict[str, Table] = {
                   references="campaigns.campaign_id"),
                 C("currency", "category", "ISO code of the amount's currency (USD, EUR, CNY "
                   "...); amounts are converted to the report currency when rates are given"),
+                C("amount_original", "number", "The amount in its own currency, before "
+                  "conversion (set by ingest)", computed=True),
             ),
         ),
         Table(
@@ -210,6 +213,8 @@ TABLES: dict[str, Table] = {
                 C("amount", "number", "Deal value (won value for won deals)",
                   aliases=("close_value", "deal_value")),
                 C("currency", "category", "ISO code of the amount's currency"),
+                C("amount_original", "number", "The amount in its own currency, before "
+                  "conversion (set by ingest)", computed=True),
                 C("owner", "category", "Sales rep who owns the deal",
                   aliases=("sales_agent", "deal_owner")),
                 C("product", "category", "Product"),

@@ -23,11 +23,15 @@ from typing import Callable
 import duckdb
 
 import crmkit
-from crmkit.config import IngestConfig, TableConfig, discover_tables, load_config, source_kind
-from crmkit.exceptions import SchemaError, SourceError
-from crmkit.ingest.clean import build_table
+from crmkit.config import (IngestConfig, TableConfig, discover_tables, load_config,
+                           preset_config, source_kind)
+from crmkit.exceptions import ConfigError, SchemaError, SourceError
+from crmkit.ingest.clean import Built, build_table
+from crmkit.ingest.currency import convert_amounts, load_rates
+from crmkit.ingest.lookups import join_lookups
 from crmkit.ingest.readers import database_tables, literal, new_tmp_dir, quote, stage
-from crmkit.schema import TABLES
+from crmkit.ingest.shapes import reports_fed
+from crmkit.schema import PRIMARY_TABLES, TABLES
 from crmkit.secrets import redact_url
 from crmkit.warehouse import AUDIT_FILE, DB_FILE, REJECTS_FILE
 
@@ -39,8 +43,9 @@ DEFAULT_WAREHOUSE_ROOT = (_PROJECT / ".crmkit" if (_PROJECT / "pyproject.toml").
 MEMORY_LIMIT = os.environ.get("CRMKIT_MEMORY_LIMIT", "1GB")
 # Loaded first so that children can check their references against kept keys.
 # Bump when what ingest writes changes: warehouses written before are then rebuilt.
-WAREHOUSE_FORMAT = 2
-LOAD_ORDER = ("campaigns", "customers", "orders", "leads", "tickets", "surveys", "targets")
+WAREHOUSE_FORMAT = 3
+LOAD_ORDER = ("campaigns", "customers", "orders", "opportunities", "leads", "tickets",
+              "surveys", "targets")
 
 __all__ = ["ingest", "ensure_warehouse", "resolve_config", "default_warehouse",
            "format_audit"]
@@ -64,7 +69,8 @@ def default_warehouse(config: IngestConfig) -> Path:
     """Where a source's warehouse goes when none is named: .crmkit/<name>-<hash>."""
     if config.warehouse is not None:
         return config.warehouse
-    key = str(config.path or config.source)
+    key = str(config.path or config.source) + (f"#{config.preset}" if config.preset and
+                                                not config.path else "")
     name = Path(config.path).stem if config.path else Path(redact_url(config.source)).name
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]
     return (DEFAULT_WAREHOUSE_ROOT / f"{name or 'source'}-{digest}").resolve()
@@ -72,9 +78,10 @@ def default_warehouse(config: IngestConfig) -> Path:
 
 def ensure_warehouse(config: str | Path | None = None, source: str | Path | None = None,
                      warehouse: str | Path | None = None,
-                     progress: Callable[[str], None] | None = None) -> Path:
+                     progress: Callable[[str], None] | None = None,
+                     preset: str | None = None) -> Path:
     """Ingest when needed and return the warehouse folder (reports call this)."""
-    cfg = resolve_config(config, source)
+    cfg = resolve_config(config, source, preset)
     folder = Path(warehouse) if warehouse else default_warehouse(cfg)
     ingest(cfg, folder, progress=progress)
     return folder
@@ -105,6 +112,13 @@ def _inputs(config: IngestConfig) -> dict[str, dict]:
                 raise SourceError(f"{name}: file not found: {spec.file}")
             out[name] = {"file": str(spec.file), "bytes": spec.file.stat().st_size,
                          "sha256": _sha256(spec.file)}
+        for lookup in spec.lookups:
+            if lookup.file is not None:
+                out[f"{name}.lookup.{lookup.name}"] = {
+                    "file": str(lookup.file), "bytes": lookup.file.stat().st_size,
+                    "sha256": _sha256(lookup.file)}
+    if config.rates_file is not None:
+        out["rates"] = {"file": str(config.rates_file), "sha256": _sha256(config.rates_file)}
     return out
 
 
@@ -114,9 +128,13 @@ def _fingerprint(config: IngestConfig, inputs: dict) -> str | None:
     settings = {n: {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(s).items()}
                 for n, s in config.tables.items()}
     # DuckDB's file format changes between releases: a new DuckDB rebuilds the warehouse.
+    # A snapshot dated by the ingest day is ingested again on another day.
+    snapshot = config.snapshot_date or (datetime.now().date().isoformat() if any(
+        s.name == "customers" for s in config.tables.values()) else None)
     blob = json.dumps({"version": crmkit.__version__, "format": WAREHOUSE_FORMAT,
                        "duckdb": duckdb.__version__,
-                       "inputs": inputs,
+                       "inputs": inputs, "snapshot": str(snapshot),
+                       "currency": config.currency, "rates": config.rates,
                        "settings": settings}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -131,7 +149,7 @@ def _present_tables(config: IngestConfig) -> dict[str, TableConfig]:
             if spec.derive_from:
                 continue
             if spec.table not in available and spec.table.split(".")[-1] not in available:
-                if explicit:
+                if explicit and not spec.optional:
                     raise SourceError(f"{name}: no table {spec.table!r} in "
                                       f"{redact_url(config.source)}; it has: "
                                       f"{', '.join(sorted(available)) or 'no tables'}")
@@ -145,16 +163,22 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
     say = progress or (lambda message: None)
     folder = Path(warehouse)
     tables = _present_tables(config)
-    if "orders" not in tables:
+    primary = [t for t in PRIMARY_TABLES if t in tables and not tables[t].derive_from]
+    if not primary:
         found = ", ".join(sorted(tables)) or "no canonical tables"
         raise SchemaError(
-            f"no orders table in {redact_url(config.source)} (found: {found}). Orders are "
-            "required: name a file orders.csv (or .parquet/.xlsx), or map one under "
-            "tables.orders in a config.")
-    if "customers" not in tables:
+            f"nothing to report on in {redact_url(config.source)} (found: {found}). A data "
+            "set needs orders (retail), opportunities (a B2B pipeline) or customers (a "
+            "subscription snapshot): name a file orders.csv, opportunities.csv or "
+            "customers.csv (or .parquet/.xlsx), or map one under `tables` in a config.")
+    if "customers" not in tables and "orders" in tables:
         tables["customers"] = TableConfig(name="customers", derive_from="orders")
+    if tables.get("customers") and tables["customers"].derive_from and "orders" not in tables:
+        raise ConfigError("tables.customers.derive_from: orders, but there is no orders table")
     config = IngestConfig(source=config.source, tables=tables, warehouse=config.warehouse,
-                          path=config.path)
+                          path=config.path, preset=config.preset,
+                          snapshot_date=config.snapshot_date, currency=config.currency,
+                          rates=config.rates, rates_file=config.rates_file)
     inputs = _inputs(config)
     fingerprint = _fingerprint(config, inputs)
     audit_path = folder / AUDIT_FILE
@@ -169,6 +193,7 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
     tmp = new_tmp_dir(folder)
     out_db = tmp / DB_FILE
     started = time.perf_counter()
+    warnings: list[str] = []
     try:
         con = duckdb.connect()
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
@@ -177,7 +202,8 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
         con.execute(f"ATTACH '{out_db}' AS wh")
         con.execute("CREATE TABLE wh.rejects (table_name VARCHAR, source_row BIGINT, "
                     "reason VARCHAR, record VARCHAR)")
-        records, loaded = {}, {}
+        rates = load_rates(con, config, tmp)
+        records, loaded, money = {}, {}, {}
         for name in LOAD_ORDER:
             spec = tables.get(name)
             if spec is None or spec.derive_from:
@@ -185,19 +211,26 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
             t0 = time.perf_counter()
             say(f"{name}: reading {spec.label}")
             staged = stage(con, spec, config.source, tmp)
-            mapping = build_table(con, spec, staged, loaded)
-            records[name] = _load(con, name, spec, mapping, inputs[name])
+            staged, joined, lookups = join_lookups(con, spec, staged, config.source, tmp)
+            built = build_table(con, spec, staged, loaded, joined)
+            money[name] = convert_amounts(con, name, built, rates, config.currency)
+            if money[name].get("warning"):
+                warnings.append(money[name]["warning"])
+            records[name] = _load(con, name, spec, built, inputs[name], money[name])
+            if lookups:
+                records[name]["lookups"] = lookups
             loaded[name] = f"wh.{quote(name)}"
             con.execute(f"DROP TABLE {staged}; DROP TABLE scored_{name}")
             r = records[name]
             say(f"{name}: {r['rows_in']:,} rows in, {r['kept']:,} kept, {r['flagged']:,} "
                 f"flagged, {r['quarantined']:,} quarantined ({time.perf_counter() - t0:.1f} s)")
-        if tables["customers"].derive_from:
-            records["customers"] = _derive_customers(con)
+        if name_derived := ("customers" if tables.get("customers") and
+                            tables["customers"].derive_from else None):
+            records[name_derived] = _derive_customers(con)
             say(f"customers: {records['customers']['kept']:,} derived from orders")
-        if records["orders"]["rows_in"] == 0:
-            raise SourceError(f"orders: {tables['orders'].label} has a header but no rows; "
-                              "there is nothing to report on")
+        if all(records[t]["rows_in"] == 0 for t in primary):
+            labels = ", ".join(f"{t} ({tables[t].label})" for t in primary)
+            raise SourceError(f"{labels}: a header but no rows; there is nothing to report on")
         con.execute(f"COPY (SELECT * FROM wh.rejects ORDER BY table_name, source_row) "
                     f"TO '{tmp / REJECTS_FILE}' (HEADER)")
         con.execute("DETACH wh")
@@ -207,11 +240,15 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
             "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "source": redact_url(config.source),
             "config": str(config.path) if config.path else None,
+            "preset": config.preset,
             "fingerprint": fingerprint,
             "seconds": round(time.perf_counter() - started, 2),
             "tables": {n: records[n] for n in TABLES if n in records},
+            "currency": _currency_record(money, rates, config),
+            "warnings": warnings,
         }
         audit["reconciled"] = all(_reconciles(r) for r in audit["tables"].values())
+        audit["reports"] = reports_fed(audit)
         (tmp / AUDIT_FILE).write_text(json.dumps(audit, indent=2, ensure_ascii=False))
         # The audit goes last: a crash in between leaves an old fingerprint, so the next
         # run ingests again rather than trusting a half-replaced warehouse.
@@ -222,19 +259,37 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
     return audit
 
 
+def _currency_record(money: dict, rates, config: IngestConfig) -> dict:
+    """The report currency, the rates used and where they came from, and the currencies
+    each table's amounts were in."""
+    currencies = sorted({c for m in money.values() for c in m.get("currencies", [])})
+    report = config.currency or (rates.report if rates else None) or \
+        (currencies[0] if len(currencies) == 1 else None)
+    return {
+        "report": report,
+        "currencies": currencies,
+        "converted": any(m.get("converted") for m in money.values()),
+        "rates": rates.used if rates else {},
+        "rates_source": rates.source if rates else None,
+        "per_currency": len(currencies) > 1 and not rates,
+    }
+
+
 def _reconciles(record: dict) -> bool:
     ok = record["rows_in"] == record["kept"] + record["flagged"] + record["quarantined"]
     totals = record.get("control_totals")
     if totals:
-        out = totals["kept"] + totals["flagged"] + totals["quarantined"]
-        ok = ok and abs(totals["in"] - out) <= 1e-6 * max(1.0, abs(totals["in"]))
+        for part in totals.get("by_currency", {}).values() or [totals]:
+            out = part["kept"] + part["flagged"] + part["quarantined"]
+            ok = ok and abs(part["in"] - out) <= 1e-6 * max(1.0, abs(part["in"]))
     return ok
 
 
-def _load(con: duckdb.DuckDBPyConnection, name: str, spec: TableConfig, mapping,
-          source: dict) -> dict:
+def _load(con: duckdb.DuckDBPyConnection, name: str, spec: TableConfig, built: Built,
+          source: dict, money: dict) -> dict:
     """Write kept rows and rejects from scored_<name>; return the table's audit record."""
     table = TABLES[name]
+    mapping = built.mapping
     scored = f"scored_{name}"
     keep = [quote(c) for c in table.column_names] + \
         [quote(a) for a in mapping.attributes] + ["source_row", "flags"]
@@ -242,16 +297,10 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, spec: TableConfig, mapping,
                 f"WHERE __reason IS NULL ORDER BY source_row")
     con.execute(f"INSERT INTO wh.rejects SELECT {literal(name)}, source_row, __reason, __record "
                 f"FROM {scored} WHERE __reason IS NOT NULL ORDER BY source_row")
-    amount = table.amount_column
-    sums = (f", sum({quote(amount)}), "
-            f"sum({quote(amount)}) FILTER (WHERE __reason IS NULL AND flags IS NULL), "
-            f"sum({quote(amount)}) FILTER (WHERE __reason IS NULL AND flags IS NOT NULL), "
-            f"sum({quote(amount)}) FILTER (WHERE __reason IS NOT NULL), "
-            f"count(*) FILTER (WHERE {quote(amount)} IS NULL)") if amount else ""
     row = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE __reason IS NULL AND flags IS NULL), "
         f"count(*) FILTER (WHERE __reason IS NULL AND flags IS NOT NULL), "
-        f"count(*) FILTER (WHERE __reason IS NOT NULL) {sums} FROM {scored}").fetchone()
+        f"count(*) FILTER (WHERE __reason IS NOT NULL) FROM {scored}").fetchone()
     reasons = dict(con.execute(
         f"SELECT __reason, count(*) FROM {scored} WHERE __reason IS NOT NULL "
         f"GROUP BY 1 ORDER BY 2 DESC, 1").fetchall())
@@ -262,23 +311,58 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, spec: TableConfig, mapping,
         "input": spec.label, **source,
         "rows_in": row[0], "kept": row[1], "flagged": row[2], "quarantined": row[3],
         "flags": flags, "reasons": reasons,
-        "columns": mapping.columns, "derived": dict(mapping.derive),
+        "columns": {c: s.describe() for c, s in mapping.specs.items()},
+        "derived": {**dict(mapping.derive), **built.derived},
         "attributes": mapping.attributes,
     }
+    if mapping.renamed:
+        record["renamed"] = mapping.renamed
+    if built.skipped_rules:
+        record["rules_not_applied"] = built.skipped_rules
+    if built.snapshot_date:
+        record["snapshot_date"] = built.snapshot_date
     dated = next((c.name for c in table.columns if c.kind == "date" and c.required), None)
-    if dated:
+    if name == "opportunities":
+        dated = "created_date"
+    if dated and dated in mapping.present | set(built.derived):
         # The span of the kept data: reports take their default period from it.
         low, high = con.execute(f"SELECT min({quote(dated)}), max({quote(dated)}) FROM "
                                 f"{scored} WHERE __reason IS NULL").fetchone()
         record["date_range"] = {"column": dated,
                                 "min": low.isoformat() if low else None,
                                 "max": high.isoformat() if high else None}
-    if amount:
-        record["control_totals"] = {
-            "column": amount, "in": _money(row[4]), "kept": _money(row[5]),
-            "flagged": _money(row[6]), "quarantined": _money(row[7]),
-            "rows_without_amount": row[8]}
+    amount = table.amount_column
+    if amount and amount in mapping.present:
+        record["control_totals"] = _control_totals(con, scored, amount, money)
+    if money.get("currencies"):
+        record["currencies"] = money["currencies"]
     return record
+
+
+def _control_totals(con: duckdb.DuckDBPyConnection, scored: str, amount: str,
+                    money: dict) -> dict:
+    """Sums of the amount in and out (kept, flagged, quarantined); per currency when the
+    amounts are in several currencies and were not converted: never one sum across them."""
+    a = quote(amount)
+    sums = (f"sum({a}), sum({a}) FILTER (WHERE __reason IS NULL AND flags IS NULL), "
+            f"sum({a}) FILTER (WHERE __reason IS NULL AND flags IS NOT NULL), "
+            f"sum({a}) FILTER (WHERE __reason IS NOT NULL), count(*) FILTER (WHERE {a} IS NULL)")
+
+    def part(r):
+        return {"in": _money(r[0]), "kept": _money(r[1]), "flagged": _money(r[2]),
+                "quarantined": _money(r[3]), "rows_without_amount": r[4]}
+
+    if money.get("per_currency"):
+        rows = con.execute(f"SELECT coalesce(currency, '(none)'), {sums} FROM {scored} "
+                           f"GROUP BY 1 ORDER BY 1").fetchall()
+        return {"column": amount, "by_currency": {r[0]: part(r[1:]) for r in rows}}
+    totals = {"column": amount, **part(con.execute(f"SELECT {sums} FROM {scored}").fetchone())}
+    if money.get("converted"):
+        totals["currency"] = money["report"]
+        totals["converted_from"] = money["original_totals"]
+    elif money.get("currencies"):
+        totals["currency"] = money["currencies"][0]
+    return totals
 
 
 def _money(value) -> float:
@@ -308,22 +392,56 @@ def _derive_customers(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 def format_audit(audit: dict) -> str:
-    """The accounting as a plain-text table (what `crmkit ingest` prints)."""
-    lines = [f"{'table':<10} {'rows in':>12} {'kept':>12} {'flagged':>10} "
+    """The accounting as a plain-text table (what `crmkit ingest` prints), then what was
+    derived, renamed and joined, the currency, and the reports the data can feed."""
+    lines = [f"{'table':<13} {'rows in':>12} {'kept':>12} {'flagged':>10} "
              f"{'quarantined':>12}"]
+    pad = " " * 13
     for name, r in audit["tables"].items():
-        lines.append(f"{name:<10} {r['rows_in']:>12,} {r['kept']:>12,} {r['flagged']:>10,} "
+        lines.append(f"{name:<13} {r['rows_in']:>12,} {r['kept']:>12,} {r['flagged']:>10,} "
                      f"{r['quarantined']:>12,}" + ("   (derived from orders)"
                                                    if r.get("derived_from") else ""))
         for label, counts in (("flagged", r["flags"]), ("quarantined", r["reasons"])):
             if counts:
-                lines.append(f"{'':<10}   {label}: " + "; ".join(
+                lines.append(f"{pad}   {label}: " + "; ".join(
                     f"{k} {v:,}" for k, v in counts.items()))
         totals = r.get("control_totals")
-        if totals:
-            lines.append(f"{'':<10}   {totals['column']}: in {totals['in']:,.2f} = kept "
+        for currency, part in (totals or {}).get("by_currency", {}).items():
+            lines.append(f"{pad}   {totals['column']} in {currency}: in {part['in']:,.2f} = "
+                         f"kept {part['kept']:,.2f} + flagged {part['flagged']:,.2f} + "
+                         f"quarantined {part['quarantined']:,.2f}")
+        if totals and "in" in totals:
+            unit = f" {totals['currency']}" if totals.get("currency") else ""
+            lines.append(f"{pad}   {totals['column']}{unit}: in {totals['in']:,.2f} = kept "
                          f"{totals['kept']:,.2f} + flagged {totals['flagged']:,.2f} + "
                          f"quarantined {totals['quarantined']:,.2f}")
+        derived = {k: v for k, v in r.get("derived", {}).items()}
+        if derived and not r.get("derived_from"):
+            lines.append(f"{pad}   derived: " + "; ".join(f"{k} {v}" for k, v in derived.items()))
+        for lookup in r.get("lookups", []):
+            lines.append(f"{pad}   lookup {lookup['name']} ({lookup['input']}, by "
+                         f"{lookup['key']}): {lookup['matched']:,} rows matched, "
+                         f"{lookup['unmatched']:,} unmatched" + (
+                             " (" + ", ".join(f"{k!r} {n:,}" for k, n in
+                                              lookup["unmatched_keys"].items()) + ")"
+                             if lookup["unmatched_keys"] else ""))
+        for why in r.get("renamed", {}).values():
+            lines.append(f"{pad}   renamed: {why}")
+        for rule in r.get("rules_not_applied", []):
+            lines.append(f"{pad}   not applied (optional, column absent): {rule}")
+    currency = audit.get("currency") or {}
+    if currency.get("converted"):
+        lines.append(f"amounts converted to {currency['report']} with rates from "
+                     f"{currency['rates_source']}: " + ", ".join(
+                         f"1 {k} = {v:.6g} {currency['report']}"
+                         for k, v in currency["rates"].items()))
+    for warning in audit.get("warnings", []):
+        lines.append(f"WARNING: {warning}")
     lines.append("every row accounted for" if audit.get("reconciled")
                  else "WARNING: the counts do not reconcile")
+    reports = audit.get("reports") or {}
+    if reports:
+        lines.append("reports this data can feed:")
+        for report, why in reports.items():
+            lines.append(f"  {report:<20} {'yes' if why['feeds'] else 'no '}  {why['because']}")
     return "\n".join(lines)

@@ -12,18 +12,25 @@ Everything runs inside DuckDB, so memory is bounded by its limit, not by the inp
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 
-from crmkit.config import TableConfig
+from crmkit.config import ColumnSpec, TableConfig, Test
 from crmkit.exceptions import ConfigError, SchemaError
 from crmkit.ingest.readers import literal, quote
-from crmkit.ingest.rules import (DEFAULT_DATE_FORMATS, FALSE_WORDS, FLAG_RULES,
-                                 STATUS_SYNONYMS, TRUE_WORDS)
-from crmkit.schema import TABLES, Column, Table
+from crmkit.ingest.rules import (CHURNED_STATUSES, DAYS_PER_MONTH, DEFAULT_DATE_FORMATS,
+                                 FALSE_WORDS, FLAG_RULES, LOST_STAGES, OUTCOME_SYNONYMS,
+                                 STATUS_SYNONYMS, TRUE_WORDS, WON_STAGES)
+from crmkit.schema import DERIVED_NAMES, TABLES, Column, Table
 from crmkit.warehouse import BOOKKEEPING
+
+# The prefix an attribute gets when its name is taken (`revenue` -> `customer_revenue`).
+SINGULAR = {"customers": "customer", "orders": "order", "leads": "lead",
+            "opportunities": "opportunity", "campaigns": "campaign", "tickets": "ticket",
+            "surveys": "survey", "targets": "target"}
 
 
 def normalized(name: str) -> str:
@@ -45,36 +52,52 @@ class Mapping:
     columns: dict[str, str]      # canonical -> source column
     attributes: dict[str, str]   # attribute name -> source column
     derive: dict[str, str]       # canonical -> expression over canonical columns
+    specs: dict[str, ColumnSpec] = field(default_factory=dict)  # canonical -> how it is read
+    renamed: dict[str, str] = field(default_factory=dict)  # attribute -> why it was renamed
+
+    @property
+    def present(self) -> set[str]:
+        return set(self.specs) | set(self.derive)
 
 
-def map_columns(spec: TableConfig, source_columns: list[str]) -> Mapping:
+def map_columns(spec: TableConfig, source_columns: list[str],
+                joined: dict[str, str] | None = None) -> Mapping:
     """Resolve the config's mapping against the columns found; raise SchemaError if a
-    required column is missing."""
+    mapped or required column is missing.
+
+    ``joined`` names the columns a lookup added (column -> lookup name): they are mapped
+    only when the config names them, never by their name alone (a user file's ``Name``
+    is not the deal's name).
+    """
     table = TABLES[spec.name]
+    joined = joined or {}
     found = [c for c in source_columns if c != "__row"]
-    columns: dict[str, str] = {}
-    for canonical, src in spec.columns.items():
-        if src not in found:
+    specs: dict[str, ColumnSpec] = {}
+    for canonical, col_spec in spec.columns.items():
+        if col_spec.column is not None and col_spec.column not in found:
             raise SchemaError(
-                f"{spec.name}: the config maps {canonical} to column {src!r}, which "
-                f"{spec.label} does not have. Columns found: {', '.join(found)}")
-        columns[canonical] = src
-    used = set(columns.values())
-    by_norm = {}
+                f"{spec.name}: the config maps {canonical} to column {col_spec.column!r}, "
+                f"which {spec.label} does not have. Columns found: {', '.join(found)}")
+        specs[canonical] = col_spec
+    used = {s.column for s in specs.values() if s.column is not None}
+    by_norm: dict[str, str] = {}
     for src in found:
-        by_norm.setdefault(normalized(src), src)
+        if src not in joined:
+            by_norm.setdefault(normalized(src), src)
     for col in table.columns:
-        if col.name in columns or col.name in spec.derive:
+        if col.name in specs or col.name in spec.derive or col.computed:
             continue
-        src = by_norm.get(normalized(col.name))
-        if src is not None and src not in used:
-            columns[col.name] = src
-            used.add(src)
+        for name in (col.name, *col.aliases):
+            src = by_norm.get(normalized(name))
+            if src is not None and src not in used:
+                specs[col.name] = ColumnSpec(column=src)
+                used.add(src)
+                break
     derivable = dict(spec.derive)
-    if spec.name == "orders" and "amount" not in columns and "amount" not in derivable \
-            and {"quantity", "unit_price"} <= set(columns):
+    if spec.name == "orders" and "amount" not in specs and "amount" not in derivable \
+            and {"quantity", "unit_price"} <= set(specs):
         derivable["amount"] = "quantity * unit_price"
-    missing = [c for c in table.required if c not in columns and c not in derivable]
+    missing = [c for c in table.required if c not in specs and c not in derivable]
     if missing:
         hint = (" (or map quantity and unit_price to derive it)"
                 if missing == ["amount"] else "")
@@ -82,18 +105,26 @@ def map_columns(spec: TableConfig, source_columns: list[str]) -> Mapping:
             f"{spec.name}: required column {', '.join(missing)} not found in "
             f"{spec.label}{hint}. Columns found: {', '.join(found) or 'none'}. "
             f"Rename the column or map it under tables.{spec.name}.columns in a config.")
-    reserved = set(table.column_names) | set(BOOKKEEPING)
+    reserved = set(table.column_names) | set(BOOKKEEPING) | set(DERIVED_NAMES)
     attributes: dict[str, str] = {}
+    renamed: dict[str, str] = {}
     for src in found:
         if src in used:
             continue
-        name = snake(src)
+        base = snake(src)
+        name = base
         if name in reserved or name in attributes:
-            name = f"attr_{name}"
-        while name in reserved or name in attributes:
-            name += "_"
+            prefix = joined.get(src) or SINGULAR[spec.name]
+            name = f"{prefix}_{base}"
+            while name in reserved or name in attributes:
+                name += "_"
+            why = ("a column crmkit computes" if base in DERIVED_NAMES
+                   else "a canonical column" if base in table.column_names
+                   else "another attribute")
+            renamed[name] = f"{src} -> {name} ({base} is {why})"
         attributes[name] = src
-    return Mapping(columns, attributes, derivable)
+    columns = {c: s.column for c, s in specs.items() if s.column is not None}
+    return Mapping(columns, attributes, derivable, specs, renamed)
 
 
 def _text(raw: str) -> str:
@@ -109,6 +140,10 @@ def _number(raw: str, spec: TableConfig) -> str:
     return f"TRY_CAST({v} AS DOUBLE)"
 
 
+def _words(words) -> str:
+    return ", ".join(literal(w) for w in words)
+
+
 def parse_expression(col: Column, raw: str, spec: TableConfig) -> str:
     """SQL turning a raw source value into the canonical kind; NULL when it cannot."""
     text = _text(raw)
@@ -120,14 +155,17 @@ def parse_expression(col: Column, raw: str, spec: TableConfig) -> str:
     if col.kind == "date":
         formats = list(spec.date_format) or list(DEFAULT_DATE_FORMATS)
         fmt_list = "[" + ", ".join(literal(f) for f in formats) + "]"
-        return f"coalesce(TRY_CAST({text} AS TIMESTAMP), try_strptime({text}, {fmt_list}))"
+        # An ISO 8601 time with a zone (Salesforce's 2024-05-01T14:03:22.000Z) is read in
+        # UTC; the zone is then dropped, as warehouse dates carry none.
+        zoned = (f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)")
+        return (f"coalesce(TRY_CAST({text} AS TIMESTAMP), "
+                f"CASE WHEN regexp_matches({text}, '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$') "
+                f"THEN {zoned} END, try_strptime({text}, {fmt_list}))")
     if col.kind in ("number", "integer"):
         return _number(raw, spec)
     if col.kind == "bool":
-        t = ", ".join(literal(w) for w in TRUE_WORDS)
-        f = ", ".join(literal(w) for w in FALSE_WORDS)
-        return (f"CASE WHEN lower({text}) IN ({t}) THEN true "
-                f"WHEN lower({text}) IN ({f}) THEN false END")
+        return (f"CASE WHEN lower({text}) IN ({_words(TRUE_WORDS)}) THEN true "
+                f"WHEN lower({text}) IN ({_words(FALSE_WORDS)}) THEN false END")
     raise AssertionError(col.kind)
 
 
@@ -145,100 +183,312 @@ def derive_expression(table: Table, target: str, expression: str) -> str:
                               f"{expression[pos:]!r}; use arithmetic (+ - * /) over columns")
         name, number, op = m.groups()
         if name is not None:
-            if name not in table.column_names:
+            canonical = table.canonical_name(name)
+            if canonical is None:
                 raise ConfigError(f"{table.name}.derive.{target}: {name!r} is not a canonical "
                                   f"column; valid: {', '.join(table.column_names)}")
-            out.append(quote(name))
+            out.append(quote(canonical))
         else:
             out.append(number or op)
         pos = m.end()
     return f"round({' '.join(out)}, 6)"
 
 
-def _status_condition(rule: dict, mapping: Mapping) -> str:
-    column = str(rule["column"])
-    src = mapping.columns.get(column, column)
-    raw = _text(quote(src))
-    if "startswith" in rule:
-        return f"starts_with({raw}, {literal(rule['startswith'])})"
-    if "equals" in rule:
-        return f"{raw} = {literal(rule['equals'])}"
-    if "in" in rule:
-        return f"{raw} IN ({', '.join(literal(v) for v in rule['in'])})"
-    return f"TRY_CAST({raw} AS DOUBLE) < 0"
+class Columns:
+    """The staged source's columns by their SQL alias: ``__v<i>`` (the value, placeholders
+    read as missing) and ``__src<i>`` (as it came, for the rejects record)."""
+
+    def __init__(self, names: list[str], joined: dict[str, str]):
+        self.names = names
+        self.joined = joined
+        self.alias = {c: f"__v{i}" for i, c in enumerate(names)}
+        self.raw_alias = {c: f"__src{i}" for i, c in enumerate(names)}
+
+    def value(self, column: str) -> str:
+        return self.alias[column]
 
 
-def _status_expression(spec: TableConfig, mapping: Mapping, source_columns: list[str]) -> str:
-    for rule in spec.status_rules:
-        column = str(rule["column"])
-        if column not in mapping.columns and column not in source_columns:
-            raise SchemaError(f"{spec.name}.status_rules: no column {column!r} in "
-                              f"{spec.label}; columns found: {', '.join(source_columns)}")
-        if rule["status"] not in TABLES["orders"].column("status").values:
-            raise ConfigError(f"{spec.name}.status_rules: status {rule['status']!r}; use one "
-                              f"of {', '.join(TABLES['orders'].column('status').values)}")
-    cases = [f"WHEN {_status_condition(r, mapping)} THEN {literal(r['status'])}"
-             for r in spec.status_rules]
-    if "status" in mapping.columns:
-        synonyms = " ".join(f"WHEN {literal(k)} THEN {literal(v)}"
-                            for k, v in STATUS_SYNONYMS.items())
-        raw = f"lower({_text(quote(mapping.columns['status']))})"
-        given = f"CASE {raw} WHEN NULL THEN NULL {synonyms} ELSE '?' || {raw} END"
-        default = f"coalesce({given}, 'completed')"
+def _mapped_text(col_spec: ColumnSpec, cols: Columns) -> str:
+    """The source text a canonical column is parsed from: the column's value through its
+    value map, or a constant."""
+    if col_spec.is_constant:
+        return "NULL" if col_spec.constant is None else literal(col_spec.constant)
+    text = _text(cols.value(col_spec.column))
+    if not col_spec.values:
+        return text
+    exact = " ".join(f"WHEN {text} = {literal(k)} THEN {_value(v)}"
+                     for k, v in col_spec.values.items())
+    loose = " ".join(f"WHEN lower({text}) = {literal(k.lower())} THEN {_value(v)}"
+                     for k, v in col_spec.values.items())
+    other = literal(col_spec.default) if col_spec.has_default and col_spec.default is not None \
+        else ("NULL" if col_spec.has_default else text)
+    return f"CASE WHEN {text} IS NULL THEN NULL {exact} {loose} ELSE {other} END"
+
+
+def _value(v) -> str:
+    return "CAST(NULL AS VARCHAR)" if v is None else literal(v)
+
+
+def test_sql(test: Test, text: str) -> str:
+    """SQL for a rule's test over a column's trimmed source text."""
+    arg = test.arg
+    if test.ignore_case and test.op != "negative":
+        text = f"lower({text})"
+        arg = [a.lower() for a in arg] if isinstance(arg, list) else str(arg).lower()
+    if test.op == "equals":
+        return f"coalesce({text} = {literal(arg)}, false)"
+    if test.op == "in":
+        return f"coalesce({text} IN ({_words(arg)}), false)"
+    if test.op == "startswith":
+        return f"coalesce(starts_with({text}, {literal(arg)}), false)"
+    if test.op == "matches":
+        pattern = f"(?i){arg}" if test.ignore_case else arg
+        return f"coalesce(regexp_full_match({text}, {literal(pattern)}), false)"
+    return f"coalesce(TRY_CAST({text} AS DOUBLE) < 0, false)"
+
+
+def _rule_text(column: str, mapping: Mapping, cols: Columns, spec: TableConfig,
+               where: str, optional: bool) -> str | None:
+    """The source text a rule tests: a canonical column's source, or a source column."""
+    col_spec = mapping.specs.get(column)
+    if col_spec is not None:
+        return _mapped_text(col_spec, cols) if col_spec.is_constant else \
+            _text(cols.value(col_spec.column))
+    if column in cols.alias:
+        return _text(cols.value(column))
+    if optional:
+        return None
+    raise SchemaError(f"{spec.name}.{where}: no column {column!r} in {spec.label}; columns "
+                      f"found: {', '.join(c for c in cols.names)}")
+
+
+@dataclass
+class Built:
+    """What build_table made of a table, for the audit."""
+
+    mapping: Mapping
+    derived: dict[str, str] = field(default_factory=dict)  # canonical -> how it was derived
+    skipped_rules: list[str] = field(default_factory=list)  # optional rules with no column
+    value_maps: dict[str, str] = field(default_factory=dict)
+    snapshot_date: str | None = None
+
+
+def _status_expression(spec: TableConfig, mapping: Mapping, cols: Columns,
+                       built: Built) -> str | None:
+    """The table's status: status rules first (in order), then the mapped status (orders:
+    normalised to completed / cancelled / returned, '?<value>' when unknown)."""
+    cases = []
+    for i, rule in enumerate(spec.status_rules):
+        text = _rule_text(rule.test.column, mapping, cols, spec, f"status_rules[{i}]",
+                          rule.test.optional)
+        if text is None:
+            built.skipped_rules.append(f"status_rules[{i}]: no column {rule.test.column!r}")
+            continue
+        cases.append(f"WHEN {test_sql(rule.test, text)} THEN {literal(rule.status)}")
+    given = None
+    if "status" in mapping.specs:
+        raw = _mapped_text(mapping.specs["status"], cols)
+        if spec.name == "orders":
+            synonyms = " ".join(f"WHEN {literal(k)} THEN {literal(v)}"
+                                for k, v in STATUS_SYNONYMS.items())
+            given = f"CASE lower({raw}) {synonyms} ELSE '?' || lower({raw}) END"
+        else:
+            given = raw
+    if spec.name == "orders":
+        default = f"coalesce({given}, 'completed')" if given else "'completed'"
     else:
-        default = "'completed'"
+        default = given or "CAST(NULL AS VARCHAR)"
+        if not cases and given is None:
+            return None
     return f"CASE {' '.join(cases)} ELSE {default} END" if cases else default
 
 
-def _range_checks(table: Table, spec: TableConfig, present: set[str]) -> list[tuple[str, str]]:
+def _outcome_expression(present: set[str], stage_text: str | None, outcome_text: str | None
+                        ) -> tuple[str | None, str | None]:
+    """(SQL for an opportunity's outcome, how it was derived) from what the source has."""
+    if outcome_text is not None:
+        synonyms = " ".join(f"WHEN {literal(k)} THEN {literal(v)}"
+                            for k, v in OUTCOME_SYNONYMS.items())
+        return f"CASE lower({outcome_text}) {synonyms} ELSE '?' || {outcome_text} END", None
+    if "won" in present:
+        closed = ("WHEN closed THEN 'lost' WHEN NOT closed THEN 'open'"
+                  if "closed" in present else "WHEN NOT won THEN 'lost'")
+        how = "from won and closed" if "closed" in present else \
+            "from won (true: won, false: lost, empty: open)"
+        return f"CASE WHEN won THEN 'won' {closed} ELSE 'open' END", how
+    if stage_text is not None:
+        return (f"CASE WHEN stage IS NULL THEN NULL "
+                f"WHEN lower(stage) IN ({_words(WON_STAGES)}) THEN 'won' "
+                f"WHEN lower(stage) IN ({_words(LOST_STAGES)}) THEN 'lost' ELSE 'open' END",
+                "from the stage (Won / Closed Won: won; Lost / Closed Lost: lost; "
+                "other stages: open)")
+    if "closed" in present:
+        return "CASE WHEN NOT closed THEN 'open' END", "from closed (closed deals: unknown)"
+    return None, None
+
+
+def _shape(spec: TableConfig, present: set[str], mapping: Mapping, built: Built
+           ) -> list[str]:
+    """Columns derived from others, per table shape: an opportunity's outcome, won and
+    stage order; a lead's converted date; a snapshot customer's status, churn flag and
+    dates. Each returns as ``expr AS name`` for a REPLACE or an addition."""
+    out: list[tuple[str, str, str]] = []  # (name, expression, how)
+    if spec.name == "opportunities":
+        outcome_text = "outcome" if "outcome" in present else None
+        expr, how = _outcome_expression(present, "stage" if "stage" in present else None,
+                                        outcome_text)
+        if expr is not None:
+            out.append(("outcome", expr, how))
+            present.add("outcome")
+        if "won" not in present and expr is not None:
+            out.append(("won", "CASE WHEN outcome = 'won' THEN true WHEN outcome = 'lost' "
+                        "THEN false END", "from outcome"))
+        if "closed" not in present and expr is not None:
+            out.append(("closed", "outcome IN ('won', 'lost')", "from outcome"))
+        if spec.stages:
+            if "stage" not in present:
+                raise ConfigError(f"{spec.name}.stages: the table has no stage column; map "
+                                  "`stage` under columns")
+            cases = " ".join(f"WHEN stage = {literal(s)} THEN {i}"
+                             for i, s in enumerate(spec.stages, 1))
+            out.append(("stage_order", f"CASE {cases} END",
+                        "from the config's stages: " + ", ".join(spec.stages)))
+    elif spec.name == "leads":
+        if "converted" not in present and "converted_date" in present:
+            out.append(("converted", "converted_date IS NOT NULL",
+                        "converted when a converted date is given"))
+            present.add("converted")
+        if "converted_date" not in present and {"closed_date", "converted"} <= present:
+            out.append(("converted_date", "CASE WHEN converted THEN closed_date END",
+                        "closed_date of converted leads"))
+        if spec.stages:
+            if "stage" not in present:
+                raise ConfigError(f"{spec.name}.stages: the table has no stage column; map "
+                                  "`stage` under columns")
+    elif spec.name == "customers":
+        if "churned" not in present:
+            if "status" in present:
+                out.append(("churned", f"CASE WHEN status IS NULL THEN NULL ELSE lower(status) "
+                            f"IN ({_words(CHURNED_STATUSES)}) END",
+                            "from status (" + ", ".join(CHURNED_STATUSES[:4]) + " ...)"))
+                present.add("churned")
+            elif "churn_date" in present:
+                out.append(("churned", "churn_date IS NOT NULL", "customers with a churn date"))
+                present.add("churned")
+        if "status" not in present and "churned" in present:
+            out.append(("status", "CASE WHEN churned THEN 'churned' WHEN NOT churned "
+                        "THEN 'active' END", "from churned"))
+        if "signup_date" not in present and "tenure_months" in present:
+            snapshot = spec.snapshot_date or dt.date.today()
+            built.snapshot_date = snapshot.isoformat()
+            s = f"DATE {literal(snapshot.isoformat())}"
+            out.append((
+                "signup_date",
+                f"CAST(CASE WHEN tenure_months = round(tenure_months) "
+                f"THEN {s} - to_months(CAST(tenure_months AS INTEGER)) "
+                f"ELSE {s} - to_days(CAST(round(tenure_months * {DAYS_PER_MONTH}) AS INTEGER)) "
+                f"END AS TIMESTAMP)",
+                f"snapshot date {snapshot.isoformat()} minus tenure_months"))
+            if "churn_date" not in present and "churned" in present:
+                out.append(("churn_date", f"CASE WHEN churned THEN CAST({s} AS TIMESTAMP) END",
+                            f"snapshot date {snapshot.isoformat()} for churned customers"))
+    for name, _expr, how in out:
+        built.derived[name] = how
+    return [f"{expr} AS {quote(name)}" for name, expr, _how in out]
+
+
+def _range_checks(table: Table, spec: TableConfig, present: set[str], mapping: Mapping,
+                  cols: Columns, built: Built) -> list[tuple[str, str]]:
+    """Out-of-range quarantine checks: the schema's ranges, overridden or added by rules."""
+    ranges = {r.column: r for r in spec.rules if r.is_range}
     checks = []
     for col in table.columns:
         if col.name not in present or col.kind not in ("number", "integer"):
             continue
-        rule = spec.rules.get(col.name, {})
-        low = rule.get("min", col.min)
-        high = rule.get("max", col.max)
-        exclusive = bool(rule.get("exclusive", False))
-        c = quote(col.name)
-        if low is not None:
-            op, word = ("<=", "not above") if exclusive else ("<", "below")
-            checks.append((f"{c} {op} {float(low)!r}", f"{col.name} {word} {low:g}"))
-        if high is not None:
-            op, word = (">=", "not below") if exclusive else (">", "above")
-            checks.append((f"{c} {op} {float(high)!r}", f"{col.name} {word} {high:g}"))
+        rule = ranges.pop(col.name, None)
+        low = rule.min if rule and rule.min is not None else col.min
+        high = rule.max if rule and rule.max is not None else col.max
+        checks += _bounds(quote(col.name), col.name, low, high,
+                          bool(rule and rule.exclusive))
+    for column, rule in ranges.items():
+        if column in table.column_names:
+            if table.column(column).kind not in ("number", "integer"):
+                raise ConfigError(f"{spec.name}.rules.{column}: a range applies to numbers; "
+                                  f"{column} is {table.column(column).kind}")
+            if rule.optional:
+                built.skipped_rules.append(f"rules.{column}: not in the source")
+                continue
+            raise SchemaError(f"{spec.name}.rules.{column}: {spec.label} has no {column}")
+        text = _rule_text(column, mapping, cols, spec, f"rules.{column}", rule.optional)
+        if text is None:
+            built.skipped_rules.append(f"rules.{column}: no column {column!r}")
+            continue
+        checks += _bounds(_number(text, spec), column, rule.min, rule.max, rule.exclusive)
     return checks
 
 
+def _bounds(value: str, name: str, low, high, exclusive: bool) -> list[tuple[str, str]]:
+    checks = []
+    if low is not None:
+        op, word = ("<=", "not above") if exclusive else ("<", "below")
+        checks.append((f"{value} {op} {float(low)!r}", f"{name} {word} {low:g}"))
+    if high is not None:
+        op, word = (">=", "not below") if exclusive else (">", "above")
+        checks.append((f"{value} {op} {float(high)!r}", f"{name} {word} {high:g}"))
+    return checks
+
+
+def _null_values(expr: str, spec: TableConfig) -> str:
+    if not spec.null_values:
+        return expr
+    return (f"CASE WHEN trim(CAST({expr} AS VARCHAR)) IN ({_words(spec.null_values)}) "
+            f"THEN NULL ELSE {expr} END")
+
+
 def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
-                parents: dict[str, str]) -> Mapping:
+                parents: dict[str, str], joined: dict[str, str] | None = None) -> Built:
     """Create ``scored_<t>`` from ``stage``: canonical columns, attributes, ``__reason``
     (NULL for kept rows), ``flags`` and ``__record`` (the raw row as JSON).
 
     ``parents`` maps each table already loaded to its qualified SQL name; references to
-    it are checked (orphans are quarantined).
+    it are checked (orphans are quarantined). ``joined`` names the columns lookups added
+    to the stage (column -> lookup name).
     """
     table = TABLES[spec.name]
+    joined = joined or {}
     source_columns = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall()]
     raw_columns = [c for c in source_columns if c != "__row"]
-    mapping = map_columns(spec, source_columns)
+    mapping = map_columns(spec, source_columns, joined)
+    built = Built(mapping)
+    cols = Columns(raw_columns, joined)
     # Built (and so checked) before any SQL runs.
     derived = [f"{derive_expression(table, t, e)} AS {quote(t)}"
                for t, e in mapping.derive.items()]
+    for canonical, col_spec in mapping.specs.items():
+        if col_spec.values:
+            built.value_maps[canonical] = col_spec.column
 
     parsed, present_raw, checked = [], [], set()
+    status_tables = ("orders", "customers", "leads")
     for col in table.columns:
-        if col.name in mapping.columns:
-            raw = quote(mapping.columns[col.name])
-            if col.name == "status" and spec.name == "orders":
-                continue  # normalised by _status_expression, checked as "unknown status"
-            checked.add(col.name)
-            parsed.append(f"{parse_expression(col, raw, spec)} AS {quote(col.name)}")
-            present_raw.append(f"{_text(raw)} IS NOT NULL AS {quote('__has_' + col.name)}")
-    if spec.name == "orders":
-        parsed.append(f"{_status_expression(spec, mapping, raw_columns)} AS status")
-    present = set(mapping.columns) | set(mapping.derive)
-    if spec.name == "orders":
-        present.add("status")
+        col_spec = mapping.specs.get(col.name)
+        if col_spec is None or (col.name == "status" and spec.name in status_tables):
+            continue  # status: set by _status_expression
+        text = _mapped_text(col_spec, cols)
+        checked.add(col.name)
+        parsed.append(f"{parse_expression(col, text, spec)} AS {quote(col.name)}")
+        present_raw.append(f"{text} IS NOT NULL AS {quote('__has_' + col.name)}")
+    present = mapping.present
+    if spec.name in status_tables:
+        status = _status_expression(spec, mapping, cols, built)
+        if status is not None:
+            parsed.append(f"{status} AS status")
+            present.add("status")
+        else:
+            present.discard("status")
+    status_parsed = "status" in present and spec.name in status_tables
+    shaped = _shape(spec, present, mapping, built)
+    present |= set(built.derived)
 
     # Returns carry negative amounts and quantities, whatever sign the export used.
     signed = []
@@ -249,6 +499,13 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
                               f"ELSE {quote(c)} END AS {quote(c)}")
 
     reasons = []
+    for rule in (r for r in spec.rules if r.quarantine):
+        text = _rule_text(rule.column, mapping, cols, spec, f"rules.{rule.column}",
+                          rule.optional)
+        if text is None:
+            built.skipped_rules.append(f"rules.{rule.column}: no column {rule.column!r}")
+            continue
+        reasons.append((test_sql(rule.test, text), rule.quarantine))
     for col in table.columns:
         if col.name not in present:
             continue
@@ -260,16 +517,18 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
             reasons.append((f"{c} IS NULL", f"missing {col.name}"))
         if col.kind == "integer":
             reasons.append((f"{c} <> round({c})", f"{col.name} not a whole number"))
-    reasons += _range_checks(table, spec, present)
+    reasons += _range_checks(table, spec, present, mapping, cols, built)
     if spec.name == "orders":
         reasons.append(("starts_with(status, '?')", "unknown status"))
         reasons.append(("amount < 0 AND status <> 'returned'",
                         "negative amount on a non-return"))
+    if spec.name == "opportunities" and "outcome" in present:
+        reasons.append(("starts_with(outcome, '?')", "unknown outcome"))
     reason_sql = "CASE " + " ".join(f"WHEN {cond} THEN {literal(label)}"
                                     for cond, label in reasons) + " END" if reasons else "NULL"
 
     if spec.unique == "row":
-        partition = ", ".join(f"__src_{i}" for i in range(len(raw_columns)))
+        partition = ", ".join(cols.raw_alias[c] for c in raw_columns if c not in joined)
         dup_label = "exact duplicate row"
     else:
         partition = ", ".join(quote(k) for k in table.key)
@@ -289,36 +548,49 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
                 f"{parents[parent]}) THEN {literal('unknown ' + col.name)}")
     orphan_sql = f"CASE {' '.join(orphan_cases)} END" if orphan_cases else "NULL"
 
-    flag_rules = FLAG_RULES.get(spec.name, {})
+    flag_rules = dict(FLAG_RULES.get(spec.name, {}))
     # A flag applies when every canonical column its rule names is present in the source.
     flag_parts = [f"CASE WHEN {cond} THEN {literal(flag)} END" for flag, cond in flag_rules.items()
                   if all(word in present for word in re.findall(r"[a-z_]+", cond)
                          if word in table.column_names)]
+    for rule in (r for r in spec.rules if r.flag):
+        text = _rule_text(rule.column, mapping, cols, spec, f"rules.{rule.column}",
+                          rule.optional)
+        if text is None:
+            built.skipped_rules.append(f"rules.{rule.column}: no column {rule.column!r}")
+            continue
+        flag_parts.append(f"CASE WHEN {test_sql(rule.test, text)} THEN {literal(rule.flag)} END")
     flags_sql = (f"nullif(concat_ws(';', {', '.join(flag_parts)}), '')" if flag_parts
                  else "CAST(NULL AS VARCHAR)")
 
     # Every canonical column exists in the warehouse; one the source lacks is NULL.
     typed = [f"CAST({quote(c.name) if c.name in present else 'NULL'} AS {c.sql_type}) "
              f"AS {quote(c.name)}" for c in table.columns]
-    # Raw source columns travel as __src_<i>: their names may equal canonical ones.
-    alias = {c: f"__src_{i}" for i, c in enumerate(raw_columns)}
-    raw_select = [f"{quote(c)} AS {alias[c]}" for c in raw_columns]
+    base = [f"{_null_values(quote(c), spec)} AS {cols.alias[c]}" for c in raw_columns]
+    base += [f"{quote(c)} AS {cols.raw_alias[c]}" for c in raw_columns]
     record = "to_json(struct_pack(" + ", ".join(
-        f"{quote(c)} := {alias[c]}" for c in raw_columns) + "))"
-    attrs = [f"{alias[src]} AS {quote(name)}" for name, src in mapping.attributes.items()]
+        f"{quote(c)} := {cols.raw_alias[c]}" for c in raw_columns if c not in joined) + "))"
+    attrs = [f"{cols.alias[src]} AS {quote(name)}" for name, src in mapping.attributes.items()]
+    carried = [cols.alias[c] for c in raw_columns] + [cols.raw_alias[c] for c in raw_columns]
+    # Columns the `derived` step has: a shaped column replaces one of these or is added.
+    existing = checked | set(mapping.derive) | ({"status"} if status_parsed else set())
 
     def select_list(*parts):
         return ", ".join(p for part in parts for p in part)
 
     sql = f"""
     CREATE OR REPLACE TABLE scored_{spec.name} AS
-    WITH parsed AS (
-        SELECT __row, {select_list(parsed, present_raw, raw_select)}
-        FROM {stage}
+    WITH base AS (
+        SELECT __row, {select_list(base)} FROM {stage}
+    ), parsed AS (
+        SELECT __row, {select_list(parsed, present_raw, carried)}
+        FROM base
     ), derived AS (
         SELECT * {', ' + ', '.join(derived) if derived else ''} FROM parsed
+    ), shaped AS (
+        {_shaped_select(shaped, "derived", existing)}
     ), signed AS (
-        SELECT * {'REPLACE (' + ', '.join(signed) + ')' if signed else ''} FROM derived
+        SELECT * {'REPLACE (' + ', '.join(signed) + ')' if signed else ''} FROM shaped
     ), checked AS (
         SELECT *, {reason_sql} AS __reason1 FROM signed
     ), deduped AS (
@@ -334,4 +606,59 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
     FROM judged
     """
     con.execute(sql)
-    return mapping
+    _check_value_maps(con, spec, stage, mapping)
+    if spec.stages:
+        _check_stages(con, spec)
+    return built
+
+
+def _shaped_select(shaped: list[str], source: str, existing: set[str]) -> str:
+    """Shaped columns applied one after another (a later one may read an earlier one:
+    won reads outcome), each replacing a column of that name or adding it."""
+    sql = f"SELECT * FROM {source}"
+    existing = set(existing)
+    for i, expr in enumerate(shaped):
+        name = expr.rsplit(" AS ", 1)[1].strip('"')
+        if name in existing:
+            sql = f"SELECT * REPLACE ({expr}) FROM ({sql}) AS s{i}"
+        else:
+            sql = f"SELECT *, {expr} FROM ({sql}) AS s{i}"
+            existing.add(name)
+    return sql
+
+
+def _check_value_maps(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
+                      mapping: Mapping) -> None:
+    """A value map key that matches no value, while the column has values the map does not
+    name, is a typo: stop and list the values found."""
+    for canonical, col_spec in mapping.specs.items():
+        if not col_spec.values or col_spec.has_default:
+            continue
+        found = dict(con.execute(
+            f"SELECT v, count(*) FROM (SELECT {_null_values(_text(quote(col_spec.column)), spec)}"
+            f" AS v FROM {stage}) WHERE v IS NOT NULL GROUP BY v ORDER BY 2 DESC, 1 LIMIT 1000"
+        ).fetchall())
+        keys = {k.lower() for k in col_spec.values}
+        unused = [k for k in col_spec.values
+                  if k not in found and k.lower() not in {f.lower() for f in found}]
+        unnamed = {v: n for v, n in found.items() if v.lower() not in keys}
+        if unused and unnamed:
+            listed = ", ".join(f"{v!r} ({n:,} rows)" for v, n in list(unnamed.items())[:10])
+            raise ConfigError(
+                f"tables.{spec.name}.columns.{canonical}.values: {', '.join(map(repr, unused))} "
+                f"matches no value of {col_spec.column!r}, which has values the map does not "
+                f"name: {listed}. Values found: {', '.join(map(repr, list(found)[:30]))}")
+
+
+def _check_stages(con: duckdb.DuckDBPyConnection, spec: TableConfig) -> None:
+    """Every stage in the data is listed in the config's `stages` (a stage left out, or
+    misspelt, would drop out of the funnel's order). Listed stages the data lacks are fine:
+    a pipeline may have stages no deal is in today."""
+    found = dict(con.execute(
+        f"SELECT stage, count(*) FROM scored_{spec.name} WHERE stage IS NOT NULL "
+        f"GROUP BY 1 ORDER BY 2 DESC").fetchall())
+    unlisted = {s: n for s, n in found.items() if s not in spec.stages}
+    if unlisted:
+        listed = ", ".join(f"{s!r} ({n:,} rows)" for s, n in unlisted.items())
+        raise ConfigError(f"tables.{spec.name}.stages does not list {listed}; stages in the "
+                          f"data: {', '.join(map(repr, found))}")

@@ -90,12 +90,15 @@ def _file_select(spec: TableConfig, tmp_dir: Path) -> str:
 
 
 def _csv_select(path: Path, spec: TableConfig, tmp_dir: Path, transcode: bool) -> str:
+    for name in spec.encodings or [spec.encoding]:
+        try:
+            codecs.lookup(name)
+        except LookupError:
+            raise SourceError(f"{spec.name}: unknown encoding {name!r}; "
+                              f"{ENCODING_HINT}") from None
+    if transcode and len(spec.encodings) > 1:
+        spec = _pick_encoding(path, spec)
     encoding = spec.encoding.lower()
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise SourceError(f"{spec.name}: unknown encoding {spec.encoding!r}; "
-                          f"{ENCODING_HINT}") from None
     if transcode and NATIVE_ENCODINGS.get(encoding) != "utf-8":
         path = _transcode(path, spec, tmp_dir)
     elif transcode:
@@ -107,6 +110,25 @@ def _csv_select(path: Path, spec: TableConfig, tmp_dir: Path, transcode: bool) -
     elif path.name.lower().endswith((".tsv", ".tsv.gz")):
         options.append("delim = '\t'")
     return f"SELECT * FROM read_csv({literal(str(path))}, {', '.join(options)})"
+
+
+def _pick_encoding(path: Path, spec: TableConfig) -> TableConfig:
+    """The first of the table's encodings that decodes the whole file (an export that is
+    UTF-8 in one org and Windows-1252 in another)."""
+    from dataclasses import replace
+
+    for name in spec.encodings:
+        decoder = codecs.getincrementaldecoder(name)(errors="strict")
+        try:
+            with _open_binary(path) as fh:
+                while chunk := fh.read(1 << 20):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return replace(spec, encoding=name, encodings=[name])
+    raise SourceError(f"{spec.name}: {spec.label} is none of the encodings "
+                      f"{', '.join(spec.encodings)}; {ENCODING_HINT}.")
 
 
 def _open_binary(path: Path):

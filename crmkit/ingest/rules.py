@@ -12,24 +12,50 @@ FLAG_RULES: dict[str, dict[str, str]] = {
         "cancelled": "status = 'cancelled'",
         "no_customer": "customer_id IS NULL",
     },
+    "opportunities": {
+        "no_created_date": "created_date IS NULL",
+        "no_customer": "customer_id IS NULL",
+    },
     "tickets": {"no_customer": "customer_id IS NULL"},
     "surveys": {"anonymous": "customer_id IS NULL"},
     "leads": {},
 }
+
+# How CRMs name the outcome of a deal, and the stages that close one (compared in lower
+# case, trimmed). Any other stage of an opportunity is open.
+OUTCOME_SYNONYMS: dict[str, str] = {
+    "open": "open", "in progress": "open", "pipeline": "open",
+    "won": "won", "win": "won", "closed won": "won", "closedwon": "won",
+    "closed - won": "won", "closed/won": "won", "赢单": "won", "成交": "won",
+    "lost": "lost", "lose": "lost", "closed lost": "lost", "closedlost": "lost",
+    "closed - lost": "lost", "closed/lost": "lost", "输单": "lost", "丢单": "lost",
+}
+WON_STAGES = tuple(k for k, v in OUTCOME_SYNONYMS.items() if v == "won")
+LOST_STAGES = tuple(k for k, v in OUTCOME_SYNONYMS.items() if v == "lost")
+
+# Customer statuses that mean the customer has left (lower case): `churned` is derived
+# from `status` with these when the source has no churn flag.
+CHURNED_STATUSES = ("churned", "churn", "cancelled", "canceled", "lost", "former",
+                    "inactive", "closed", "terminated", "left", "流失", "已流失")
+
+# A month in days, for tenures given in days and dates derived from a tenure in months
+# that is not whole.
+DAYS_PER_MONTH = 30.4375
 
 # How CRM exports spell an order status -> canonical status.
 STATUS_SYNONYMS: dict[str, str] = {
     "completed": "completed", "complete": "completed", "paid": "completed",
     "closed": "completed", "shipped": "completed", "delivered": "completed",
     "fulfilled": "completed", "won": "completed", "ok": "completed",
+    "closed won": "completed",
     "cancelled": "cancelled", "canceled": "cancelled", "void": "cancelled",
     "voided": "cancelled", "cancel": "cancelled",
     "returned": "returned", "return": "returned", "refunded": "returned",
     "refund": "returned", "credit": "returned", "credit note": "returned",
 }
 
-TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0", "won")
-FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0", "lost")
+TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0", "won", "closed won", "是")
+FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0", "lost", "closed lost", "否")
 
 # Tried after ISO 8601 when a table sets no date_format: unambiguous layouts only
 # (day/month order is never guessed: 03/04/2025 needs a date_format).

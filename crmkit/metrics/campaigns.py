@@ -23,14 +23,15 @@ CONVERSION_BASES = ("all", "closed")
 
 
 @metric(name="conversion_rate", title="Lead conversion rate", unit="percent", grain="period",
-        needs=("leads.won",), returns="rate",
-        formula="won leads / leads created in the period (basis 'all', the default); "
-                "basis 'closed': won / leads already won or lost (won set or closed_date set)")
+        needs=("leads.converted",), returns="rate",
+        formula="converted leads / leads created in the period (basis 'all', the default); "
+                "basis 'closed': converted / leads already converted or closed "
+                "(converted, or closed_date set)")
 def conversion_rate(wh, filters, *, basis: str = "all", by=None):
     """Share of the period's leads that converted: Rate or a frame by leads/customers columns.
 
-    ``basis="closed"`` counts only decided leads: won, or with a closed_date (without a
-    closed_date column: with ``won`` set, true or false).
+    ``basis="closed"`` counts only decided leads: converted, or with a closed_date (without
+    a closed_date column: with ``converted`` set, true or false).
     """
     if basis not in CONVERSION_BASES:
         raise ParameterError(f"conversion basis must be one of {CONVERSION_BASES}, "
@@ -38,12 +39,12 @@ def conversion_rate(wh, filters, *, basis: str = "all", by=None):
     t = apply_filters(wh, "leads", filters)
     if basis == "closed":
         if "closed_date" in t.columns:
-            t = t.filter(t.won.fill_null(False) | t.closed_date.notnull())
+            t = t.filter(t.converted.fill_null(False) | t.closed_date.notnull())
         else:
-            t = t.filter(t.won.notnull())
+            t = t.filter(t.converted.notnull())
     t, by = with_breakdown(wh, "leads", t, by)
     frame = rate_frame(
-        grouped(t, by, numerator=t.count(where=t.won.fill_null(False)), denominator=t.count()),
+        grouped(t, by, numerator=t.count(where=t.converted.fill_null(False)), denominator=t.count()),
         "numerator", "denominator")
     if by:
         return frame
@@ -97,11 +98,11 @@ def campaign_performance(wh, filters, *, by=None) -> pd.DataFrame:
     per["orders"] = per["orders"].fillna(0).astype("int64")
     per["revenue"] = per["revenue"].astype(float).fillna(0.0)
 
-    has_leads = wh.has("leads") and {"campaign_id", "won"} <= set(wh.table("leads").columns)
+    has_leads = wh.has("leads") and {"campaign_id", "converted"} <= set(wh.table("leads").columns)
     if has_leads:
         lt = _attributed(wh, filters, "leads", camp)
         won = execute(lt.group_by(campaign_id=lt.campaign_id.cast("string")).agg(
-            leads=lt.count(), conversions=lt.count(where=lt.won.fill_null(False))))
+            leads=lt.count(), conversions=lt.count(where=lt.converted.fill_null(False))))
         per = per.merge(won, on="campaign_id", how="left")
     else:
         per["leads"] = per["conversions"] = np.nan
@@ -146,7 +147,7 @@ def campaign_roi(wh, filters):
 
 
 @metric(name="cost_per_acquisition", title="Cost per acquisition", unit="currency",
-        grain="period", needs=("campaigns", "leads.campaign_id", "leads.won"),
+        grain="period", needs=("campaigns", "leads.campaign_id", "leads.converted"),
         formula="cost of the period's campaigns / leads they converted (won)")
 def cost_per_acquisition(wh, filters):
     """Campaign cost per won lead: Measure (currency, n = conversions)."""

@@ -84,7 +84,8 @@ def customer_mix(wh, filters) -> pd.DataFrame:
 def _potential(wh, filters: Filters, base: ibis.Table) -> list[int]:
     """[leads, active, won] for the leads open during the period."""
     leads = apply_filters(wh, "leads", filters, period=False)
-    won = leads.won.fill_null(False) if "won" in leads.columns else ibis.literal(False)
+    won = (leads.converted.fill_null(False) if "converted" in leads.columns
+           else ibis.literal(False))
     closed = (leads.closed_date.cast("timestamp") if "closed_date" in leads.columns
               else ibis.null().cast("timestamp"))
     open_ = ~(won & closed.isnull())  # won at an unknown date: already a customer

@@ -121,10 +121,19 @@ def test_amount_derived_from_quantity_and_unit_price(tmp_path):
     assert query(wh, "SELECT amount FROM orders ORDER BY 1") == [(2.2,), (7.5,)]
 
 
-def test_no_orders_table_is_a_clear_error(tmp_path):
-    write(tmp_path / "src", "customers.csv", CUSTOMERS_CSV)
-    with pytest.raises(SchemaError, match=r"no orders table .* \(found: customers\)"):
+def test_no_orders_opportunities_or_customers_is_a_clear_error(tmp_path):
+    write(tmp_path / "src", "tickets.csv", "ticket_id,opened_at\nT1,2024-01-01\n")
+    with pytest.raises(SchemaError, match=r"nothing to report on .* \(found: tickets\)\. A "
+                       r"data set needs orders .*, opportunities .* or customers"):
         run_ingest(source=tmp_path / "src", tmp_path=tmp_path)
+
+
+def test_customers_alone_are_enough(tmp_path):
+    write(tmp_path / "src", "customers.csv", CUSTOMERS_CSV)
+    audit, _ = run_ingest(source=tmp_path / "src", tmp_path=tmp_path)
+    assert set(audit["tables"]) == {"customers"}
+    assert audit["tables"]["customers"]["kept"] == 2
+    assert audit["reports"]["sales_performance"]["feeds"] is False
 
 
 def test_empty_and_header_only_files(tmp_path):
@@ -200,7 +209,7 @@ def test_config_maps_columns_formats_and_status_rules(tmp_path):
 @pytest.mark.parametrize("yaml_text,message", [
     ("source: src\ntables:\n  deals: {}\n", "unknown table; canonical tables are"),
     ("source: src\ntables:\n  orders:\n    columns: {revenue: X}\n",
-     "['revenue'] not canonical columns of orders"),
+     "'revenue' is not a canonical column of orders; valid: order_id, order_date"),
     ("source: src\ntables:\n  orders:\n    unique: maybe\n", "use `key` or `row`"),
     ("tables: {}\n", "`source` is missing"),
     ("source: [unclosed\n", "is not valid YAML"),

@@ -95,7 +95,7 @@ def crm_frames(seed: int = 7, n_customers: int = 300) -> dict[str, pd.DataFrame]
         "created_date": created,
         "stage": np.where(decided, np.where(won_flag, "won", "lost"),
                           "open"),
-        "won": won,
+        "converted": won,
         "closed_date": (created + days(n_leads, 5, 120)).where(decided),
         "amount": rng.gamma(2.0, 300.0, n_leads).round(2),
         "owner": rng.choice(REPS, n_leads),
@@ -186,7 +186,7 @@ def tiny_frames() -> dict[str, pd.DataFrame]:
         "lead_id": ["l1", "l2", "l3", "l4", "l5", "l6"],
         "created_date": [ts("2024-11-01"), ts("2025-01-05"), ts("2025-02-01"),
                          ts("2024-12-01"), ts("2025-03-15"), ts("2025-04-10")],
-        "won": pd.array([True, True, False, None, False, None], dtype="boolean"),
+        "converted": pd.array([True, True, False, None, False, None], dtype="boolean"),
         "closed_date": [ts("2024-11-10"), ts("2025-01-09"), ts("2025-03-01"), nat, nat, nat],
         "customer_id": ["c2", "c3", None, None, "c1", None],
         "campaign_id": ["k1", "k2", "k2", "k1", None, "k2"],
@@ -251,6 +251,8 @@ def sample_frames() -> dict[str, pd.DataFrame]:
         if not path.exists():
             continue
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        # A column under an alias (leads' `won`) is read as its canonical column, as ingest does.
+        frame = frame.rename(columns=lambda c: table.canonical_name(c) or c)
         for col in table.columns:
             if col.name not in frame:
                 continue

@@ -119,7 +119,7 @@ def test_customer_rates(sample_data, sample_wh, case):
     leads = sample_data["leads"]
     leads = leads[in_q1(leads["created_date"]) & region_of(leads, c, f.region)]
     got = m.conversion_rate(sample_wh, f)
-    assert (got.numerator, got.denominator) == (leads["won"].fillna(False).sum(), len(leads))
+    assert (got.numerator, got.denominator) == (leads["converted"].fillna(False).sum(), len(leads))
 
 
 @pytest.mark.parametrize("freq, start, end", [("month", "2024-11-15", "2025-03-31"),
@@ -190,7 +190,7 @@ def test_campaigns(sample_data, sample_wh, case):
     got = m.campaign_performance(sample_wh, f).iloc[0]
     assert got["cost"] == pytest.approx(camp["cost"].sum())
     assert got["revenue"] == pytest.approx(o["amount"].sum())
-    assert (got["leads"], got["conversions"]) == (len(leads), leads["won"].sum())
+    assert (got["leads"], got["conversions"]) == (len(leads), leads["converted"].sum())
     cost = camp["cost"].sum()
     assert got["roi"] == pytest.approx((o["amount"].sum() - cost) / cost)
 
