@@ -33,9 +33,13 @@ def cmd_sample(args) -> int:
 
 
 def cmd_ingest(args) -> int:
+    from crmkit.exceptions import ConfigError
     from crmkit.ingest import default_warehouse, format_audit, ingest, resolve_config
 
-    config = resolve_config(args.config, args.source)
+    if args.preset and not args.source:
+        raise ConfigError("--preset reads a --source folder (a CRM's export); with a config, "
+                          "write `preset:` in it")
+    config = resolve_config(args.config, args.source, args.preset)
     folder = Path(args.warehouse) if args.warehouse else default_warehouse(config)
     audit = ingest(config, folder, force=args.force, progress=_say)
     print(format_audit(audit))
@@ -71,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--config", help="YAML config mapping your columns (see README)")
     src.add_argument("--source", help="folder of canonical files, a .duckdb file, or a "
                      "postgresql:// URL")
+    p.add_argument("--preset", metavar="CRM", help="read --source as this CRM's standard "
+                   "export, no config needed (salesforce, hubspot)")
     p.add_argument("--warehouse", help="warehouse folder (default .crmkit/<source>)")
     p.add_argument("--force", action="store_true", help="ingest even if sources are unchanged")
     p.set_defaults(run=cmd_ingest)

@@ -652,6 +652,8 @@ def _lookup(item, i: int, where: str, source: str, settings: dict) -> Lookup | N
     at = f"{where}.lookups[{i}]"
     if not isinstance(item, dict):
         raise ConfigError(f"{at}: expected a mapping with `file` and `key`")
+    if True in item:  # YAML 1.1 reads the key `on` as the boolean true
+        item = {("on" if k is True else k): v for k, v in item.items()}
     bad = set(item) - LOOKUP_KEYS
     if bad:
         raise ConfigError(f"{at}: unknown setting(s) {sorted(bad)}; valid: "

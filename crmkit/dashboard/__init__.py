@@ -23,7 +23,7 @@ import argparse
 import os
 from pathlib import Path
 
-from crmkit.report.mode import BATCH_ENV, CONFIG_ENV, SOURCE_ENV
+from crmkit.report.mode import BATCH_ENV, CONFIG_ENV, PRESET_ENV, SOURCE_ENV
 
 TEMPLATE = "crmkit"
 DATA_DIR = Path(__file__).parent / "share"  # a Jupyter data dir holding voila/templates/crmkit
@@ -45,12 +45,15 @@ def voila_argv(notebooks: str | Path, *, port: int = DEFAULT_PORT,
 
 
 def prepare_environment(environ=os.environ, *, source: str | None = None,
-                        config: str | None = None) -> None:
+                        config: str | None = None, preset: str | None = None) -> None:
     """Put crmkit's template on Voilà's search path, make kernels interactive and point
     them at the data (``source`` or ``config``; neither: the bundled sample)."""
     paths = [str(DATA_DIR), *[p for p in environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]]
     environ["JUPYTER_PATH"] = os.pathsep.join(dict.fromkeys(paths))
     environ.pop(BATCH_ENV, None)
+    environ.pop(PRESET_ENV, None)
+    if preset and source:
+        environ[PRESET_ENV] = preset
     for name, value in ((SOURCE_ENV, source), (CONFIG_ENV, config)):
         environ.pop(name, None)
         if value:  # a path relative to where the command ran, not to notebooks/
@@ -62,7 +65,7 @@ def prepare_environment(environ=os.environ, *, source: str | None = None,
 
 def serve(notebooks: str | Path | None = None, *, port: int = DEFAULT_PORT,
           open_browser: bool = True, source: str | None = None,
-          config: str | None = None) -> int:
+          config: str | None = None, preset: str | None = None) -> int:
     """Run Voilà on ``notebooks`` (default: the project's notebooks/) until interrupted,
     the reports reading ``source`` or ``config`` (ingested first) or the bundled sample."""
     from crmkit.exceptions import ConfigError
@@ -75,12 +78,22 @@ def serve(notebooks: str | Path | None = None, *, port: int = DEFAULT_PORT,
         from crmkit.ingest import ensure_warehouse
 
         ensure_warehouse(config=config, source=None if config else source,
+                         preset=preset if source and not config else None,
                          progress=lambda line: print(line, flush=True))
-    prepare_environment(source=source, config=config)
+    prepare_environment(source=source, config=config, preset=preset)
     from voila.app import Voila
 
     Voila.launch_instance(argv=voila_argv(folder, port=port, open_browser=open_browser))
     return 0
+
+
+def _preset(args) -> str | None:
+    from crmkit.exceptions import ConfigError
+
+    if args.preset and not args.source:
+        raise ConfigError("--preset reads a --source folder (a CRM's export); with a config, "
+                          "write `preset:` in it")
+    return args.preset
 
 
 def add_dashboard_parser(subparsers) -> argparse.ArgumentParser:
@@ -96,10 +109,13 @@ def add_dashboard_parser(subparsers) -> argparse.ArgumentParser:
                       help="data folder, .duckdb file or postgresql:// URL "
                            "(default: the bundled sample)")
     data.add_argument("--config", metavar="FILE", help="crmkit config file (instead of --source)")
+    parser.add_argument("--preset", metavar="CRM",
+                        help="read --source as this CRM's standard export (salesforce, hubspot)")
     parser.add_argument("--notebooks", metavar="DIR",
                         help="folder of report notebooks (default: the project's notebooks/)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
     parser.set_defaults(run=lambda args: serve(args.notebooks, port=args.port,
                                                open_browser=not args.no_browser,
-                                               source=args.source, config=args.config))
+                                               source=args.source, config=args.config,
+                                               preset=_preset(args)))
     return parser

@@ -41,6 +41,8 @@ def add_render_parser(subparsers) -> argparse.ArgumentParser:
     source.add_argument("--config", metavar="FILE", help="crmkit config file naming the data source")
     source.add_argument("--source", metavar="PATH",
                         help="data folder, DuckDB file or database URL (default: data/sample)")
+    parser.add_argument("--preset", metavar="CRM",
+                        help="read --source as this CRM's standard export (salesforce, hubspot)")
     parser.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
                         help="report parameter; repeat a name to render once per value")
     parser.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: reports)")
@@ -86,9 +88,12 @@ def _run(args: argparse.Namespace) -> int:
 
     names = args.reports or available_reports(notebooks)
     check_parameters(args.reports or None, param_sets, notebooks_dir=notebooks)  # before ingest
+    if args.preset and not args.source:
+        raise ConfigError("--preset reads a --source folder (a CRM's export); with a config, "
+                          "write `preset:` in it")
     context, checksum, source_text = {}, None, args.config or args.source
     if args.config or args.source or _takes_warehouse(names, notebooks):
-        warehouse = _warehouse(args.config, args.source)
+        warehouse = _warehouse(args.config, args.source, args.preset)
         context["warehouse"] = str(Path(warehouse).resolve())
         checksum = warehouse_checksum(warehouse)
         source_text = source_text or _shown_path(DEFAULT_SOURCE)
@@ -126,7 +131,7 @@ def _takes_warehouse(names: list[str], notebooks: Path) -> bool:
                for name in names if (notebooks / f"{name}.ipynb").exists())
 
 
-def _warehouse(config: str | None, source: str | None) -> Path:
+def _warehouse(config: str | None, source: str | None, preset: str | None = None) -> Path:
     """The warehouse folder for the data source, ingested when the source changed.
 
     With neither ``--config`` nor ``--source``: the project's ``data/sample``.
@@ -135,7 +140,7 @@ def _warehouse(config: str | None, source: str | None) -> Path:
 
     if config is None and source is None:
         source = str(DEFAULT_SOURCE)
-    return Path(ensure_warehouse(config=config, source=source,
+    return Path(ensure_warehouse(config=config, source=source, preset=preset,
                                  progress=lambda message: print(f"  ingest: {message}", flush=True)))
 
 

@@ -18,8 +18,9 @@ A notebook run by hand with ``papermill`` or ``jupyter nbconvert --execute`` is
 interactive unless ``CRMKIT_BATCH=1`` is exported first.
 
 The data an interactive notebook reads when its parameters name none comes from the
-environment too: ``CRMKIT_SOURCE`` or ``CRMKIT_CONFIG`` (``crmkit dashboard --source`` sets
-them for its kernels; export one before ``make lab``), else the bundled sample.
+environment too: ``CRMKIT_SOURCE`` (read as ``CRMKIT_PRESET`` says, if set) or
+``CRMKIT_CONFIG`` (``crmkit dashboard --source`` sets them for its kernels; export one
+before ``make lab``), else the bundled sample.
 
 This module imports nothing heavy: ``crmkit.report.execute`` reads :data:`BATCH_ENV`
 while the render process has not loaded pandas or ibis.
@@ -31,6 +32,7 @@ import os
 
 BATCH_ENV = "CRMKIT_BATCH"
 SOURCE_ENV, CONFIG_ENV = "CRMKIT_SOURCE", "CRMKIT_CONFIG"  # a notebook's default data
+PRESET_ENV = "CRMKIT_PRESET"  # how CRMKIT_SOURCE is read (a CRM's export: salesforce ...)
 _TRUE = ("1", "true", "yes", "on")
 
 

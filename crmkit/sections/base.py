@@ -36,7 +36,7 @@ from crmkit.kept import Kept
 from crmkit.metrics import Filters, NotAvailable, get_metric, metric_definitions
 from crmkit.periods import audited_quarter, last_full_quarter
 from crmkit.report.markup import escape_markdown
-from crmkit.report.mode import CONFIG_ENV, SOURCE_ENV
+from crmkit.report.mode import CONFIG_ENV, PRESET_ENV, SOURCE_ENV
 from crmkit.warehouse import Warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -255,15 +255,18 @@ def default_period(wh: Warehouse) -> tuple[pd.Timestamp, pd.Timestamp]:
     return pd.Timestamp(period[0]), pd.Timestamp(period[1])
 
 
-def open_warehouse(warehouse: str = "", source: str = "", config: str = "") -> Warehouse:
-    """The warehouse a report reads: a given folder, else the source (or config) ingested
-    into its cached warehouse, else the bundled sample."""
+def open_warehouse(warehouse: str = "", source: str = "", config: str = "",
+                   preset: str = "") -> Warehouse:
+    """The warehouse a report reads: a given folder, else the source (read as a CRM's
+    export when ``preset`` names one) or config ingested into its cached warehouse, else
+    the bundled sample."""
     if warehouse:
         return Warehouse.open(warehouse)
     from crmkit.ingest import ensure_warehouse
 
     folder = ensure_warehouse(config=config or None,
-                              source=None if config else (source or DEFAULT_SOURCE))
+                              source=None if config else (source or DEFAULT_SOURCE),
+                              preset=(preset or None) if source and not config else None)
     return Warehouse.open(folder)
 
 
@@ -282,9 +285,11 @@ def open_report(name: str, *, title: str, sections: dict[str, Section],
     """
     from crmkit.charts import use_theme
 
+    preset = ""
     if not (warehouse or source or config):
         source, config = os.environ.get(SOURCE_ENV, ""), os.environ.get(CONFIG_ENV, "")
-    wh = open_warehouse(warehouse, source, config)
+        preset = os.environ.get(PRESET_ENV, "")
+    wh = open_warehouse(warehouse, source, config, preset)
     filter_params = {k: v for k, v in params.items()
                      if k in FILTER_PARAMS or k.startswith("attr_")}
     unknown = set(params) - set(filter_params)
