@@ -302,6 +302,30 @@ PRIMARY_TABLES = ("orders", "opportunities", "customers")
 OUTCOMES = ("open", "won", "lost")
 
 
+# Which object of each CRM a canonical table is (for the data model's table of tables).
+CRM_OBJECTS: dict[str, dict[str, str]] = {
+    "customers": {"Salesforce": "Account (B2B) / Contact or Person Account (B2C)",
+                  "HubSpot": "company / contact", "Zoho CRM": "Accounts / Contacts",
+                  "纷享销客 (Fxiaoke)": "客户 (AccountObj)"},
+    "orders": {"Salesforce": "Order (with OrderItem lines)",
+               "HubSpot": "order (commerce) / line items", "Zoho CRM": "Sales Orders",
+               "纷享销客 (Fxiaoke)": "销售订单 (SalesOrderObj)"},
+    "opportunities": {"Salesforce": "Opportunity", "HubSpot": "deal",
+                      "Zoho CRM": "Deals (Potentials)", "纷享销客 (Fxiaoke)": "商机 (OpportunityObj)"},
+    "leads": {"Salesforce": "Lead", "HubSpot": "contact in the lead lifecycle stage",
+              "Zoho CRM": "Leads", "纷享销客 (Fxiaoke)": "销售线索 (LeadsObj)"},
+    "campaigns": {"Salesforce": "Campaign", "HubSpot": "campaign", "Zoho CRM": "Campaigns",
+                  "纷享销客 (Fxiaoke)": "市场活动 (MarketingEventObj)"},
+    "tickets": {"Salesforce": "Case", "HubSpot": "ticket", "Zoho CRM": "Cases",
+                "纷享销客 (Fxiaoke)": "工单 / 服务请求"},
+    "surveys": {"Salesforce": "Survey response (Feedback Management)",
+                "HubSpot": "feedback submission", "Zoho CRM": "Zoho Survey responses",
+                "纷享销客 (Fxiaoke)": "问卷 / 满意度回访"},
+    "targets": {"Salesforce": "Quota (ForecastingQuota)", "HubSpot": "goal",
+                "Zoho CRM": "Forecast targets", "纷享销客 (Fxiaoke)": "目标 (GoalValueObj)"},
+}
+
+
 def data_model_markdown() -> str:
     """The data contract as Markdown: one section per table, one row per column."""
     out = ["# crmkit data model", "",
@@ -310,7 +334,13 @@ def data_model_markdown() -> str:
            "(B2B pipeline) or customers (a subscription snapshot). "
            "Columns in **bold** are required in their table. "
            "Source columns that the mapping does not name are kept as attributes "
-           "(usable as filters and breakdowns).", ""]
+           "(usable as filters and breakdowns).", "",
+           "## Which CRM object each table is", "",
+           "| table | " + " | ".join(next(iter(CRM_OBJECTS.values()))) + " |",
+           "|---|" + "---|" * len(next(iter(CRM_OBJECTS.values())))]
+    for name, objects in CRM_OBJECTS.items():
+        out.append(f"| {name} | " + " | ".join(objects.values()) + " |")
+    out.append("")
     for t in TABLES.values():
         out += [f"## {t.name}", "", t.description, "", f"Key: `{', '.join(t.key)}`", "",
                 "| column | kind | rules | description |", "|---|---|---|---|"]

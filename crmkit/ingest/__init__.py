@@ -51,10 +51,14 @@ __all__ = ["ingest", "ensure_warehouse", "resolve_config", "default_warehouse",
            "format_audit"]
 
 
-def resolve_config(config: str | Path | None = None, source: str | Path | None = None
-                   ) -> IngestConfig:
-    """A config from a YAML file, or one discovered from a source path or URL."""
+def resolve_config(config: str | Path | None = None, source: str | Path | None = None,
+                   preset: str | None = None) -> IngestConfig:
+    """A config from a YAML file, or one discovered from a source path or URL (matched the
+    way a CRM exports its objects when ``preset`` names one)."""
     if config is not None:
+        if preset is not None:
+            raise ConfigError("give the preset in the config (`preset: NAME`) or with "
+                              "--source, not both")
         return load_config(config)
     if source is None:
         raise SourceError("nothing to ingest: give --config FILE or --source PATH")
@@ -62,6 +66,8 @@ def resolve_config(config: str | Path | None = None, source: str | Path | None =
     if source_kind(source) not in ("postgresql",) and not Path(source).exists():
         raise SourceError(f"source not found: {source}")
     resolved = str(Path(source).resolve()) if source_kind(source) != "postgresql" else source
+    if preset is not None:
+        return preset_config(resolved, preset)
     return discover_tables(resolved)
 
 
@@ -128,9 +134,7 @@ def _fingerprint(config: IngestConfig, inputs: dict) -> str | None:
     settings = {n: {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(s).items()}
                 for n, s in config.tables.items()}
     # DuckDB's file format changes between releases: a new DuckDB rebuilds the warehouse.
-    # A snapshot dated by the ingest day is ingested again on another day.
-    snapshot = config.snapshot_date or (datetime.now().date().isoformat() if any(
-        s.name == "customers" for s in config.tables.values()) else None)
+    snapshot = config.snapshot_date
     blob = json.dumps({"version": crmkit.__version__, "format": WAREHOUSE_FORMAT,
                        "duckdb": duckdb.__version__,
                        "inputs": inputs, "snapshot": str(snapshot),
@@ -184,7 +188,7 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
     audit_path = folder / AUDIT_FILE
     if not force and fingerprint and audit_path.exists() and (folder / DB_FILE).exists():
         previous = json.loads(audit_path.read_text())
-        if previous.get("fingerprint") == fingerprint:
+        if previous.get("fingerprint") == fingerprint and not _dated_by_another_day(previous):
             say(f"warehouse {folder} is up to date (sources unchanged)")
             previous["skipped"] = True
             return previous
@@ -259,6 +263,15 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
     return audit
 
 
+def _dated_by_another_day(audit: dict) -> bool:
+    """A snapshot dated by the day of its ingest (no `snapshot_date` set) is ingested
+    again on another day: its derived dates move with it."""
+    record = audit.get("tables", {}).get("customers", {})
+    day = record.get("snapshot_date")
+    return bool(day and record.get("snapshot_date_is_ingest_day")
+                and day != datetime.now().date().isoformat())
+
+
 def _currency_record(money: dict, rates, config: IngestConfig) -> dict:
     """The report currency, the rates used and where they came from, and the currencies
     each table's amounts were in."""
@@ -321,6 +334,7 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, spec: TableConfig, built: B
         record["rules_not_applied"] = built.skipped_rules
     if built.snapshot_date:
         record["snapshot_date"] = built.snapshot_date
+        record["snapshot_date_is_ingest_day"] = spec.snapshot_date is None
     dated = next((c.name for c in table.columns if c.kind == "date" and c.required), None)
     if name == "opportunities":
         dated = "created_date"

@@ -388,7 +388,9 @@ def _shape(spec: TableConfig, present: set[str], mapping: Mapping, built: Built
                 f"THEN {s} - to_months(CAST(tenure_months AS INTEGER)) "
                 f"ELSE {s} - to_days(CAST(round(tenure_months * {DAYS_PER_MONTH}) AS INTEGER)) "
                 f"END AS TIMESTAMP)",
-                f"snapshot date {snapshot.isoformat()} minus tenure_months"))
+                f"snapshot date {snapshot.isoformat()}"
+                f"{'' if spec.snapshot_date else ' (the day of the ingest: no snapshot_date set)'}"
+                f" minus tenure_months"))
             if "churn_date" not in present and "churned" in present:
                 out.append(("churn_date", f"CASE WHEN churned THEN CAST({s} AS TIMESTAMP) END",
                             f"snapshot date {snapshot.isoformat()} for churned customers"))

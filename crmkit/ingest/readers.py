@@ -48,9 +48,16 @@ def stage(con: duckdb.DuckDBPyConnection, spec: TableConfig, source: str,
         select = _duckdb_select(con, source, spec)
     else:
         select = _file_select(spec, tmp_dir)
+    create = f"CREATE OR REPLACE TABLE {name} AS SELECT row_number() OVER () AS __row, * FROM "
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS "
-                    f"SELECT row_number() OVER () AS __row, * FROM ({select})")
+        try:
+            con.execute(f"{create}({select})")
+        except duckdb.Error as exc:
+            # Text fields with line breaks inside quotes (a CRM's descriptions and comments)
+            # are read by DuckDB's single-threaded scanner only.
+            if "parallel=false" not in str(exc) or not select.endswith(")"):
+                raise
+            con.execute(f"{create}({select[:-1]}, parallel = false))")
     except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
         raise _read_error(spec, exc) from None
     return name
