@@ -32,6 +32,7 @@ writes them; ``--preset NAME`` matches them the way that CRM exports them.
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +54,7 @@ DEFAULT_KEYS = set(READ_KEYS)
 TABLE_KEYS = {"file", "table", "sheet", "format", *READ_KEYS, "columns", "derive",
               "status_rules", "unique", "rules", "derive_from", "lookups", "stages",
               "optional"}
-COLUMN_KEYS = ("column", "values", "default", "value")
+COLUMN_KEYS = ("column", "values", "default", "value", "optional")
 TESTS = ("equals", "in", "startswith", "matches", "negative")
 STATUS_OPERATORS = set(TESTS)  # kept for callers of the old name
 RULE_KEYS = {*TESTS, "ignore_case", "optional", "quarantine", "flag", "min", "max",
@@ -73,16 +74,21 @@ class ColumnSpec:
     map), or a constant."""
 
     column: str | None = None
+    # Several columns: per row, the first that has a value, among those the source has
+    # (`owner: [owner_name, OwnerId]`: the name where a lookup found one, else the id).
+    alternatives: tuple[str, ...] = ()
     values: dict[str, object] | None = None  # source value -> canonical value (None: missing)
     default: object = None                   # for a value the map does not name
     has_default: bool = False
     constant: object = None
     is_constant: bool = False
+    optional: bool = False  # a source without the column leaves it out (presets)
 
     def describe(self) -> str:
         if self.is_constant:
             return f"= {self.constant!r}"
-        text = self.column or ""
+        text = " or ".join(self.alternatives) if len(self.alternatives) > 1 else \
+            (self.column or "")
         if self.values:
             text += f" (mapped: {len(self.values)} values)"
         return text
@@ -198,6 +204,7 @@ class IngestConfig:
     currency: str | None = None
     rates: dict[str, float] | None = None
     rates_file: Path | None = None
+    dated_rates_file: Path | None = None  # Salesforce DatedConversionRate: by close date
 
     @property
     def is_database(self) -> bool:
@@ -246,6 +253,11 @@ def merge_preset(preset: dict, raw: dict) -> dict:
     out = {k: v for k, v in preset.items() if k != "tables"}
     out.update({k: v for k, v in raw.items() if k not in ("tables", "defaults", "preset")})
     out["defaults"] = {**(preset.get("defaults") or {}), **(raw.get("defaults") or {})}
+    # Placeholders add up: a config's own do not undo the CRM's (Salesforce's empty id).
+    nulls = [*_strings((preset.get("defaults") or {}).get("null_values"), "preset"),
+             *_strings((raw.get("defaults") or {}).get("null_values"), "defaults.null_values")]
+    if nulls:
+        out["defaults"]["null_values"] = list(dict.fromkeys(nulls))
     tables = {name: dict(spec or {}) for name, spec in (preset.get("tables") or {}).items()}
     for name, spec in (raw.get("tables") or {}).items():
         spec = dict(spec or {})
@@ -307,6 +319,9 @@ def config_from_settings(raw: dict, *, where: str, base: Path,
         raise ConfigError(f"{where}: currency {currency!r}; use a three-letter ISO code "
                           "(USD, EUR, CNY ...)")
     rates, rates_file = _rates(raw.get("rates"), where, source)
+    dated_file = None
+    if isinstance(rates_file, tuple):
+        rates_file, dated_file = rates_file
     tables_raw = raw.get("tables") or {}
     if not isinstance(tables_raw, dict):
         raise ConfigError(f"{where}: `tables` must map table names to their settings")
@@ -321,7 +336,7 @@ def config_from_settings(raw: dict, *, where: str, base: Path,
                           warehouse=(base / warehouse).resolve() if warehouse else None,
                           snapshot_date=snapshot,
                           currency=str(currency).upper() if currency else None,
-                          rates=rates, rates_file=rates_file)
+                          rates=rates, rates_file=rates_file, dated_rates_file=dated_file)
     if not tables_raw:
         config.tables = discover_tables(source).tables
         for table in config.tables.values():
@@ -338,22 +353,29 @@ def _date_setting(value, where: str) -> dt.date | None:
         raise ConfigError(f"{where}: {value!r} is not a date; write YYYY-MM-DD") from None
 
 
-def _rates(value, where: str, source: str) -> tuple[dict[str, float] | None, Path | None]:
+def _rates(value, where: str, source: str
+           ) -> tuple[dict[str, float] | None, Path | tuple[Path, Path] | None]:
     if value is None:
         return None, None
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: rates must map currency codes to numbers "
                           "({EUR: 1.08}) or name a file ({file: CurrencyType.csv})")
     if "file" in value:
-        if set(value) - {"file", "optional"}:
-            raise ConfigError(f"{where}: rates: give either `file` (and `optional`) or "
-                              "currency codes, not both")
+        if set(value) - {"file", "dated", "optional"}:
+            raise ConfigError(f"{where}: rates: give either `file` (with `dated`, "
+                              "`optional`) or currency codes, not both")
         folder = Path(source) if source_kind(source) == "folder" else Path(source).parent
         path = _find_file(folder, str(value["file"]))
         if not path.exists():
             if value.get("optional"):
                 return None, None
             raise ConfigError(f"{where}: rates file not found: {path}")
+        if "dated" in value:
+            dated = _find_file(folder, str(value["dated"]))
+            if dated.exists():
+                return None, (path, dated)
+            if not value.get("optional"):
+                raise ConfigError(f"{where}: rates.dated: file not found: {dated}")
         return None, path
     rates = {}
     for code, rate in value.items():
@@ -464,10 +486,22 @@ def _table_config(where: str, name: str, spec: dict, defaults: dict,
 
 
 def _find_file(folder: Path, name: str) -> Path:
-    """``folder / name``; a differently cased name counts (Opportunity.csv, opportunity.csv)."""
+    """``folder / name``; a differently cased name counts (Opportunity.csv, opportunity.csv).
+
+    A name with ``*`` or ``?`` is a pattern (HubSpot dates its exports:
+    ``hubspot-crm-exports-all-deals-*.csv``): it must match one file; several stop with
+    their names.
+    """
     path = folder / name
     if path.exists() or not folder.is_dir():
         return path
+    if any(ch in name for ch in "*?["):
+        matches = sorted(p for p in folder.iterdir() if fnmatch.fnmatch(p.name.lower(),
+                                                                        name.lower()))
+        if len(matches) > 1:
+            raise ConfigError(f"{name!r} matches {len(matches)} files in {folder}: "
+                              f"{', '.join(p.name for p in matches)}; keep one, or name it")
+        return matches[0] if matches else path
     matches = [p for p in folder.iterdir() if p.name.lower() == name.lower()]
     return matches[0] if len(matches) == 1 else path
 
@@ -502,6 +536,8 @@ def _yaml_text(value) -> str:
 def _column_spec(value, where: str) -> ColumnSpec:
     if isinstance(value, (str, int)) and not isinstance(value, bool):
         return ColumnSpec(column=str(value))
+    if isinstance(value, list):
+        value = {"column": value}
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: expected a source column name or a mapping with "
                           f"`column` (and `values`, `default`) or `value`; got {value!r}")
@@ -510,7 +546,7 @@ def _column_spec(value, where: str) -> ColumnSpec:
         raise ConfigError(f"{where}: unknown setting(s) {sorted(bad)}; valid: "
                           f"{', '.join(COLUMN_KEYS)}")
     if "value" in value:
-        if set(value) != {"value"}:
+        if set(value) - {"value"}:
             raise ConfigError(f"{where}: a constant (`value`) takes no other setting")
         constant = value["value"]
         if isinstance(constant, (dict, list)):
@@ -532,7 +568,19 @@ def _column_spec(value, where: str) -> ColumnSpec:
         raise ConfigError(f"{where}.default: a default applies to values a `values` map "
                           "does not name; add `values`")
     default = value.get("default")
-    return ColumnSpec(column=str(value["column"]), values=values,
+    column = value["column"]
+    alternatives = ()
+    if isinstance(column, list):
+        if not column or any(isinstance(c, (dict, list)) for c in column):
+            raise ConfigError(f"{where}.column: a column name, or a list of column names "
+                              "(per row, the first with a value)")
+        alternatives = tuple(str(c) for c in column)
+        column = column[0]
+    optional = value.get("optional", False)
+    if not isinstance(optional, bool):
+        raise ConfigError(f"{where}.optional: use true or false")
+    return ColumnSpec(column=str(column), alternatives=alternatives, values=values,
+                      optional=optional,
                       default=None if default is None else _yaml_text(default),
                       has_default="default" in value)
 

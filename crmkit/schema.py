@@ -120,8 +120,11 @@ TABLES: dict[str, Table] = {
                   "derived from status when absent", aliases=("churn",)),
                 C("churn_date", "date", "Date the customer left (contractual churn)"),
                 C("churn_reason", "category", "Why the customer left"),
-                C("tenure_months", "number", "Months as a customer (a snapshot's tenure)",
-                  min=0, aliases=("tenure",)),
+                C("tenure_months", "number", "Months as a customer (a snapshot's tenure); "
+                  "derived from tenure_days when only that is given", min=0,
+                  aliases=("tenure",)),
+                C("tenure_days", "number", "Days as a customer, for CRMs that count tenure in "
+                  "days", min=0, aliases=("tenure_in_days", "days_as_customer")),
                 C("monthly_revenue", "number", "Recurring revenue per month", min=0,
                   aliases=("monthly_charges", "mrr")),
                 C("satisfaction", "number", "Satisfaction score of the customer, if the "

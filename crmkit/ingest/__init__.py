@@ -123,8 +123,9 @@ def _inputs(config: IngestConfig) -> dict[str, dict]:
                 out[f"{name}.lookup.{lookup.name}"] = {
                     "file": str(lookup.file), "bytes": lookup.file.stat().st_size,
                     "sha256": _sha256(lookup.file)}
-    if config.rates_file is not None:
-        out["rates"] = {"file": str(config.rates_file), "sha256": _sha256(config.rates_file)}
+    for key, path in (("rates", config.rates_file), ("dated_rates", config.dated_rates_file)):
+        if path is not None:
+            out[key] = {"file": str(path), "sha256": _sha256(path)}
     return out
 
 
@@ -182,7 +183,8 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
     config = IngestConfig(source=config.source, tables=tables, warehouse=config.warehouse,
                           path=config.path, preset=config.preset,
                           snapshot_date=config.snapshot_date, currency=config.currency,
-                          rates=config.rates, rates_file=config.rates_file)
+                          rates=config.rates, rates_file=config.rates_file,
+                          dated_rates_file=config.dated_rates_file)
     inputs = _inputs(config)
     fingerprint = _fingerprint(config, inputs)
     audit_path = folder / AUDIT_FILE
@@ -332,6 +334,9 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, spec: TableConfig, built: B
         record["renamed"] = mapping.renamed
     if built.skipped_rules:
         record["rules_not_applied"] = built.skipped_rules
+    if mapping.absent:
+        record["optional_columns_absent"] = {
+            c: spec.columns[c].describe() for c in mapping.absent}
     if built.snapshot_date:
         record["snapshot_date"] = built.snapshot_date
         record["snapshot_date_is_ingest_day"] = spec.snapshot_date is None
@@ -441,6 +446,8 @@ def format_audit(audit: dict) -> str:
                              if lookup["unmatched_keys"] else ""))
         for why in r.get("renamed", {}).values():
             lines.append(f"{pad}   renamed: {why}")
+        for column, source in r.get("optional_columns_absent", {}).items():
+            lines.append(f"{pad}   not in the source (optional): {column} <- {source}")
         for rule in r.get("rules_not_applied", []):
             lines.append(f"{pad}   not applied (optional, column absent): {rule}")
     currency = audit.get("currency") or {}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import duckdb
 
@@ -54,6 +54,7 @@ class Mapping:
     derive: dict[str, str]       # canonical -> expression over canonical columns
     specs: dict[str, ColumnSpec] = field(default_factory=dict)  # canonical -> how it is read
     renamed: dict[str, str] = field(default_factory=dict)  # attribute -> why it was renamed
+    absent: list[str] = field(default_factory=list)  # optional mappings the source lacks
 
     @property
     def present(self) -> set[str]:
@@ -73,19 +74,33 @@ def map_columns(spec: TableConfig, source_columns: list[str],
     joined = joined or {}
     found = [c for c in source_columns if c != "__row"]
     specs: dict[str, ColumnSpec] = {}
+    absent: list[str] = []
     for canonical, col_spec in spec.columns.items():
-        if col_spec.column is not None and col_spec.column not in found:
+        names = col_spec.alternatives or (col_spec.column,)
+        if col_spec.optional and col_spec.column is not None and \
+                not any(c in found for c in names):
+            absent.append(canonical)
+            continue
+        if col_spec.alternatives:
+            there = tuple(c for c in col_spec.alternatives if c in found)
+            if not there:
+                raise SchemaError(
+                    f"{spec.name}: the config maps {canonical} to columns "
+                    f"{', '.join(map(repr, col_spec.alternatives))}, none of which "
+                    f"{spec.label} has. Columns found: {', '.join(found)}")
+            col_spec = replace(col_spec, column=there[0], alternatives=there)
+        elif col_spec.column is not None and col_spec.column not in found:
             raise SchemaError(
                 f"{spec.name}: the config maps {canonical} to column {col_spec.column!r}, "
                 f"which {spec.label} does not have. Columns found: {', '.join(found)}")
         specs[canonical] = col_spec
-    used = {s.column for s in specs.values() if s.column is not None}
+    used = {c for s in specs.values() for c in (s.alternatives or (s.column,)) if c is not None}
     by_norm: dict[str, str] = {}
     for src in found:
         if src not in joined:
             by_norm.setdefault(normalized(src), src)
     for col in table.columns:
-        if col.name in specs or col.name in spec.derive or col.computed:
+        if col.name in specs or col.name in spec.derive or col.computed or col.name in absent:
             continue
         for name in (col.name, *col.aliases):
             src = by_norm.get(normalized(name))
@@ -124,7 +139,7 @@ def map_columns(spec: TableConfig, source_columns: list[str],
             renamed[name] = f"{src} -> {name} ({base} is {why})"
         attributes[name] = src
     columns = {c: s.column for c, s in specs.items() if s.column is not None}
-    return Mapping(columns, attributes, derivable, specs, renamed)
+    return Mapping(columns, attributes, derivable, specs, renamed, absent)
 
 
 def _text(raw: str) -> str:
@@ -214,6 +229,8 @@ def _mapped_text(col_spec: ColumnSpec, cols: Columns) -> str:
     if col_spec.is_constant:
         return "NULL" if col_spec.constant is None else literal(col_spec.constant)
     text = _text(cols.value(col_spec.column))
+    if len(col_spec.alternatives) > 1:
+        text = f"coalesce({', '.join(_text(cols.value(c)) for c in col_spec.alternatives)})"
     if not col_spec.values:
         return text
     exact = " ".join(f"WHEN {text} = {literal(k)} THEN {_value(v)}"
@@ -378,19 +395,26 @@ def _shape(spec: TableConfig, present: set[str], mapping: Mapping, built: Built
         if "status" not in present and "churned" in present:
             out.append(("status", "CASE WHEN churned THEN 'churned' WHEN NOT churned "
                         "THEN 'active' END", "from churned"))
+        if "tenure_months" not in present and "tenure_days" in present:
+            out.append(("tenure_months", f"tenure_days / {DAYS_PER_MONTH}",
+                        f"tenure_days / {DAYS_PER_MONTH} (days in a month)"))
+            present.add("tenure_months")
         if "signup_date" not in present and "tenure_months" in present:
             snapshot = spec.snapshot_date or dt.date.today()
             built.snapshot_date = snapshot.isoformat()
             s = f"DATE {literal(snapshot.isoformat())}"
+            by_days = "tenure_days" in present
             out.append((
                 "signup_date",
+                f"CAST({s} - to_days(CAST(round(tenure_days) AS INTEGER)) AS TIMESTAMP)"
+                if by_days else
                 f"CAST(CASE WHEN tenure_months = round(tenure_months) "
                 f"THEN {s} - to_months(CAST(tenure_months AS INTEGER)) "
                 f"ELSE {s} - to_days(CAST(round(tenure_months * {DAYS_PER_MONTH}) AS INTEGER)) "
                 f"END AS TIMESTAMP)",
                 f"snapshot date {snapshot.isoformat()}"
                 f"{'' if spec.snapshot_date else ' (the day of the ingest: no snapshot_date set)'}"
-                f" minus tenure_months"))
+                f" minus {'tenure_days' if by_days else 'tenure_months'}"))
             if "churn_date" not in present and "churned" in present:
                 out.append(("churn_date", f"CASE WHEN churned THEN CAST({s} AS TIMESTAMP) END",
                             f"snapshot date {snapshot.isoformat()} for churned customers"))

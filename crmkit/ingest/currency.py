@@ -26,14 +26,22 @@ RATE_FILE_COLUMNS = {"code": ("IsoCode", "iso_code", "currency"),
                      "corporate": ("IsCorporate", "is_corporate")}
 
 
+# The date each table's amounts are converted at when dated rates are given (Salesforce
+# applies dated rates to opportunities, by close date; other objects use the static rates).
+DATED_BY = {"opportunities": "close_date"}
+DATED_TABLE = "dated_rates"  # (code, start, next_start, per_corporate) while ingesting
+
+
 @dataclass
 class Rates:
-    """Report-currency units per unit of each currency."""
+    """Report-currency units per unit of each currency (static), and whether dated rates
+    (per corporate unit, by period) are loaded into the ingest connection."""
 
     report: str
     rates: dict[str, float]
     source: str
     used: dict[str, float] = field(default_factory=dict)
+    dated_source: str | None = None
 
     def of(self, code: str) -> float | None:
         return 1.0 if code == self.report else self.rates.get(code)
@@ -77,7 +85,33 @@ def load_rates(con: duckdb.DuckDBPyConnection, config: IngestConfig, tmp: Path) 
     # ConversionRate is units of a currency per one corporate unit: into the report
     # currency, an amount in X is multiplied by rate(report) / rate(X).
     rates = {code: per_corporate[report] / rate for code, rate in per_corporate.items()}
-    return Rates(report, rates, config.rates_file.name)
+    out = Rates(report, rates, config.rates_file.name)
+    if config.dated_rates_file is not None:
+        _load_dated(con, config.dated_rates_file, tmp)
+        out.dated_source = config.dated_rates_file.name
+    return out
+
+
+def _load_dated(con: duckdb.DuckDBPyConnection, path: Path, tmp: Path) -> None:
+    """Salesforce's DatedConversionRate (IsoCode, ConversionRate per corporate unit,
+    StartDate, NextStartDate) as the table ``dated_rates``."""
+    spec = TableConfig(name="dated_rates_raw", file=path, format="csv",
+                       encodings=["utf-8", "cp1252"])
+    name = stage(con, spec, str(path), tmp)
+    columns = {r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()}
+    needed = {"IsoCode", "ConversionRate", "StartDate"}
+    if not needed <= columns:
+        raise SourceError(f"rates.dated: {path.name} lacks {', '.join(sorted(needed - columns))}"
+                          f" (a Salesforce DatedConversionRate file); columns found: "
+                          f"{', '.join(sorted(columns - {'__row'}))}")
+    next_start = ("TRY_CAST(trim(NextStartDate) AS DATE)" if "NextStartDate" in columns
+                  else "CAST(NULL AS DATE)")
+    con.execute(
+        f"CREATE TABLE {DATED_TABLE} AS SELECT upper(trim(IsoCode)) AS code, "
+        f"TRY_CAST(trim(StartDate) AS DATE) AS start, {next_start} AS next_start, "
+        f"TRY_CAST(trim(ConversionRate) AS DOUBLE) AS per_corporate FROM {name} "
+        f"WHERE TRY_CAST(trim(ConversionRate) AS DOUBLE) > 0")
+    con.execute(f"DROP TABLE {name}")
 
 
 def convert_amounts(con: duckdb.DuckDBPyConnection, name: str, built: Built,
@@ -115,12 +149,41 @@ def convert_amounts(con: duckdb.DuckDBPyConnection, name: str, built: Built,
         f"SELECT coalesce(currency, {literal(rates.report)}), round(sum(amount), 2) FROM "
         f"{scored} GROUP BY 1 ORDER BY 1").fetchall())
     cases = " ".join(f"WHEN {literal(c)} THEN {rates.of(c)!r}" for c in currencies)
-    con.execute(f"UPDATE {scored} SET currency = coalesce(currency, {literal(rates.report)}), "
-                f"amount = round(amount * CASE coalesce(currency, {literal(rates.report)}) "
-                f"{cases} ELSE 1.0 END, 6)")
+    static = f"CASE coalesce(currency, {literal(rates.report)}) {cases} ELSE 1.0 END"
+    how = f"converted to {rates.report} with the rates of {rates.source}"
+    dated_rows = 0
+    date_column = DATED_BY.get(name)
+    if rates.dated_source and date_column and date_column in present:
+        factor = _dated_factor(scored, date_column, rates.report, static)
+        con.execute(f"CREATE TEMP TABLE factors AS {factor}")
+        dated_rows = con.execute("SELECT count(*) FILTER (WHERE dated) FROM factors").fetchone()[0]
+        con.execute(f"UPDATE {scored} SET currency = coalesce(currency, "
+                    f"{literal(rates.report)}), amount = round(amount * f.factor, 6) "
+                    f"FROM factors AS f WHERE f.source_row = {scored}.source_row")
+        con.execute("DROP TABLE factors")
+        how += (f" ({dated_rows:,} rows at the dated rate of their {date_column}, from "
+                f"{rates.dated_source})")
+    else:
+        con.execute(f"UPDATE {scored} SET currency = coalesce(currency, "
+                    f"{literal(rates.report)}), amount = round(amount * {static}, 6)")
     for c in currencies:
         rates.used[c] = rates.of(c)
-    built.derived["amount"] = (f"converted to {rates.report} with the rates of "
-                               f"{rates.source}; the original in amount_original")
+    built.derived["amount"] = how + "; the original in amount_original"
     return {"currencies": currencies, "converted": True, "report": rates.report,
+            "dated_rows": dated_rows,
             "original_totals": {c: float(v or 0) for c, v in originals.items()}}
+
+
+def _dated_factor(scored: str, date_column: str, report: str, static: str) -> str:
+    """Per row: the dated rate of the report currency over that of the row's currency, on
+    the row's date; the static rate where either has no dated rate then."""
+    def rate(code: str) -> str:
+        return (f"(SELECT d.per_corporate FROM {DATED_TABLE} AS d WHERE d.code = {code} "
+                f"AND d.start <= CAST(s.{quote(date_column)} AS DATE) AND (d.next_start IS NULL "
+                f"OR CAST(s.{quote(date_column)} AS DATE) < d.next_start) "
+                f"ORDER BY d.start DESC LIMIT 1)")
+
+    own = f"coalesce(s.currency, {literal(report)})"
+    dated = f"{rate(literal(report))} / {rate(own)}"
+    return (f"SELECT s.source_row, coalesce({dated}, {static}) AS factor, "
+            f"{dated} IS NOT NULL AS dated FROM {scored} AS s")

@@ -110,8 +110,10 @@ def _csv_select(path: Path, spec: TableConfig, tmp_dir: Path, transcode: bool) -
         path = _transcode(path, spec, tmp_dir)
     elif transcode:
         _check_utf8_start(path, spec)
+    # A quote inside a quoted field is written twice (RFC 4180, as CRMs export it);
+    # DuckDB's detection may leave the escape unset and keep both.
     options = ["header = true", "all_varchar = true", "auto_detect = true",
-               "null_padding = true", "strict_mode = false"]
+               "null_padding = true", "strict_mode = false", "escape = '\"'"]
     if spec.delimiter:
         options.append(f"delim = {literal(spec.delimiter)}")
     elif path.name.lower().endswith((".tsv", ".tsv.gz")):

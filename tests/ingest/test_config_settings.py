@@ -433,3 +433,50 @@ def test_typos_stop_with_a_message_naming_them(tmp_path, body, message):
     write(tmp_path / "src", "orders.csv", "order_id,order_date,amount\n1,2024-01-01,3\n")
     with pytest.raises(ConfigError, match=message):
         run(tmp_path, body)
+
+
+def test_tenure_in_days(tmp_path):
+    write(tmp_path / "src", "customers.csv", "customer_id,tenure_days,churned\n1,365,N\n2,61,Y\n")
+    audit, wh = run(tmp_path, "snapshot_date: 2024-12-31\ntables:\n  customers: {}\n")
+    assert rows(wh, "SELECT customer_id, round(tenure_months, 2), "
+                    "CAST(signup_date AS DATE)::VARCHAR, churned FROM customers ORDER BY 1") == [
+        ("1", 11.99, "2024-01-01", False), ("2", 2.0, "2024-10-31", True)]
+    assert "tenure_days" in audit["tables"]["customers"]["derived"]["signup_date"]
+
+
+def test_a_list_of_columns_takes_the_first_with_a_value(tmp_path):
+    write(tmp_path / "src", "campaigns.csv",
+          "Id,ActualCost,BudgetedCost\nC1,100,90\nC2,,50\nC3,,\n")
+    write(tmp_path / "src", "customers.csv", "customer_id\n1\n")
+    audit, wh = run(tmp_path, """\
+tables:
+  customers: {}
+  campaigns:
+    file: campaigns.csv
+    columns:
+      campaign_id: Id
+      cost: [ActualCost, BudgetedCost, PlannedCost]
+""")
+    assert rows(wh, "SELECT campaign_id, cost FROM campaigns ORDER BY 1") == [
+        ("C1", 100.0), ("C2", 50.0)]
+    assert audit["tables"]["campaigns"]["reasons"] == {"missing cost": 1}
+    assert audit["tables"]["campaigns"]["columns"]["cost"] == "ActualCost or BudgetedCost"
+    with pytest.raises(SchemaError, match="none of which campaigns.csv has"):
+        run(tmp_path, "tables:\n  customers: {}\n  campaigns:\n    file: campaigns.csv\n"
+                      "    columns: {campaign_id: Id, cost: [Cost, Spend]}\n")
+
+
+def test_dated_rates_convert_opportunities_at_their_close_date(deals):
+    write(deals / "src", "CurrencyType.csv",
+          "Id,IsoCode,ConversionRate,IsCorporate\n1,USD,1.0,true\n2,EUR,0.8,false\n")
+    write(deals / "src", "DatedConversionRate.csv",
+          "Id,IsoCode,ConversionRate,StartDate,NextStartDate\n"
+          "1,EUR,0.5,2024-03-01,2024-04-01\n2,EUR,0.25,2024-04-01,\n"
+          "3,USD,1.0,2000-01-01,\n")
+    audit, wh = run(deals, "rates: {file: CurrencyType.csv, dated: DatedConversionRate.csv}\n"
+                    + DEALS)
+    # D2: 200 EUR closed 2024-03-25 at 0.5 per USD; D5: 300 EUR closed 2024-04-01 at 0.25.
+    assert rows(wh, "SELECT opportunity_id, amount FROM opportunities WHERE amount IS NOT "
+                    "NULL ORDER BY 1") == [("D1", 100.0), ("D2", 400.0), ("D5", 1200.0)]
+    assert "at the dated rate of their close_date" in \
+        audit["tables"]["opportunities"]["derived"]["amount"]

@@ -82,7 +82,7 @@ def test_warehouse_is_offered_to_reports_that_take_it(tmp_path, monkeypatch, cap
     warehouse.mkdir()
     (warehouse / "audit.json").write_text(json.dumps({"fingerprint": "abc"}))
     seen = []
-    monkeypatch.setattr(cli, "_warehouse", lambda config, source: seen.append((config, source)) or warehouse)
+    monkeypatch.setattr(cli, "_warehouse", lambda config, source, preset=None: seen.append((config, source)) or warehouse)
     out = tmp_path / "out"
     assert run("--notebooks", str(notebooks), "--out", str(out), "--source", "data/x") == 0
     assert seen == [(None, "data/x")]
