@@ -38,8 +38,10 @@ lab: $(STAMP) ## JupyterLab on notebooks/, widgets live [SOURCE=data folder]
 dashboard: $(STAMP) ## the reports as live dashboards (Voilà) on 127.0.0.1:PORT [SOURCE=...]
 	@$(BIN)/crmkit dashboard --port $(PORT) $(if $(SOURCE),--source "$(SOURCE)")
 
-sample: $(STAMP) ## regenerate data/sample (2,000 customers, seed 42)
+sample: $(STAMP) ## regenerate data/sample (retail), data/sample-b2b, data/sample-subscription
 	@$(BIN)/crmkit sample --out data/sample --customers 2000 --seed 42
+	@$(BIN)/crmkit sample --shape b2b --out data/sample-b2b --customers 150 --seed 42
+	@$(BIN)/crmkit sample --shape subscription --out data/sample-subscription --customers 1500 --seed 42
 
 bench: $(STAMP) ## benchmarks: ingest, KPIs, rendering, filter panel (prints figures)
 	@$(BIN)/python bench/run.py $(BENCH_ARGS)

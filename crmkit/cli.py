@@ -20,14 +20,21 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+SAMPLE_SHAPES = ("retail", "b2b", "subscription")  # the shapes of CRM data `sample` writes
+
+
 def cmd_sample(args) -> int:
     from crmkit.sample import write_sample
+    from crmkit.sample_b2b import write_b2b_sample
+    from crmkit.sample_subscription import write_subscription_sample
 
+    write = {"retail": write_sample, "b2b": write_b2b_sample,
+             "subscription": write_subscription_sample}[args.shape]
+    size = {} if args.customers is None else {"customers": args.customers}  # shape's default
     started = time.perf_counter()
-    counts = write_sample(args.out, customers=args.customers, seed=args.seed, fmt=args.format,
-                          progress=_say)
+    counts = write(args.out, seed=args.seed, fmt=args.format, progress=_say, **size)
     for table, n in counts.items():
-        print(f"{table:<10} {n:>12,} rows")
+        print(f"{table:<13} {n:>12,} rows")
     print(f"wrote {args.out} in {time.perf_counter() - started:.1f} s")
     return 0
 
@@ -62,10 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"crmkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("sample", help="write a synthetic CRM data set (all seven tables)")
+    p = sub.add_parser("sample", help="write a synthetic CRM data set: retail orders, a B2B "
+                       "pipeline or a subscription snapshot")
     p.add_argument("--out", required=True, help="folder to write")
-    p.add_argument("--customers", type=int, default=2000, help="number of customers "
-                   "(default 2000)")
+    p.add_argument("--shape", choices=SAMPLE_SHAPES, default="retail",
+                   help="retail: customers, orders, leads ... (the default); b2b: accounts, "
+                        "opportunities, leads, campaigns, cases, targets; subscription: a "
+                        "customer snapshot with tickets and surveys")
+    p.add_argument("--customers", type=int, default=None, help="number of customers "
+                   "(accounts for b2b; default: retail 2000, b2b 300, subscription 3000)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     p.add_argument("--format", choices=("csv", "parquet"), default="csv")
     p.set_defaults(run=cmd_sample)

@@ -1,9 +1,11 @@
-"""Synthetic CRM data: the seven canonical tables of :mod:`crmkit.schema`, reproducibly.
+"""Synthetic retail CRM data: seven canonical tables of :mod:`crmkit.schema`, reproducibly.
 
 In:  a customer count, a seed, a period (``start`` .. ``end``, both inclusive) and a format.
 Out: ``<out>/customers|orders|leads|campaigns|tickets|surveys|targets.csv`` (or ``.parquet``),
-     columns exactly as the schema names them, in its order; ``write_sample`` returns the
-     number of rows written per table.
+     the columns of ``RETAIL_COLUMNS``, named and ordered as the schema names them;
+     ``write_sample`` returns the number of rows written per table. The B2B pipeline and
+     the subscription snapshot are :mod:`crmkit.sample_b2b` and
+     :mod:`crmkit.sample_subscription`.
 
 Size. Over the default 30-month period there are about 13 order rows per customer (sales,
 returns, cancellations and the ~1 % guest sales together): 2,000 customers give about
@@ -71,7 +73,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from crmkit.exceptions import ConfigError
-from crmkit.schema import TABLE_ORDER, TABLES
+from crmkit.schema import TABLES
 
 FORMATS = ("csv", "parquet")
 BLOCK_CUSTOMERS = 50_000  # customers generated (and rows written) per block: bounds memory
@@ -331,6 +333,27 @@ SURVEY_COMMENTS = {
 # Order date, ticket opened_at and closed_at are timestamps; every other date is a date.
 TIMESTAMP_COLUMNS = {("orders", "order_date"), ("tickets", "opened_at"),
                      ("tickets", "closed_at")}
+# Whole months: written as integers though the contract allows fractional tenure.
+INTEGER_COLUMNS = {("customers", "tenure_months")}
+
+# The tables and columns written, in file order: the contract as it stood when data/sample
+# was generated (leads say `won`, an alias of `converted`), so that the committed sample
+# stays byte-identical while the contract grows columns this generator does not fill.
+RETAIL_COLUMNS = {
+    "customers": ("customer_id", "name", "email", "signup_date", "segment", "region",
+                  "country", "acquisition_channel", "acquisition_cost", "owner", "status",
+                  "churn_date", "churn_reason", "tenure_months", "monthly_revenue"),
+    "orders": ("order_id", "order_date", "amount", "customer_id", "product", "category",
+               "quantity", "unit_price", "channel", "region", "sales_rep", "status",
+               "campaign_id"),
+    "leads": ("lead_id", "created_date", "stage", "won", "closed_date", "amount", "owner",
+              "source", "campaign_id", "customer_id", "lost_reason"),
+    "campaigns": ("campaign_id", "name", "channel", "start_date", "end_date", "cost"),
+    "tickets": ("ticket_id", "opened_at", "customer_id", "type", "closed_at", "channel",
+                "csat", "reason"),
+    "surveys": ("response_id", "date", "customer_id", "csat", "nps", "comment"),
+    "targets": ("owner", "period_start", "target_amount", "period_end", "region"),
+}
 
 # --- derived lookup arrays (index order = dict order above) ----------------------------------
 
@@ -531,13 +554,16 @@ def _schema(table: str) -> pa.Schema:
     types = {"id": pa.string(), "text": pa.string(), "category": pa.string(),
              "number": pa.float64(), "integer": pa.int64(), "bool": pa.bool_()}
     fields = []
-    for col in TABLES[table].columns:
+    for name in RETAIL_COLUMNS[table]:
+        col = TABLES[table].column(name)
         if col.kind == "date":
             # milliseconds: Parquet has no seconds unit; values are whole seconds
-            kind = pa.timestamp("ms") if (table, col.name) in TIMESTAMP_COLUMNS else pa.date32()
+            kind = pa.timestamp("ms") if (table, name) in TIMESTAMP_COLUMNS else pa.date32()
+        elif (table, name) in INTEGER_COLUMNS:
+            kind = pa.int64()
         else:
             kind = types[col.kind]
-        fields.append(pa.field(col.name, kind, nullable=not col.required))
+        fields.append(pa.field(name, kind, nullable=not col.required))
     return pa.schema(fields)
 
 
@@ -1069,6 +1095,42 @@ class _TableWriter:
             self.partial.unlink(missing_ok=True)
 
 
+def _parquet_ready(table: pa.Table) -> pa.Table:
+    """Timestamps in milliseconds (Parquet has no seconds unit); values stay whole seconds."""
+    schema = pa.schema([pa.field(f.name, pa.timestamp("ms"), f.nullable)
+                        if pa.types.is_timestamp(f.type) else f for f in table.schema])
+    return table.cast(schema)
+
+
+def write_tables(out: str | Path, tables: dict[str, pa.Table], fmt: str = "csv") -> dict[str, int]:
+    """Write whole in-memory tables as out/<name>.csv (or .parquet); return rows per table.
+
+    The file conventions of :func:`write_sample` (CSV quoted only where needed, ISO dates,
+    ``true``/``false``, empty for missing; Parquet with zstd), for the generators that build
+    each table in one piece (:mod:`crmkit.sample_b2b`, :mod:`crmkit.sample_subscription`).
+    Files appear under their final names only when every table is written.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder for the sample tables.")
+    out.mkdir(parents=True, exist_ok=True)
+    partials = {name: out / f".{name}.{fmt}.partial" for name in tables}
+    try:
+        for name, table in tables.items():
+            if fmt == "parquet":
+                pq.write_table(_parquet_ready(table), partials[name], compression="zstd",
+                               compression_level=3)
+            else:
+                partials[name].write_bytes(_csv_bytes(table, header=True))
+    except BaseException:
+        for partial in partials.values():
+            partial.unlink(missing_ok=True)
+        raise
+    for name, partial in partials.items():
+        os.replace(partial, out / f"{name}.{fmt}")
+    return {name: table.num_rows for name, table in tables.items()}
+
+
 def _check(customers, seed, fmt, start, end) -> tuple[np.datetime64, np.datetime64]:
     if fmt not in FORMATS:
         raise ConfigError(f"Unknown sample format {fmt!r}; use one of: {', '.join(FORMATS)}.")
@@ -1111,7 +1173,7 @@ def write_sample(out: str | Path, *, customers: int = 2000, seed: int = 42, fmt:
     rep_month = np.zeros((len(_REP_NAMES), len(cal.month_starts)))
     campaign_revenue = np.zeros(len(camps.names))
     counters = _Counters()
-    writers = {name: _TableWriter(out, name, fmt) for name in TABLE_ORDER}
+    writers = {name: _TableWriter(out, name, fmt) for name in RETAIL_COLUMNS}
     done = False
     try:
         blocks = -(-customers // BLOCK_CUSTOMERS)
@@ -1131,7 +1193,7 @@ def write_sample(out: str | Path, *, customers: int = 2000, seed: int = 42, fmt:
     finally:
         for writer in writers.values():
             writer.close(keep=done)
-    counts = {name: writers[name].rows for name in TABLE_ORDER}
+    counts = {name: writers[name].rows for name in RETAIL_COLUMNS}
     if progress is not None:
         progress("wrote " + ", ".join(f"{name} {rows:,}" for name, rows in counts.items())
                  + f" to {out}")

@@ -16,7 +16,8 @@ import json
 import os
 import shutil
 import time
-from datetime import datetime, timezone
+from dataclasses import replace
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -210,18 +211,14 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
                     "reason VARCHAR, record VARCHAR)")
         rates = load_rates(con, config, tmp)
         records, loaded, money = {}, {}, {}
-        for name in LOAD_ORDER:
-            spec = tables.get(name)
-            if spec is None or spec.derive_from:
-                continue
+
+        def load(name: str, spec: TableConfig) -> None:
             t0 = time.perf_counter()
             say(f"{name}: reading {spec.label}")
             staged = stage(con, spec, config.source, tmp)
             staged, joined, lookups = join_lookups(con, spec, staged, config.source, tmp)
             built = build_table(con, spec, staged, loaded, joined)
             money[name] = convert_amounts(con, name, built, rates, config.currency)
-            if money[name].get("warning"):
-                warnings.append(money[name]["warning"])
             records[name] = _load(con, name, spec, built, inputs[name], money[name])
             if lookups:
                 records[name]["lookups"] = lookups
@@ -230,6 +227,23 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
             r = records[name]
             say(f"{name}: {r['rows_in']:,} rows in, {r['kept']:,} kept, {r['flagged']:,} "
                 f"flagged, {r['quarantined']:,} quarantined ({time.perf_counter() - t0:.1f} s)")
+
+        for name in LOAD_ORDER:
+            spec = tables.get(name)
+            if spec is not None and not spec.derive_from:
+                load(name, spec)
+        snapshot = _snapshot_from_data(records)
+        if snapshot is not None:
+            # A snapshot with no date of its own, beside tables that have dates: it was
+            # taken no earlier than their latest date, which is a truer anchor than today.
+            con.execute("DROP TABLE wh.customers; DELETE FROM wh.rejects "
+                        "WHERE table_name = 'customers'")
+            say(f"customers: no snapshot_date set; dated by the latest date in the data, "
+                f"{snapshot.isoformat()}")
+            load("customers", replace(tables["customers"], snapshot_date=snapshot))
+            records["customers"]["snapshot_date_is_ingest_day"] = False
+            records["customers"]["snapshot_date_from"] = "the latest date in the other tables"
+        warnings += [m["warning"] for m in money.values() if m.get("warning")]
         if name_derived := ("customers" if tables.get("customers") and
                             tables["customers"].derive_from else None):
             records[name_derived] = _derive_customers(con)
@@ -263,6 +277,16 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return audit
+
+
+def _snapshot_from_data(records: dict) -> date | None:
+    """The latest date of the other tables, when the customers' snapshot date was taken
+    from the day of the ingest (no `snapshot_date` set); None otherwise."""
+    if not records.get("customers", {}).get("snapshot_date_is_ingest_day"):
+        return None
+    ends = [r["date_range"]["max"] for n, r in records.items()
+            if n != "customers" and (r.get("date_range") or {}).get("max")]
+    return datetime.fromisoformat(max(ends)).date() if ends else None
 
 
 def _dated_by_another_day(audit: dict) -> bool:
@@ -340,6 +364,8 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, spec: TableConfig, built: B
     if built.snapshot_date:
         record["snapshot_date"] = built.snapshot_date
         record["snapshot_date_is_ingest_day"] = spec.snapshot_date is None
+        record["snapshot_date_from"] = ("the day of the ingest (no snapshot_date set)"
+                                        if spec.snapshot_date is None else "the config")
     dated = next((c.name for c in table.columns if c.kind == "date" and c.required), None)
     if name == "opportunities":
         dated = "created_date"
@@ -437,6 +463,9 @@ def format_audit(audit: dict) -> str:
         derived = {k: v for k, v in r.get("derived", {}).items()}
         if derived and not r.get("derived_from"):
             lines.append(f"{pad}   derived: " + "; ".join(f"{k} {v}" for k, v in derived.items()))
+        if r.get("snapshot_date"):
+            lines.append(f"{pad}   snapshot date {r['snapshot_date']}: "
+                         f"{r.get('snapshot_date_from', 'the config')}")
         for lookup in r.get("lookups", []):
             lines.append(f"{pad}   lookup {lookup['name']} ({lookup['input']}, by "
                          f"{lookup['key']}): {lookup['matched']:,} rows matched, "

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 
 import duckdb
 
-from crmkit.config import ColumnSpec, TableConfig, Test
+from crmkit.config import STATUS_TABLES, ColumnSpec, TableConfig, Test
 from crmkit.exceptions import ConfigError, SchemaError
 from crmkit.ingest.readers import literal, quote
 from crmkit.ingest.rules import (CHURNED_STATUSES, DAYS_PER_MONTH, DEFAULT_DATE_FORMATS,
@@ -290,6 +290,21 @@ class Built:
     snapshot_date: str | None = None
 
 
+def _tested_rules(spec: TableConfig, mapping: Mapping, cols: Columns, built: Built
+                  ) -> list[tuple]:
+    """(rule, SQL condition) for each rule with a test whose column the source has; an
+    optional rule without its column is noted in ``built.skipped_rules``."""
+    out = []
+    for rule in (r for r in spec.rules if not r.is_range):
+        text = _rule_text(rule.column, mapping, cols, spec, f"rules.{rule.column}",
+                          rule.optional)
+        if text is None:
+            built.skipped_rules.append(f"rules.{rule.column}: no column {rule.column!r}")
+            continue
+        out.append((rule, test_sql(rule.test, text)))
+    return out
+
+
 def _status_expression(spec: TableConfig, mapping: Mapping, cols: Columns,
                        built: Built) -> str | None:
     """The table's status: status rules first (in order), then the mapped status (orders:
@@ -412,9 +427,8 @@ def _shape(spec: TableConfig, present: set[str], mapping: Mapping, built: Built
                 f"THEN {s} - to_months(CAST(tenure_months AS INTEGER)) "
                 f"ELSE {s} - to_days(CAST(round(tenure_months * {DAYS_PER_MONTH}) AS INTEGER)) "
                 f"END AS TIMESTAMP)",
-                f"snapshot date {snapshot.isoformat()}"
-                f"{'' if spec.snapshot_date else ' (the day of the ingest: no snapshot_date set)'}"
-                f" minus {'tenure_days' if by_days else 'tenure_months'}"))
+                f"snapshot date {snapshot.isoformat()} minus "
+                f"{'tenure_days' if by_days else 'tenure_months'}"))
             if "churn_date" not in present and "churned" in present:
                 out.append(("churn_date", f"CASE WHEN churned THEN CAST({s} AS TIMESTAMP) END",
                             f"snapshot date {snapshot.isoformat()} for churned customers"))
@@ -495,7 +509,7 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
             built.value_maps[canonical] = col_spec.column
 
     parsed, present_raw, checked = [], [], set()
-    status_tables = ("orders", "customers", "leads")
+    status_tables = STATUS_TABLES
     for col in table.columns:
         col_spec = mapping.specs.get(col.name)
         if col_spec is None or (col.name == "status" and spec.name in status_tables):
@@ -524,14 +538,8 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
                 signed.append(f"CASE WHEN status = 'returned' THEN -abs({quote(c)}) "
                               f"ELSE {quote(c)} END AS {quote(c)}")
 
-    reasons = []
-    for rule in (r for r in spec.rules if r.quarantine):
-        text = _rule_text(rule.column, mapping, cols, spec, f"rules.{rule.column}",
-                          rule.optional)
-        if text is None:
-            built.skipped_rules.append(f"rules.{rule.column}: no column {rule.column!r}")
-            continue
-        reasons.append((test_sql(rule.test, text), rule.quarantine))
+    tested = _tested_rules(spec, mapping, cols, built)
+    reasons = [(cond, rule.quarantine) for rule, cond in tested if rule.quarantine]
     for col in table.columns:
         if col.name not in present:
             continue
@@ -579,13 +587,8 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
     flag_parts = [f"CASE WHEN {cond} THEN {literal(flag)} END" for flag, cond in flag_rules.items()
                   if all(word in present for word in re.findall(r"[a-z_]+", cond)
                          if word in table.column_names)]
-    for rule in (r for r in spec.rules if r.flag):
-        text = _rule_text(rule.column, mapping, cols, spec, f"rules.{rule.column}",
-                          rule.optional)
-        if text is None:
-            built.skipped_rules.append(f"rules.{rule.column}: no column {rule.column!r}")
-            continue
-        flag_parts.append(f"CASE WHEN {test_sql(rule.test, text)} THEN {literal(rule.flag)} END")
+    flag_parts += [f"CASE WHEN {cond} THEN {literal(rule.flag)} END"
+                   for rule, cond in tested if rule.flag]
     flags_sql = (f"nullif(concat_ws(';', {', '.join(flag_parts)}), '')" if flag_parts
                  else "CAST(NULL AS VARCHAR)")
 

@@ -512,3 +512,17 @@ def test_format_and_sheet(tmp_path):
                      ).to_excel(book, sheet_name="Orders", index=False)
     _, wh = run(tmp_path, "tables:\n  orders:\n    file: book.xlsx\n    sheet: Orders\n")
     assert rows(wh, "SELECT order_id, amount FROM orders") == [("7", 9.0)]
+
+
+def test_a_snapshot_beside_dated_tables_is_dated_by_their_latest_date(tmp_path):
+    write(tmp_path / "src", "customers.csv", "customer_id,tenure_months,churned\n1,12,Yes\n")
+    write(tmp_path / "src", "tickets.csv", "ticket_id,opened_at,customer_id\n"
+                                           "T1,2025-03-01,1\nT2,2025-06-30 10:00,1\n")
+    audit, wh = run(tmp_path, "tables:\n  customers: {}\n  tickets: {}\n")
+    record = audit["tables"]["customers"]
+    assert record["snapshot_date"] == "2025-06-30"
+    assert record["snapshot_date_from"] == "the latest date in the other tables"
+    assert rows(wh, "SELECT CAST(signup_date AS DATE)::VARCHAR, CAST(churn_date AS DATE)::VARCHAR"
+                    " FROM customers") == [("2024-06-30", "2025-06-30")]
+    assert audit["tables"]["tickets"]["kept"] == 2  # rebuilt customers keep their children
+    assert "snapshot date 2025-06-30: the latest date in the other tables" in format_audit(audit)

@@ -110,3 +110,23 @@ def test_ingest_command_prints_the_reports_the_data_feeds():
     assert re.search(r"customers +7,043 +7,043 +0 +0", out.stdout)
     assert "churn                yes" in out.stdout
     assert "sales_performance    no   needs orders or opportunities" in out.stdout
+
+
+@pytest.mark.parametrize("sample", ["sample-b2b", "sample-subscription"])
+def test_committed_samples_of_each_shape_load_by_name_alone(tmp_path, sample):
+    audit = ingest(resolve_config(source=ROOT / "data" / sample), tmp_path / "wh")
+    assert audit["reconciled"] is True
+    assert all(r["quarantined"] == 0 for r in audit["tables"].values()), {
+        n: r["reasons"] for n, r in audit["tables"].items()}
+    wh = tmp_path / "wh"
+    if sample == "sample-b2b":
+        assert set(audit["tables"]) >= {"customers", "opportunities", "leads", "targets"}
+        outcomes = dict(rows(wh, "SELECT outcome, count(*) FROM opportunities GROUP BY 1"))
+        assert set(outcomes) == {"open", "won", "lost"}
+        assert rows(wh, "SELECT count(*) FROM opportunities WHERE stage_order IS NULL") == [(0,)]
+        assert audit["reports"]["sales_performance"]["feeds"] is True
+    else:
+        assert audit["tables"]["customers"]["snapshot_date"] == "2025-12-31"
+        assert rows(wh, "SELECT count(*) FROM customers WHERE churned IS NULL "
+                        "OR signup_date IS NULL") == [(0,)]
+        assert audit["reports"]["churn"]["feeds"] is True
