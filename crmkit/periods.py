@@ -18,11 +18,20 @@ def last_full_quarter(last: date) -> tuple[date, date]:
     return date(end.year, end.month - 2, 1), end
 
 
+# The tables whose dates set a report's default period, first found first: the orders of
+# a retail data set, else the closed deals of a pipeline, else service and survey dates.
+# A customer snapshot alone has no period.
+PERIOD_TABLES = ("orders", "opportunities", "tickets", "surveys", "leads")
+
+
 def audited_quarter(audit: dict) -> tuple[date, date] | None:
-    """The last full quarter of the orders an ingest audit records (its order date
-    range), or None when the audit has no such range."""
-    try:
-        last = audit["tables"]["orders"]["date_range"]["max"]
-    except (KeyError, TypeError):
-        return None
-    return last_full_quarter(date.fromisoformat(last[:10])) if last else None
+    """The last full quarter of the data an ingest audit records (the date range of the
+    first of :data:`PERIOD_TABLES` that has one), or None when none has."""
+    for table in PERIOD_TABLES:
+        try:
+            last = audit["tables"][table]["date_range"]["max"]
+        except (KeyError, TypeError):
+            continue
+        if last:
+            return last_full_quarter(date.fromisoformat(last[:10]))
+    return None

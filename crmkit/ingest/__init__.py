@@ -31,7 +31,7 @@ from crmkit.ingest.clean import Built, build_table
 from crmkit.ingest.currency import convert_amounts, load_rates
 from crmkit.ingest.lookups import join_lookups
 from crmkit.ingest.readers import database_tables, literal, new_tmp_dir, quote, stage
-from crmkit.ingest.shapes import reports_fed
+from crmkit.shapes import reports_fed
 from crmkit.schema import PRIMARY_TABLES, TABLES
 from crmkit.secrets import redact_url
 from crmkit.warehouse import AUDIT_FILE, DB_FILE, REJECTS_FILE
@@ -367,12 +367,18 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, spec: TableConfig, built: B
         record["snapshot_date_from"] = ("the day of the ingest (no snapshot_date set)"
                                         if spec.snapshot_date is None else "the config")
     dated = next((c.name for c in table.columns if c.kind == "date" and c.required), None)
+    where = "__reason IS NULL"
     if name == "opportunities":
-        dated = "created_date"
+        # A pipeline's period is where deals closed; an open deal's close date is only
+        # expected (often in the future).
+        known = mapping.present | set(built.derived)
+        dated = "close_date" if "close_date" in known else "created_date"
+        if dated == "close_date" and "outcome" in known:
+            where += " AND outcome IN ('won', 'lost')"
     if dated and dated in mapping.present | set(built.derived):
         # The span of the kept data: reports take their default period from it.
         low, high = con.execute(f"SELECT min({quote(dated)}), max({quote(dated)}) FROM "
-                                f"{scored} WHERE __reason IS NULL").fetchone()
+                                f"{scored} WHERE {where}").fetchone()
         record["date_range"] = {"column": dated,
                                 "min": low.isoformat() if low else None,
                                 "max": high.isoformat() if high else None}
@@ -489,7 +495,7 @@ def format_audit(audit: dict) -> str:
         lines.append(f"WARNING: {warning}")
     lines.append("every row accounted for" if audit.get("reconciled")
                  else "WARNING: the counts do not reconcile")
-    reports = audit.get("reports") or {}
+    reports = reports_fed(audit) if audit.get("tables") else {}
     if reports:
         lines.append("reports this data can feed:")
         for report, why in reports.items():

@@ -92,6 +92,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError("--preset reads a --source folder (a CRM's export); with a config, "
                           "write `preset:` in it")
     context, checksum, source_text = {}, None, args.config or args.source
+    not_applicable: dict[str, str] = {}
     if args.config or args.source or _takes_warehouse(names, notebooks):
         warehouse = _warehouse(args.config, args.source, args.preset)
         context["warehouse"] = str(Path(warehouse).resolve())
@@ -99,11 +100,16 @@ def _run(args: argparse.Namespace) -> int:
         source_text = source_text or _shown_path(DEFAULT_SOURCE)
         if not any({"start", "end"} & set(p) for p in param_sets):
             context.update(default_period(warehouse))
+        not_applicable = reports_not_fed(warehouse, names)
+        for name, why in not_applicable.items():
+            print(f"  {name}: not applicable to this data ({why})", flush=True)
 
-    print(f"Rendering {len(names)} report(s) into {args.out}/", flush=True)
+    print(f"Rendering {len(names) - len(not_applicable)} report(s) into {args.out}/",
+          flush=True)
     results = render(args.reports or None, params=param_sets, out_dir=args.out, jobs=args.jobs,
                      notebooks_dir=notebooks, progress=print_progress, data_checksum=checksum,
-                     source=source_text, context=context, force=args.force, timeout=args.timeout)
+                     source=source_text, context=context, force=args.force, timeout=args.timeout,
+                     not_applicable=not_applicable)
     fresh = sum(not r.cached for r in results)
     print(f"{fresh} rendered, {len(results) - fresh} up to date, in "
           f"{time.perf_counter() - began:.1f} s; index: {Path(args.out) / 'index.html'}")
@@ -142,6 +148,21 @@ def _warehouse(config: str | None, source: str | None, preset: str | None = None
         source = str(DEFAULT_SOURCE)
     return Path(ensure_warehouse(config=config, source=source, preset=preset,
                                  progress=lambda message: print(f"  ingest: {message}", flush=True)))
+
+
+def reports_not_fed(warehouse: str | Path, names: list[str]) -> dict[str, str]:
+    """report -> why the warehouse's data cannot feed it (from the ingest audit)."""
+    try:
+        audit = json.loads((Path(warehouse) / "audit.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    from crmkit.shapes import reports_fed  # standard library only: the cached path stays fast
+
+    if not audit.get("tables"):
+        return {}
+    fed = reports_fed(audit)
+    return {name: fed[name]["because"] for name in names
+            if name in fed and not fed[name]["feeds"]}
 
 
 def default_period(warehouse: str | Path) -> dict[str, str]:

@@ -44,7 +44,8 @@ def write_index(out_dir: str | Path, manifest: dict, *, version: str) -> Path:
     for name, entry in sorted(manifest["reports"].items()):
         if entry.get("html") and (out_dir / entry["html"]).exists():
             groups.setdefault(entry.get("report", name), []).append((name, entry))
-    return write_atomic(out_dir / INDEX, index_page(groups, version=version))
+    return write_atomic(out_dir / INDEX, index_page(
+        groups, version=version, not_applicable=manifest.get("not_applicable", {})))
 
 
 def _e(value: object) -> str:
@@ -62,8 +63,10 @@ def _parameters_text(parameters: dict) -> str:
     return "; ".join(f"{k} = {v}" for k, v in listed.items())
 
 
-def index_page(groups: dict[str, list[tuple[str, dict]]], *, version: str) -> str:
-    """The index page: one section per report, one row per rendered output."""
+def index_page(groups: dict[str, list[tuple[str, dict]]], *, version: str,
+               not_applicable: dict[str, dict] | None = None) -> str:
+    """The index page: one section per report, one row per rendered output, then the
+    reports the data cannot feed, each with the reason."""
     now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip()
     sections = []
     for report, entries in sorted(groups.items(), key=lambda kv: kv[1][0][1].get("title", kv[0])):
@@ -87,6 +90,15 @@ def index_page(groups: dict[str, list[tuple[str, dict]]], *, version: str) -> st
             f'<section id="{_e(report)}">\n<h2>{_e(title)} <span class="name">{_e(report)}</span></h2>\n'
             '<table>\n<thead><tr><th>File</th><th>Period</th><th>Parameters</th>'
             '<th>Data</th><th>Generated</th></tr></thead>\n<tbody>\n' + "\n".join(rows) + "\n</tbody>\n</table>\n</section>")
+    if not_applicable:
+        rows = "\n".join(
+            f'<tr><td>{_e(name)}</td><td>{_e(entry.get("reason", ""))}</td>'
+            f'<td>{_e(entry.get("source") or "—")}</td></tr>'
+            for name, entry in sorted(not_applicable.items()))
+        sections.append(
+            '<section id="not-applicable">\n<h2>Not applicable to this data</h2>\n'
+            '<table>\n<thead><tr><th>Report</th><th>Why</th><th>Data</th></tr></thead>\n'
+            f'<tbody>\n{rows}\n</tbody>\n</table>\n</section>')
     body = "\n".join(sections) or "<p>No reports rendered yet: run <code>crmkit render</code>.</p>"
     return f"""<!DOCTYPE html>
 <html lang="en">

@@ -158,7 +158,8 @@ def render(reports: Iterable[str] | str | None = None, *,
            source: str | None = None,
            context: dict[str, Any] | None = None,
            force: bool = False,
-           timeout: int | None = None) -> list[RenderResult]:
+           timeout: int | None = None,
+           not_applicable: dict[str, str] | None = None) -> list[RenderResult]:
     """Render ``reports`` (names of notebooks in ``notebooks_dir``; None: all) to HTML.
 
     ``params``: one dict (CLI strings or typed values) for every report, or a list of
@@ -168,6 +169,8 @@ def render(reports: Iterable[str] | str | None = None, *,
     (redacted here). ``context``: values offered to the reports that declare them (the
     CLI offers ``warehouse``), below ``params`` and never an unknown-parameter error.
     ``force``: render even when cached. ``timeout``: seconds per cell (default: none).
+    ``not_applicable``: report -> why the data cannot feed it (the ingest audit says);
+    those are not run, and the index lists them with the reason.
 
     Returns the outputs rendered or cached. Raises ParameterError (nothing written) for
     a bad parameter, ConfigError for an unknown report, and RenderError after the batch
@@ -175,7 +178,10 @@ def render(reports: Iterable[str] | str | None = None, *,
     """
     notebooks_dir = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
     out_dir = Path(out_dir)
-    batch = _plan(_report_names(reports, notebooks_dir), params, notebooks_dir, context or {})
+    skipped = {name: why for name, why in (not_applicable or {}).items()
+               if name in _report_names(reports, notebooks_dir)}
+    batch = _plan([n for n in _report_names(reports, notebooks_dir) if n not in skipped],
+                  params, notebooks_dir, context or {})
     source_shown = redact("source", source) if source else None
     template = _template_digest()
     for job in batch:
@@ -210,6 +216,18 @@ def render(reports: Iterable[str] | str | None = None, *,
         else:
             to_run.append(job)
 
+    if skipped or any(n in manifest.get("not_applicable", {}) for n in
+                      _report_names(reports, notebooks_dir)):
+        with locked(out_dir / LOCK_FILE):
+            manifest = load_manifest(out_dir)
+            marked = manifest.setdefault("not_applicable", {})
+            for name in _report_names(reports, notebooks_dir):
+                marked.pop(name, None)
+            now = _now().isoformat(timespec="seconds")
+            for name, why in skipped.items():
+                marked[name] = {"reason": why, "source": source_shown, "at": now}
+            save_manifest(out_dir, manifest)
+            write_index(out_dir, manifest, version=__version__)
     if to_run or recovered:
         header = {"source": source_shown}
         workers = max(1, min(jobs or _cpu_count(), len(to_run) or 1))

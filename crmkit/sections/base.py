@@ -246,12 +246,16 @@ def figure_output(fig) -> dict:
 
 # -- opening a report -------------------------------------------------------------------
 
-def default_period(wh: Warehouse) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The last full calendar quarter the orders cover (see crmkit.periods)."""
+def default_period(wh: Warehouse) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The last full calendar quarter the data covers (see crmkit.periods); (None, None)
+    for data with no dates to cut a period from (a customer snapshot alone)."""
     period = audited_quarter(wh.audit)
-    if period is None:  # a warehouse not written by crmkit ingest: ask the data
+    if period is None and not wh.audit.get("tables") and wh.has("orders"):
+        # A warehouse not written by crmkit ingest: ask the data.
         period = last_full_quarter(
             pd.Timestamp(wh.table("orders").order_date.max().execute()).date())
+    if period is None:
+        return None, None
     return pd.Timestamp(period[0]), pd.Timestamp(period[1])
 
 
@@ -298,8 +302,9 @@ def open_report(name: str, *, title: str, sections: dict[str, Section],
                              f"{', '.join(FILTER_PARAMS)} and attr_<column>")
     if not filter_params.get("start") or not filter_params.get("end"):
         start, end = default_period(wh)
-        filter_params["start"] = filter_params.get("start") or start.strftime("%Y-%m-%d")
-        filter_params["end"] = filter_params.get("end") or end.strftime("%Y-%m-%d")
+        if start is not None:
+            filter_params["start"] = filter_params.get("start") or start.strftime("%Y-%m-%d")
+            filter_params["end"] = filter_params.get("end") or end.strftime("%Y-%m-%d")
     filters = Filters.from_params(filter_params)
     use_theme(language)
     return Report(name=name, title=title, wh=wh, filters=filters,
