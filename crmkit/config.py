@@ -265,6 +265,13 @@ def merge_preset(preset: dict, raw: dict) -> dict:
         if "columns" in spec and name in tables:
             merged["columns"] = {**(tables[name].get("columns") or {}),
                                  **(spec.get("columns") or {})}
+        if "lookups" in spec and name in tables and isinstance(spec["lookups"], list):
+            # A config's lookups add to the preset's; one of the same file replaces it.
+            own = {str(lk.get("file", lk.get("table"))).lower()
+                   for lk in spec["lookups"] if isinstance(lk, dict)}
+            merged["lookups"] = [lk for lk in tables[name].get("lookups") or []
+                                 if str(lk.get("file", lk.get("table"))).lower() not in own
+                                 ] + spec["lookups"]
         tables[name] = merged
     out["tables"] = tables
     return out
@@ -436,6 +443,10 @@ def _table_config(where: str, name: str, spec: dict, defaults: dict,
     derive_from = settings.get("derive_from")
     if derive_from is not None and (name, derive_from) != ("customers", "orders"):
         raise ConfigError(f"{where}.derive_from: only customers can be derived, from orders")
+    if derive_from is not None and {"file", "table"} & set(spec):
+        raise ConfigError(f"{where}: derive_from and {'file' if 'file' in spec else 'table'} "
+                          "exclude each other: read customers from a file, or derive them "
+                          "from orders")
     stages = settings.get("stages") or []
     if stages and name not in STAGED_TABLES:
         raise ConfigError(f"{where}.stages: only {' and '.join(STAGED_TABLES)} have stages")

@@ -169,7 +169,19 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
     say = progress or (lambda message: None)
     folder = Path(warehouse)
     tables = _present_tables(config)
+    if tables.get("customers") and tables["customers"].derive_from and "orders" not in tables:
+        raise ConfigError("tables.customers.derive_from: orders, but there is no orders table")
     primary = [t for t in PRIMARY_TABLES if t in tables and not tables[t].derive_from]
+    if not primary and config.preset and source_kind(config.source) == "folder":
+        from crmkit.config import preset_settings
+
+        wanted = [str(t.get("file")) for t in preset_settings(config.preset)["tables"].values()]
+        there = sorted(p.name for p in Path(config.source).iterdir() if p.is_file())
+        raise SchemaError(
+            f"no file of a {config.preset} export in {config.source}: the preset reads "
+            f"{', '.join(wanted)}; the folder has {', '.join(there[:20]) or 'no files'}"
+            f"{' ...' if len(there) > 20 else ''}. Is it another CRM's export (presets: "
+            "salesforce, hubspot)?")
     if not primary:
         found = ", ".join(sorted(tables)) or "no canonical tables"
         raise SchemaError(
@@ -179,8 +191,6 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
             "customers.csv (or .parquet/.xlsx), or map one under `tables` in a config.")
     if "customers" not in tables and "orders" in tables:
         tables["customers"] = TableConfig(name="customers", derive_from="orders")
-    if tables.get("customers") and tables["customers"].derive_from and "orders" not in tables:
-        raise ConfigError("tables.customers.derive_from: orders, but there is no orders table")
     config = IngestConfig(source=config.source, tables=tables, warehouse=config.warehouse,
                           path=config.path, preset=config.preset,
                           snapshot_date=config.snapshot_date, currency=config.currency,
@@ -334,6 +344,7 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, spec: TableConfig, built: B
         [quote(a) for a in mapping.attributes] + ["source_row", "flags"]
     con.execute(f"CREATE TABLE wh.{quote(name)} AS SELECT {', '.join(keep)} FROM {scored} "
                 f"WHERE __reason IS NULL ORDER BY source_row")
+    typed = _type_attributes(con, f"wh.{quote(name)}", list(mapping.attributes))
     con.execute(f"INSERT INTO wh.rejects SELECT {literal(name)}, source_row, __reason, __record "
                 f"FROM {scored} WHERE __reason IS NOT NULL ORDER BY source_row")
     row = con.execute(
@@ -356,6 +367,8 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, spec: TableConfig, built: B
     }
     if mapping.renamed:
         record["renamed"] = mapping.renamed
+    if typed:
+        record["attribute_types"] = typed
     if built.skipped_rules:
         record["rules_not_applied"] = built.skipped_rules
     if mapping.absent:
@@ -388,6 +401,28 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, spec: TableConfig, built: B
     if money.get("currencies"):
         record["currencies"] = money["currencies"]
     return record
+
+
+def _type_attributes(con: duckdb.DuckDBPyConnection, table: str, attributes: list[str]
+                     ) -> dict[str, str]:
+    """Attributes whose every value is a number become numbers (BIGINT when whole), so a
+    count of employees or a list price sorts and sums as one. A value with a leading zero
+    (a postal code, an account number) keeps its column text."""
+    typed = {}
+    for column in attributes:
+        c = quote(column)
+        values, numbers, whole, padded = con.execute(
+            f"SELECT count({c}), count(TRY_CAST(trim({c}) AS DOUBLE)), "
+            f"count(*) FILTER (WHERE regexp_matches(trim({c}), '^-?[0-9]+$')), "
+            f"count(*) FILTER (WHERE regexp_matches(trim({c}), '^-?0[0-9]')) FROM {table}"
+        ).fetchone()
+        if values == 0 or numbers < values or padded:
+            continue
+        kind = "BIGINT" if whole == values else "DOUBLE"
+        con.execute(f"ALTER TABLE {table} ALTER {c} TYPE {kind} USING TRY_CAST(trim({c}) AS "
+                    f"{kind})")
+        typed[column] = "integer" if kind == "BIGINT" else "number"
+    return typed
 
 
 def _control_totals(con: duckdb.DuckDBPyConnection, scored: str, amount: str,
@@ -456,6 +491,13 @@ def format_audit(audit: dict) -> str:
             if counts:
                 lines.append(f"{pad}   {label}: " + "; ".join(
                     f"{k} {v:,}" for k, v in counts.items()))
+        dates = [k.split(" ", 1)[1] for k in r["reasons"]
+                 if k.startswith("unparseable ") and k.endswith(("_date", "_at", " date"))]
+        if dates or r["flags"].get("closed_before_created"):
+            lines.append(f"{pad}   dates: {', '.join(dates) or 'close_date'} "
+                         f"{'could not be read' if dates else 'before created_date'}; if "
+                         "your dates are day/month or month/day, set date_format for "
+                         f"tables.{name} (\"%d/%m/%Y\", \"%m/%d/%Y\" ...)")
         totals = r.get("control_totals")
         for currency, part in (totals or {}).get("by_currency", {}).items():
             lines.append(f"{pad}   {totals['column']} in {currency}: in {part['in']:,.2f} = "
@@ -475,6 +517,7 @@ def format_audit(audit: dict) -> str:
         for lookup in r.get("lookups", []):
             lines.append(f"{pad}   lookup {lookup['name']} ({lookup['input']}, by "
                          f"{lookup['key']}): {lookup['matched']:,} rows matched, "
+                         f"{lookup['rows_without_key']:,} without a key, "
                          f"{lookup['unmatched']:,} unmatched" + (
                              " (" + ", ".join(f"{k!r} {n:,}" for k, n in
                                               lookup["unmatched_keys"].items()) + ")"

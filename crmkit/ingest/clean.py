@@ -22,7 +22,7 @@ from crmkit.config import STATUS_TABLES, ColumnSpec, TableConfig, Test
 from crmkit.exceptions import ConfigError, SchemaError
 from crmkit.ingest.readers import literal, quote
 from crmkit.ingest.rules import (CHURNED_STATUSES, DAYS_PER_MONTH, DEFAULT_DATE_FORMATS,
-                                 FALSE_WORDS, FLAG_RULES, LOST_STAGES, OUTCOME_SYNONYMS,
+                                 FALSE_WORDS, FLAG_RULES, FLAGGED_REFERENCES, LOST_STAGES, OUTCOME_SYNONYMS,
                                  STATUS_SYNONYMS, TRUE_WORDS, WON_STAGES)
 from crmkit.schema import DERIVED_NAMES, TABLES, Column, Table
 from crmkit.warehouse import BOOKKEEPING
@@ -91,8 +91,10 @@ def map_columns(spec: TableConfig, source_columns: list[str],
             col_spec = replace(col_spec, column=there[0], alternatives=there)
         elif col_spec.column is not None and col_spec.column not in found:
             raise SchemaError(
-                f"{spec.name}: the config maps {canonical} to column {col_spec.column!r}, "
-                f"which {spec.label} does not have. Columns found: {', '.join(found)}")
+                f"{spec.name}: the config (or its preset) maps {canonical} to column "
+                f"{col_spec.column!r}, which {spec.label} does not have. Columns found: "
+                f"{', '.join(found)}. Map {canonical} to one of them under "
+                f"tables.{spec.name}.columns, or write {{column: ..., optional: true}}.")
         specs[canonical] = col_spec
     used = {c for s in specs.values() for c in (s.alternatives or (s.column,)) if c is not None}
     by_norm: dict[str, str] = {}
@@ -112,6 +114,13 @@ def map_columns(spec: TableConfig, source_columns: list[str],
     if spec.name == "orders" and "amount" not in specs and "amount" not in derivable \
             and {"quantity", "unit_price"} <= set(specs):
         derivable["amount"] = "quantity * unit_price"
+    if len(found) == 1:
+        for mark, label in ((",", "comma"), (";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+            if mark in found[0]:
+                raise SchemaError(
+                    f"{spec.name}: {spec.label} was read as one column ({found[0][:60]!r}); "
+                    f"it looks {label}-separated: set `delimiter: {mark!r}` for "
+                    f"tables.{spec.name} in a config")
     missing = [c for c in table.required if c not in specs and c not in derivable]
     if missing:
         hint = (" (or map quantity and unit_price to derive it)"
@@ -328,6 +337,9 @@ def _status_expression(spec: TableConfig, mapping: Mapping, cols: Columns,
             given = raw
     if spec.name == "orders":
         default = f"coalesce({given}, 'completed')" if given else "'completed'"
+    elif spec.name == "customers" and cases and given is None:
+        # Status rules without a status column: a customer no rule marks is active.
+        default = "'active'"
     else:
         default = given or "CAST(NULL AS VARCHAR)"
         if not cases and given is None:
@@ -433,7 +445,8 @@ def _shape(spec: TableConfig, present: set[str], mapping: Mapping, built: Built
                 out.append(("churn_date", f"CASE WHEN churned THEN CAST({s} AS TIMESTAMP) END",
                             f"snapshot date {snapshot.isoformat()} for churned customers"))
     for name, _expr, how in out:
-        built.derived[name] = how
+        if how is not None:  # None: a mapped column normalised, not derived
+            built.derived[name] = how
     return [f"{expr} AS {quote(name)}" for name, expr, _how in out]
 
 
@@ -479,9 +492,11 @@ def _bounds(value: str, name: str, low, high, exclusive: bool) -> list[tuple[str
 
 
 def _null_values(expr: str, spec: TableConfig) -> str:
+    """The value, or NULL when it is one of the table's placeholders (compared trimmed)."""
     if not spec.null_values:
         return expr
-    return (f"CASE WHEN trim(CAST({expr} AS VARCHAR)) IN ({_words(spec.null_values)}) "
+    nulls = _words(dict.fromkeys(v.strip() for v in spec.null_values))
+    return (f"CASE WHEN trim(CAST({expr} AS VARCHAR)) IN ({nulls}) "
             f"THEN NULL ELSE {expr} END")
 
 
@@ -507,6 +522,7 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
     for canonical, col_spec in mapping.specs.items():
         if col_spec.values:
             built.value_maps[canonical] = col_spec.column
+            _check_map_targets(spec, table.column(canonical), col_spec)
 
     parsed, present_raw, checked = [], [], set()
     status_tables = STATUS_TABLES
@@ -528,7 +544,7 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
             present.discard("status")
     status_parsed = "status" in present and spec.name in status_tables
     shaped = _shape(spec, present, mapping, built)
-    present |= set(built.derived)
+    present |= set(built.derived) | {e.rsplit(" AS ", 1)[1].strip('"') for e in shaped}
 
     # Returns carry negative amounts and quantities, whatever sign the export used.
     signed = []
@@ -570,16 +586,22 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
     dup_sql = (f"CASE WHEN __reason1 IS NULL AND row_number() OVER (PARTITION BY "
                f"__reason1 IS NULL, {partition} ORDER BY __row) > 1 THEN {literal(dup_label)} END")
 
-    orphan_cases = []
+    # A reference to a customer that does not exist is quarantined (whose sale is it?);
+    # one to a campaign that does not exist only loses the attribution: kept, flagged.
+    orphan_cases, orphan_flags = [], []
     for col in table.columns:
         if not col.references or col.name not in present:
             continue
         parent, parent_key = col.references.split(".")
         if parent in parents and parent != spec.name:
             c = quote(col.name)
-            orphan_cases.append(
-                f"WHEN {c} IS NOT NULL AND {c} NOT IN (SELECT {quote(parent_key)} FROM "
-                f"{parents[parent]}) THEN {literal('unknown ' + col.name)}")
+            orphan = (f"{c} IS NOT NULL AND {c} NOT IN (SELECT {quote(parent_key)} FROM "
+                      f"{parents[parent]})")
+            if parent in FLAGGED_REFERENCES:
+                orphan_flags.append(f"CASE WHEN {orphan} THEN "
+                                    f"{literal(FLAGGED_REFERENCES[parent])} END")
+            else:
+                orphan_cases.append(f"WHEN {orphan} THEN {literal('unknown ' + col.name)}")
     orphan_sql = f"CASE {' '.join(orphan_cases)} END" if orphan_cases else "NULL"
 
     flag_rules = dict(FLAG_RULES.get(spec.name, {}))
@@ -589,6 +611,7 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
                          if word in table.column_names)]
     flag_parts += [f"CASE WHEN {cond} THEN {literal(rule.flag)} END"
                    for rule, cond in tested if rule.flag]
+    flag_parts += orphan_flags
     flags_sql = (f"nullif(concat_ws(';', {', '.join(flag_parts)}), '')" if flag_parts
                  else "CAST(NULL AS VARCHAR)")
 
@@ -599,7 +622,11 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
     base += [f"{quote(c)} AS {cols.raw_alias[c]}" for c in raw_columns]
     record = "to_json(struct_pack(" + ", ".join(
         f"{quote(c)} := {cols.raw_alias[c]}" for c in raw_columns if c not in joined) + "))"
-    attrs = [f"{cols.alias[src]} AS {quote(name)}" for name, src in mapping.attributes.items()]
+    # Attributes: blank is missing, as in canonical columns; text stays text here (ingest
+    # types an all-numeric attribute afterwards, see crmkit.ingest).
+    attrs = [f"CASE WHEN trim(CAST({cols.alias[src]} AS VARCHAR)) = '' THEN NULL "
+             f"ELSE {cols.alias[src]} END AS {quote(name)}"
+             for name, src in mapping.attributes.items()]
     carried = [cols.alias[c] for c in raw_columns] + [cols.raw_alias[c] for c in raw_columns]
     # Columns the `derived` step has: a shaped column replaces one of these or is added.
     existing = checked | set(mapping.derive) | ({"status"} if status_parsed else set())
@@ -654,6 +681,38 @@ def _shaped_select(shaped: list[str], source: str, existing: set[str]) -> str:
             sql = f"SELECT *, {expr} FROM ({sql}) AS s{i}"
             existing.add(name)
     return sql
+
+
+def _allowed_values(spec: TableConfig, col: Column) -> tuple[str, ...] | None:
+    """The values a canonical column can take (lower case), when it is a closed set."""
+    if col.kind == "bool":
+        return (*TRUE_WORDS, *FALSE_WORDS)
+    if spec.name == "opportunities" and col.name == "outcome":
+        return tuple(OUTCOME_SYNONYMS)
+    if spec.name == "orders" and col.name == "status":
+        return tuple(STATUS_SYNONYMS)
+    return None
+
+
+def _check_map_targets(spec: TableConfig, col: Column, col_spec: ColumnSpec) -> None:
+    """A value map's targets (and default) must be values the column can hold: a typo
+    there would quarantine, or silently mislabel, every row it maps."""
+    where = f"tables.{spec.name}.columns.{col.name}"
+    targets = [(f"values.{k}", v) for k, v in col_spec.values.items() if v is not None]
+    if col_spec.has_default and col_spec.default is not None:
+        targets.append(("default", col_spec.default))
+    allowed = _allowed_values(spec, col)
+    for at, value in targets:
+        if allowed is not None and value.lower() not in allowed:
+            shown = ("true, false (or yes, no ...)" if col.kind == "bool"
+                     else ", ".join(col.values or sorted(set(allowed))))
+            raise ConfigError(f"{where}.{at}: {value!r} is not a value {col.name} can take; "
+                              f"use one of {shown}, or null")
+        if col.kind in ("number", "integer"):
+            try:
+                float(value)
+            except ValueError:
+                raise ConfigError(f"{where}.{at}: {value!r} is not a number") from None
 
 
 def _check_value_maps(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,

@@ -132,6 +132,13 @@ def convert_amounts(con: duckdb.DuckDBPyConnection, name: str, built: Built,
         f"NOT NULL GROUP BY 1 ORDER BY 1").fetchall())
     currencies = sorted(counts)
     if rates is None:
+        foreign = [c for c in currencies if c != report_currency]
+        if report_currency and foreign:
+            raise ConfigError(
+                f"{name}: the report currency is {report_currency}, but amounts are in "
+                f"{', '.join(foreign)} and no exchange rates are given. Add `rates:` "
+                f"({{{foreign[0]}: <{report_currency} per {foreign[0]}>}}), or set "
+                f"`currency:` to the data's currency.")
         if len(currencies) > 1:
             return {"currencies": currencies, "per_currency": True,
                     "warning": f"{name}: amounts in {len(currencies)} currencies "
@@ -141,10 +148,13 @@ def convert_amounts(con: duckdb.DuckDBPyConnection, name: str, built: Built,
         return {"currencies": currencies}
     missing = [c for c in currencies if rates.of(c) is None]
     if missing:
+        where = ("Add them under `rates:`" if rates.source == "the config" else
+                 f"Add them to {rates.source}, or give `rates:` in a config")
+        listed = ", ".join(f"{c} ({counts[c]:,} {'row' if counts[c] == 1 else 'rows'})"
+                           for c in missing)
         raise ConfigError(
-            f"{name}: no exchange rate for {', '.join(f'{c} ({counts[c]:,} rows)' for c in missing)}"
-            f" in {rates.source}; rates given: {', '.join(sorted(rates.rates)) or 'none'}. "
-            f"Add them under `rates:`.")
+            f"{name}: no exchange rate for {listed} in {rates.source}; rates given: "
+            f"{', '.join(sorted(rates.rates)) or 'none'}. {where}.")
     originals = dict(con.execute(
         f"SELECT coalesce(currency, {literal(rates.report)}), round(sum(amount), 2) FROM "
         f"{scored} GROUP BY 1 ORDER BY 1").fetchall())

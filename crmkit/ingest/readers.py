@@ -133,7 +133,7 @@ def _pick_encoding(path: Path, spec: TableConfig) -> TableConfig:
                 while chunk := fh.read(1 << 20):
                     decoder.decode(chunk)
                 decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
+        except UnicodeError:  # a bad byte, or a UTF-16/32 file without its BOM
             continue
         return replace(spec, encoding=name, encodings=[name])
     raise SourceError(f"{spec.name}: {spec.label} is none of the encodings "
@@ -166,6 +166,14 @@ def _transcode(path: Path, spec: TableConfig, tmp_dir: Path) -> Path:
     """Stream a non-UTF-8 file into a UTF-8 copy, 1 MB at a time."""
     out = tmp_dir / f"{spec.name}.utf8.csv"
     decoder = codecs.getincrementaldecoder(spec.encoding)(errors="strict")
+    try:
+        return _transcode_into(path, out, spec, decoder)
+    except UnicodeError as exc:  # not a bad byte (those are named below): a missing BOM
+        raise SourceError(f"{spec.name}: {spec.label} cannot be read as {spec.encoding} "
+                          f"({exc}); {ENCODING_HINT}.") from None
+
+
+def _transcode_into(path: Path, out: Path, spec: TableConfig, decoder) -> Path:
     line, offset = 1, 0
     with _open_binary(path) as src, open(out, "w", encoding="utf-8", newline="") as dst:
         while chunk := src.read(1 << 20):

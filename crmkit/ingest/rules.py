@@ -15,11 +15,18 @@ FLAG_RULES: dict[str, dict[str, str]] = {
     "opportunities": {
         "no_created_date": "created_date IS NULL",
         "no_customer": "customer_id IS NULL",
+        # A deal closed before it was created: a date typed wrongly, or read with the wrong
+        # day/month order (date_format).
+        "closed_before_created": "close_date < created_date",
     },
     "tickets": {"no_customer": "customer_id IS NULL"},
     "surveys": {"anonymous": "customer_id IS NULL"},
     "leads": {},
 }
+
+# Parent tables whose unknown references are kept with a flag rather than quarantined:
+# a sale or deal attributed to a campaign the export lacks is still a sale.
+FLAGGED_REFERENCES = {"campaigns": "unknown_campaign"}
 
 # How CRMs name the outcome of a deal, and the stages that close one (compared in lower
 # case, trimmed). Any other stage of an opportunity is open.

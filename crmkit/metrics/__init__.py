@@ -71,6 +71,23 @@ from crmkit.metrics.satisfaction import (
     satisfaction_score,
 )
 from crmkit.metrics.funnel import PIPELINE_STAGES, lead_funnel
+from crmkit.metrics.snapshot import (
+    revenue_at_risk,
+    snapshot_churn_rate,
+    snapshot_retention_curve,
+    winback_candidates,
+)
+from crmkit.metrics.pipeline import (
+    average_deal_size,
+    bookings,
+    bookings_over_time,
+    open_pipeline,
+    opportunity_funnel,
+    owner_leaderboard,
+    pipeline_coverage,
+    sales_cycle,
+    win_rate,
+)
 from crmkit.metrics.scorecard import kpi_set
 
 __all__ = [
@@ -83,4 +100,8 @@ __all__ = [
     "quota_attainment", "repeat_customer_rate", "repeat_purchase_rate", "retention_rate",
     "revenue", "revenue_distribution", "sales_growth", "sales_over_time", "sales_summary",
     "satisfaction_score", "unapplied_filters", "wilson_interval",
+    "revenue_at_risk", "snapshot_churn_rate", "snapshot_retention_curve", "winback_candidates",
+    "average_deal_size", "bookings", "bookings_over_time", "open_pipeline",
+    "opportunity_funnel", "owner_leaderboard", "pipeline_coverage", "sales_cycle",
+    "win_rate",
 ]

@@ -9,19 +9,24 @@ The period
 
 Which date each table is filtered on (:data:`PERIOD_COLUMNS`)
     orders.order_date, leads.created_date, tickets.opened_at, surveys.date,
-    campaigns.start_date (campaigns that started in the period). ``customers`` (the
+    campaigns.start_date (campaigns that started in the period), opportunities.close_date
+    (deals closed in the period: bookings, win rate, sales cycle). ``customers`` (the
     customer base) and ``targets`` (prorated over the period) are not cut by date here;
-    the KPIs that use them say how the period applies.
+    nor are the open pipeline (the deals open now, whatever their expected close date) and
+    the opportunity funnel (deals created in the period), which take
+    ``apply_filters(..., period=False)``; the KPIs that do so say how the period applies.
 
 How a filter reaches a table (one rule, :func:`apply_filters`)
     1. The table's own column for that filter (:data:`FILTER_COLUMNS`): ``region`` is
        orders.region / customers.region / targets.region, ``segment`` is
-       customers.segment, ``channel`` the sales channel orders.channel, ``category`` and
-       ``product`` are on orders, ``sales_rep`` is orders.sales_rep, leads.owner,
-       targets.owner and customers.owner (account owner). An entry of ``attributes``
-       matches the column of exactly that name.
+       customers.segment, ``channel`` the sales channel orders.channel, ``category`` is
+       on orders, ``product`` on orders and opportunities, ``sales_rep`` is
+       orders.sales_rep, leads.owner, opportunities.owner (deal owner), targets.owner and
+       customers.owner (account owner). An entry of ``attributes`` matches the column of
+       exactly that name.
     2. Otherwise, when the table has ``customer_id`` and the customers table has the
        column: rows whose customer matches (a semi-join; rows without a customer drop out).
+       ``region`` and ``segment`` reach opportunities (and leads) this way.
     3. Otherwise the filter does not apply to that table; :func:`unapplied_filters` names
        those, and KPIs put them in their ``note``. (Ticket and campaign ``channel`` columns
        are contact and marketing channels, not the sales channel, so ``channel`` does not
@@ -50,9 +55,9 @@ FILTER_COLUMNS: dict[str, dict[str, str]] = {
     "segment": {"customers": "segment"},
     "channel": {"orders": "channel"},
     "category": {"orders": "category"},
-    "product": {"orders": "product"},
-    "sales_rep": {"orders": "sales_rep", "leads": "owner", "targets": "owner",
-                  "customers": "owner"},
+    "product": {"orders": "product", "opportunities": "product"},
+    "sales_rep": {"orders": "sales_rep", "leads": "owner", "opportunities": "owner",
+                  "targets": "owner", "customers": "owner"},
 }
 
 # table -> the date column the period cuts on.
@@ -62,6 +67,7 @@ PERIOD_COLUMNS = {
     "tickets": "opened_at",
     "surveys": "date",
     "campaigns": "start_date",
+    "opportunities": "close_date",
 }
 
 DAY = pd.Timedelta(days=1)

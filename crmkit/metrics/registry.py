@@ -116,8 +116,8 @@ def _with_note(result, note: str):
         return result
     if isinstance(result, (Measure, Rate, Nps)):
         return replace(result, note="; ".join(p for p in (result.note, note) if p))
-    if isinstance(result, pd.DataFrame):
-        result.attrs["note"] = note
+    if isinstance(result, pd.DataFrame):  # keep the KPI's own note, as for the results above
+        result.attrs["note"] = "; ".join(p for p in (result.attrs.get("note", ""), note) if p)
     return result
 
 

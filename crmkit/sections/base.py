@@ -366,12 +366,17 @@ def appendix_audit(report: Report) -> list:
     rows, reasons = [], []
     for name, r in tables.items():
         totals = r.get("control_totals") or {}
-        rows.append({"table": name, "input": r.get("input", ""), "rows_in": r["rows_in"],
-                     "kept": r["kept"], "flagged": r["flagged"],
-                     "quarantined": r["quarantined"],
-                     "amount_in": totals.get("in"),
-                     "amount_kept_and_flagged": (totals["kept"] + totals["flagged"])
-                     if totals else None})
+        # Amounts in several currencies that were not converted are totalled per currency,
+        # never as one sum: one row per currency.
+        parts = totals.get("by_currency") or ({totals.get("currency") or "": totals}
+                                              if "in" in totals else {"": {}})
+        for currency, part in parts.items():
+            rows.append({"table": name, "input": r.get("input", ""), "rows_in": r["rows_in"],
+                         "kept": r["kept"], "flagged": r["flagged"],
+                         "quarantined": r["quarantined"], "currency": currency,
+                         "amount_in": part.get("in"),
+                         "amount_kept_and_flagged": (part["kept"] + part["flagged"])
+                         if part else None})
         for kind, counts in (("flag", r.get("flags", {})), ("quarantine", r.get("reasons", {}))):
             for reason, n in counts.items():
                 reasons.append({"table": name, "kind": kind, "reason": reason, "rows": n})

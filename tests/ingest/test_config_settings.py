@@ -138,10 +138,12 @@ def test_null_values_and_the_placeholder_id(deals):
     audit, wh = run(deals, body + "  campaigns:\n    file: campaigns.csv\n")
     assert audit["tables"]["opportunities"]["reasons"] == {}
     assert rows(wh, "SELECT count(*) FROM opportunities WHERE campaign_id IS NULL") == [(3,)]
-    # Without null_values the placeholder is an id that names no campaign: quarantined.
+    # Without null_values the placeholder is an id that names no campaign: the deal is kept,
+    # flagged (its attribution is lost, not the sale).
     audit, _ = run(deals, body.replace("    null_values: [\"000000000000000AAA\", \"N/A\"]\n", "")
                    + "  campaigns:\n    file: campaigns.csv\n")
-    assert audit["tables"]["opportunities"]["reasons"] == {"unknown campaign_id": 2}
+    assert audit["tables"]["opportunities"]["reasons"] == {}
+    assert audit["tables"]["opportunities"]["flags"]["unknown_campaign"] == 2
 
 
 def test_defaults_null_values_add_to_a_tables(deals):
@@ -264,7 +266,8 @@ def test_lookups_join_attributes_count_unmatched_and_rename(deals):
                                       ("D3", "Mia", "North", "retail"),
                                       ("D4", "Mia", "South", None),
                                       ("D5", None, None, "software")]
-    assert "lookup team (teams.csv, by Agent): 4 rows matched, 1 unmatched ('Cid' 1)" in \
+    assert "lookup team (teams.csv, by Agent): 4 rows matched, 0 without a key, 1 unmatched " \
+        "('Cid' 1)" in \
         format_audit(audit)
 
 
@@ -526,3 +529,95 @@ def test_a_snapshot_beside_dated_tables_is_dated_by_their_latest_date(tmp_path):
                     " FROM customers") == [("2024-06-30", "2025-06-30")]
     assert audit["tables"]["tickets"]["kept"] == 2  # rebuilt customers keep their children
     assert "snapshot date 2025-06-30: the latest date in the other tables" in format_audit(audit)
+
+
+@pytest.mark.parametrize("mapping,message", [
+    ("outcome: {column: Stage, values: {Won: won, Lost: lost, Engaging: opne}}",
+     r"columns\.outcome\.values\.Engaging: 'opne' is not a value outcome can take; use one "
+     r"of open, won, lost"),
+    ("won: {column: Stage, values: {Won: ture, Lost: false}}",
+     r"columns\.won\.values\.Won: 'ture' is not a value won can take"),
+    ("outcome: {column: Stage, values: {Won: won}, default: opn}",
+     r"columns\.outcome\.default: 'opn' is not a value"),
+    ("probability: {column: Stage, values: {Won: hundred}}", "'hundred' is not a number"),
+])
+def test_value_map_targets_must_be_values_the_column_takes(deals, mapping, message):
+    with pytest.raises(ConfigError, match=message):
+        run(deals, DEALS.replace("      stage: Stage\n", f"      stage: Stage\n      {mapping}\n"))
+
+
+def test_customers_no_status_rule_marks_are_active(tmp_path):
+    write(tmp_path / "src", "subs.csv", "id,Left\n1,Yes\n2,No\n")
+    _, wh = run(tmp_path, "tables:\n  customers:\n    file: subs.csv\n    columns: "
+                          "{customer_id: id}\n    status_rules: [{column: Left, equals: \"Yes\","
+                          " status: churned}]\n")
+    assert rows(wh, "SELECT customer_id, status, churned FROM customers ORDER BY 1") == [
+        ("1", "churned", True), ("2", "active", False)]
+
+
+def test_a_report_currency_with_foreign_amounts_and_no_rates_stops(deals):
+    with pytest.raises(ConfigError, match=r"the report currency is USD, but amounts are in "
+                                          r"EUR and no exchange rates are given"):
+        run(deals, "currency: USD\n" + DEALS)
+
+
+def test_mistakes_that_once_gave_a_traceback(tmp_path):
+    write(tmp_path / "src", "orders.csv", "order_id,order_date,amount\n1,2024-01-01,3\n")
+    with pytest.raises(Exception, match="cannot be read as utf-16") as err:
+        run(tmp_path, "tables:\n  orders:\n    encoding: utf-16\n")
+    assert err.type.__name__ == "SourceError"
+    with pytest.raises(ConfigError, match="derive_from and file exclude each other"):
+        run(tmp_path, "tables:\n  orders: {}\n  customers: {file: orders.csv, "
+                      "derive_from: orders}\n")
+    with pytest.raises(ConfigError, match="derive_from: orders, but there is no orders table"):
+        write(tmp_path / "src2", "customers.csv", "customer_id\n1\n")
+        ingest(load_config(write(tmp_path, "c2.yaml", "source: src2\ntables:\n  customers:"
+                                 " {derive_from: orders}\n")), tmp_path / "wh2")
+
+
+def test_a_file_read_as_one_column_names_its_delimiter(tmp_path):
+    write(tmp_path / "src", "orders.csv", "order_id,order_date,amount\n1,2024-01-01,3\n")
+    with pytest.raises(SchemaError, match=r"read as one column .* comma-separated: set "
+                                          r"`delimiter: ','`"):
+        run(tmp_path, "tables:\n  orders:\n    delimiter: \";\"\n")
+
+
+def test_dates_in_the_wrong_order_are_flagged_and_hinted(deals):
+    audit, _ = run(deals, DEALS.replace('"%m/%d/%Y"', '"%d/%m/%Y"'))
+    record = audit["tables"]["opportunities"]
+    assert record["reasons"].get("unparseable created_date") or \
+        record["flags"].get("closed_before_created")
+    assert "set date_format for tables.opportunities" in format_audit(audit)
+
+
+def test_a_config_lookup_adds_to_the_presets(tmp_path):
+    from crmkit.config import merge_preset
+
+    preset = {"tables": {"opportunities": {"lookups": [{"file": "User.csv", "key": "OwnerId"}],
+                                           "columns": {"owner": "owner_name"}}}}
+    raw = {"tables": {"opportunities": {"lookups": [{"file": "Account.csv", "key": "AccountId"}]}}}
+    merged = merge_preset(preset, raw)["tables"]["opportunities"]
+    assert [lk["file"] for lk in merged["lookups"]] == ["User.csv", "Account.csv"]
+    raw["tables"]["opportunities"]["lookups"].append({"file": "user.csv", "key": "CreatedById"})
+    merged = merge_preset(preset, raw)["tables"]["opportunities"]
+    assert [lk["file"] for lk in merged["lookups"]] == ["Account.csv", "user.csv"]
+
+
+def test_all_numeric_attributes_are_numbers_and_blanks_missing(tmp_path):
+    write(tmp_path / "src", "customers.csv",
+          "customer_id,employees,price,zip,note\n1,10,2.5,01234, \n2,,3,20000,x\n")
+    audit, wh = run(tmp_path, "tables:\n  customers: {}\n")
+    assert audit["tables"]["customers"]["attribute_types"] == {"employees": "integer",
+                                                               "price": "number"}
+    assert rows(wh, "SELECT employees, price, zip, note FROM customers ORDER BY customer_id") \
+        == [(10, 2.5, "01234", None), (None, 3.0, "20000", "x")]
+
+
+def test_the_wrong_preset_names_the_files_it_looked_for(tmp_path):
+    from crmkit.ingest import resolve_config
+
+    write(tmp_path / "export", "hubspot-crm-exports-all-deals-2024-06-30.csv", "Record ID\n1\n")
+    with pytest.raises(SchemaError, match=r"no file of a salesforce export in .*: the preset "
+                       r"reads Account\.csv, Opportunity\.csv.*; the folder has "
+                       r"hubspot-crm-exports-all-deals-2024-06-30\.csv"):
+        ingest(resolve_config(source=tmp_path / "export", preset="salesforce"), tmp_path / "wh")

@@ -31,3 +31,19 @@ def test_audit_and_lineage(sample_warehouse):
     lineage = report.outputs("appendix_lineage")[0].frame.set_index("item")["value"]
     assert lineage["source"] == "data/sample"
     assert len(lineage["orders input sha256"]) == 64
+
+
+def test_audit_of_amounts_in_two_currencies_shows_one_row_per_currency(tmp_path):
+    from crmkit.ingest import ingest, resolve_config
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "orders.csv").write_text("order_id,order_date,amount,currency,customer_id\n"
+                                    "1,2025-01-05,100,USD,a\n2,2025-01-06,50,EUR,b\n"
+                                    "3,2025-02-01,70,EUR,a\n")
+    ingest(resolve_config(source=src), tmp_path / "wh")
+    report = open_report("sales_performance", warehouse=str(tmp_path / "wh"))
+    frame = report.outputs("appendix_audit")[0].frame
+    orders = frame[frame["table"] == "orders"].set_index("currency")
+    assert orders.loc["EUR", "amount_in"] == 120 and orders.loc["USD", "amount_in"] == 100
+    assert (orders["rows_in"] == 3).all()
