@@ -287,7 +287,9 @@ def top_sentence(frame: pd.DataFrame, *, by: str, value: str = "revenue",
             raise ValueError(f"Could not interpret value `{column}` for `{option}`. An "
                              f"entry with this name does not appear in `frame`.")
     what = _text(what if what is not None else str(value).replace("_", " "))
-    rows = frame.sort_values(value, ascending=False, kind="stable").head(max(n, 1))
+    # A group with no name (a missing region, a blank owner) is never named as a leader.
+    named = frame[frame[by].notna() & (frame[by].astype(str).str.strip() != "")]
+    rows = named.sort_values(value, ascending=False, kind="stable").head(max(n, 1))
     if rows.empty:
         return t["top_none"].format(what=what)
     numbers = [format_value(v, "percent") for v in rows[share]] if share else \

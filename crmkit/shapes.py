@@ -34,9 +34,9 @@ def reports_fed(audit: dict) -> dict[str, dict]:
     feedback = [t for t in ("surveys", "tickets") if _rows(audit, t) > 0]
     out = {}
     out["sales_performance"] = (
-        (True, "orders") if orders else
-        (False, "needs orders; sales from opportunities are not reported yet") if deals else
-        (False, "needs orders"))
+        (True, " and ".join(t for t, has in (("orders", orders), ("opportunities", deals))
+                            if has)) if orders or deals else
+        (False, "needs orders or opportunities"))
     out["customer_behaviour"] = (
         (True, "orders per customer") if orders else
         (False, "needs orders; accounts' won deals are not reported yet") if deals else

@@ -139,6 +139,14 @@ def test_top_sentence_with_values_and_one_row():
         narrative.top_sentence(REGIONS, by="area")
 
 
+def test_top_sentence_never_names_a_missing_group():
+    frame = pd.DataFrame({"region": [None, "East", " "], "revenue": [900.0, 100.0, 50.0],
+                          "share": [0.86, 0.1, 0.04]})
+    assert narrative.top_sentence(frame, by="region") == "East led with 10.0% of revenue."
+    assert narrative.top_sentence(frame.head(1), by="region") == \
+        "There is no revenue to rank."
+
+
 # -- escaping ----------------------------------------------------------------------------
 
 SCRIPT = "<script>alert(1)</script>"

@@ -5,7 +5,9 @@
     report.show("summary")
 
 Each report is a module with ``TITLE``, ``OUTLINE`` (the notebook's headings and sections,
-in order) and ``SECTIONS`` (name -> function). ``python -m crmkit.sections`` writes
+in order), ``SECTIONS`` (name -> function) and, optionally, ``SHAPES`` (section -> the
+table it reads, for sections of one shape of data: a B2B pipeline's bookings, a retail
+shop's revenue; left out, heading and all, when the data has none of that table). ``python -m crmkit.sections`` writes
 ``notebooks/<report>.ipynb`` from the outlines.
 """
 
@@ -38,4 +40,13 @@ def open_report(name: str, **params) -> Report:
     from crmkit.sections.base import open_report as _open
 
     module = report_module(name)
-    return _open(name, title=module.TITLE, sections=module.SECTIONS, **params)
+    return _open(name, title=module.TITLE, sections=module.SECTIONS,
+                 shaped=shaped_sections(module), **params)
+
+
+def shaped_sections(module) -> dict[str, tuple[str, str]]:
+    """section -> (table, heading) for the sections of one shape of data: a module's
+    ``SHAPES`` (section -> the table it reads) with their headings from ``OUTLINE``."""
+    shapes = getattr(module, "SHAPES", {})
+    headings = {entry[0]: entry[1] for entry in module.OUTLINE if isinstance(entry, tuple)}
+    return {section: (table, headings[section]) for section, table in shapes.items()}

@@ -58,7 +58,8 @@ class Text:
 @dataclass
 class Table:
     """A small table for the reader: ``formats`` maps a column to a unit (currency, count,
-    percent, score, nps, date) or a format string such as ``"{:.1f}"``."""
+    percent, score, nps, date), a format string such as ``"{:.1f}"``, or ``"flag:WORDS"``
+    for a true/false column (WORDS where true, blank where false)."""
 
     frame: pd.DataFrame
     formats: dict = field(default_factory=dict)
@@ -73,6 +74,9 @@ class Table:
                 continue
             if fmt == "date":
                 shown[column] = pd.to_datetime(shown[column]).dt.strftime("%Y-%m-%d")
+            elif fmt.startswith("flag:"):  # a true/false column: its words, or nothing
+                shown[column] = shown[column].map(
+                    lambda v, w=fmt[5:]: w if pd.notna(v) and bool(v) else "")
             elif "{" in fmt:
                 shown[column] = shown[column].map(
                     lambda v, f=fmt: "" if pd.isna(v) else f.format(v))
@@ -107,6 +111,10 @@ class Report:
     by: str | None = None
     language: str = "en"
     used_metrics: list[str] = field(default_factory=list)
+    # Sections of one shape of data: section -> (table it reads, its heading). Such a
+    # section is left out, heading and all, when the data has no rows of that table (a
+    # pipeline's bookings in a retail data set); it shows its own heading otherwise.
+    shaped: dict[str, tuple[str, str]] = field(default_factory=dict)
     _cache: dict = field(default_factory=lambda: Kept(VALUES_KEPT), repr=False)
     panel: object = field(default=None, repr=False, compare=False)  # the live FilterPanel
     _by_read: bool = field(default=False, repr=False, compare=False)
@@ -133,6 +141,13 @@ class Report:
     def has(self, table: str) -> bool:
         return self.wh.has(table)
 
+    def has_rows(self, table: str) -> bool:
+        """Whether the data has rows of ``table`` (from the ingest audit when there is one)."""
+        record = self.wh.audit.get("tables", {}).get(table)
+        if record is not None:
+            return record["kept"] + record["flagged"] > 0
+        return self.wh.has(table) and bool(self.wh.table(table).count().execute())
+
     def memo(self, key, compute: Callable[[], object]):
         """A value computed once per filter set and breakdown (models, joined frames)."""
         full = ("memo", key, self.filters, self.by)
@@ -149,7 +164,7 @@ class Report:
                 if k not in FILTER_PARAMS and not k.startswith("attr_")}
         return Report(self.name, self.title, self.wh, filters,
                       {**kept, **filter_params_text(filters), "by": by or ""}, self.sections,
-                      by, self.language, self.used_metrics, self._cache)
+                      by, self.language, self.used_metrics, self.shaped, self._cache)
 
     # -- display --------------------------------------------------------------------
     def outputs(self, section: str) -> list:
@@ -159,7 +174,12 @@ class Report:
         except KeyError:
             raise ParameterError(f"report {self.name} has no section {section!r}; it has: "
                                  f"{', '.join(self.sections)}") from None
-        return fn(self)
+        if section not in self.shaped:
+            return fn(self)
+        table, heading = self.shaped[section]
+        if not self.has_rows(table):
+            return []
+        return [Text(heading), *fn(self)]
 
     def outputs_and_breakdown(self, section: str) -> tuple[list, bool]:
         """The outputs of one section, and whether computing them read ``by`` or the
@@ -276,7 +296,8 @@ def open_warehouse(warehouse: str = "", source: str = "", config: str = "",
 
 def open_report(name: str, *, title: str, sections: dict[str, Section],
                 warehouse: str = "", source: str = "", config: str = "", by: str = "",
-                language: str = "en", **params) -> Report:
+                language: str = "en", shaped: dict[str, tuple[str, str]] | None = None,
+                **params) -> Report:
     """A report on the filters given as notebook parameters.
 
     The data: ``warehouse`` (an ingested folder), else ``source`` or ``config``, else the
@@ -311,7 +332,8 @@ def open_report(name: str, *, title: str, sections: dict[str, Section],
                   params={"source": source or ("" if config or warehouse else "data/sample"),
                           "config": config, "by": by, "language": language,
                           **filter_params},
-                  sections=sections, by=by or None, language=language)
+                  sections=sections, by=by or None, language=language,
+                  shaped=dict(shaped or {}))
 
 
 # -- sections every report has ------------------------------------------------------------

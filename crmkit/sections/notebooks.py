@@ -65,12 +65,14 @@ def notebook(name: str) -> dict:
              _cell("code", PARAMETERS, tags=["parameters"]),
              _cell("code", OPEN.format(name=name), tags=["remove-input"]),
              _cell("code", "report.filter_panel()")]
+    shaped = getattr(module, "SHAPES", {})
     for entry in [*outline, *APPENDIX]:
         if isinstance(entry, str):
             cells.append(_cell("markdown", entry))
         else:
             section, heading = entry
-            cells.append(_cell("markdown", heading))
+            if section not in shaped:  # a shaped section shows its heading only with data
+                cells.append(_cell("markdown", heading))
             cells.append(_cell("code", f'report.show("{section}")'))
     for i, cell in enumerate(cells):
         cell["id"] = f"{name}-{i:02d}"  # stable ids: regenerating changes nothing

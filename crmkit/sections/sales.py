@@ -1,5 +1,11 @@
 """Sections of the sales_performance report: how much, where from, who sold it, against
-which target, how it changes."""
+which target, how it changes.
+
+Two shapes of data feed it (see ``SHAPES``): retail orders (net revenue, orders, order
+value) and a B2B pipeline of opportunities (bookings, win rate, deal size, sales cycle,
+open pipeline, the funnel of the data's own stages, owners against target). A data set may
+have both; a section of a shape the data does not have is left out. The summary and the
+conclusions speak of whichever the data has."""
 
 from __future__ import annotations
 
@@ -15,6 +21,15 @@ TITLE = "Sales performance"
 BREAKDOWNS = ("category", "region", "channel")
 TOP_PRODUCTS = 10
 BEHIND_TARGET = 0.9  # attainment below which a rep is named in the recommendations
+# A win-rate table as a reader reads it.
+RATE_COLUMNS = {"numerator": "won", "denominator": "won_or_lost", "value": "win_rate",
+                "ci_low": "low_95", "ci_high": "high_95"}
+RATE_FORMATS = {"won": "count", "won_or_lost": "count", "win_rate": "percent",
+                "low_95": "percent", "high_95": "percent", "too_few": "flag:too few to say"}
+# Deal columns a win rate is broken down by, when the data has values in them.
+WIN_RATE_BREAKDOWNS = ("owner", "product", "source", "type")
+LOW_COVERAGE = 3.0  # pipeline / target to go below which the conclusions ask for more deals
+COACHING_GAP = 0.10  # win rate this far below the team's (with enough deals): a coaching flag
 
 
 def _growth(report: Report):
@@ -30,7 +45,57 @@ def _change(growth, kpi: str, column: str) -> float | None:
 
 def summary(report: Report) -> list:
     """The main findings in sentences: revenue and its change, orders, AOV, where the
-    revenue came from, the best rep, lead conversion."""
+    revenue came from, the best rep (retail); bookings, win rate, deal size, open pipeline
+    and the leading owner (pipeline); lead conversion."""
+    items = _retail_findings(report) if report.has_rows("orders") else []
+    if report.has_rows("opportunities"):
+        items += _pipeline_findings(report)
+    conversion = report.kpi("conversion_rate")
+    if not isinstance(conversion, NotAvailable):
+        items.append((1, narrative.rate_sentence("Lead conversion", conversion, noun="leads")))
+    return [Text(narrative.findings(items))]
+
+
+def _bookings_sentence(report: Report) -> str:
+    booked = report.kpi("bookings")
+    if isinstance(booked, NotAvailable):
+        return narrative.kpi_sentence("Bookings (won deal value)", booked)
+    return format_markdown("Bookings (won deal value) were {value} from {n} won deals.",
+                           value=format_value(booked.value, "currency"), n=f"{booked.n:,}")
+
+
+def _pipeline_findings(report: Report) -> list:
+    rate = report.kpi("win_rate")
+    items = [(5, _bookings_sentence(report)),
+             (5, narrative.rate_sentence("The win rate (won / closed deals)", rate,
+                                         noun="closed deals"))]
+    size = report.kpi("average_deal_size")
+    if not isinstance(size, NotAvailable):
+        items.append((3, narrative.kpi_sentence("The average won deal", size, noun="deals")))
+    pipeline = report.kpi("open_pipeline")
+    if not isinstance(pipeline, NotAvailable) and pipeline["deals"].iloc[0]:
+        row = pipeline.iloc[0]
+        if pd.notna(row["value"]):
+            items.append((3, format_markdown(
+                "{n} deals are open, worth {value} ({weighted} weighted by their chance to "
+                "win).", n=f"{int(row['deals']):,}", value=format_value(row["value"], "currency"),
+                weighted=format_value(row["weighted_value"], "currency")
+                if pd.notna(row["weighted_value"]) else "not weighted")))
+        else:
+            items.append((3, format_markdown(
+                "{n} deals are open; they carry no amount yet, so the pipeline's value is "
+                "unknown.", n=f"{int(row['deals']):,}")))
+    board = report.kpi("owner_leaderboard")
+    if not isinstance(board, NotAvailable) and len(board) and board["bookings"].max() > 0:
+        best = board.sort_values("bookings", ascending=False, kind="stable").iloc[0]
+        items.append((2, format_markdown(
+            "{owner} booked the most: {value} from {won} won deals.", owner=best["owner"],
+            value=format_value(best["bookings"], "currency"),
+            won=f"{int(best['won_deals']):,}")))
+    return items
+
+
+def _retail_findings(report: Report) -> list:
     revenue, orders = report.kpi("revenue"), report.kpi("orders")
     aov = report.kpi("average_order_value")
     growth = _growth(report)
@@ -62,10 +127,7 @@ def summary(report: Report) -> list:
             "{rep} led the sales team with {att} of target; {met} of {n} reps with a target "
             "met it.", rep=best["sales_rep"], att=f"{best['attainment']:.1%}", met=met,
             n=with_target)))
-    conversion = report.kpi("conversion_rate")
-    if not isinstance(conversion, NotAvailable):
-        items.append((1, narrative.rate_sentence("Lead conversion", conversion, noun="leads")))
-    return [Text(narrative.findings(items))]
+    return items
 
 
 def revenue_over_time(report: Report) -> list:
@@ -179,14 +241,49 @@ def funnel(report: Report) -> list:
     return out
 
 
+def _pipeline_recommendations(report: Report) -> list:
+    """Owners below target, owners whose win rate trails the team's, thin coverage."""
+    items = []
+    board = report.kpi("owner_leaderboard")
+    team = report.kpi("win_rate")
+    if not isinstance(board, NotAvailable) and len(board):
+        behind = board[board["attainment"] < BEHIND_TARGET]
+        if len(behind):
+            names = ", ".join(escape_markdown(n) for n in behind["owner"])
+            items.append((2, f"{len(behind)} deal owners are below {BEHIND_TARGET:.0%} of "
+                             f"target ({names}): review their open deals before the next "
+                             "period."))
+        if not isinstance(team, NotAvailable) and not team.too_few:
+            trailing = board[~board["too_few"] &
+                             (board["win_rate_high"] < team.value - COACHING_GAP)]
+            if len(trailing):
+                names = ", ".join(escape_markdown(n) for n in trailing["owner"])
+                items.append((2, f"The win rate of {names} is below the team's "
+                                 f"{format_value(team.value, 'percent')} beyond doubt (the "
+                                 "whole 95% interval lies more than "
+                                 f"{COACHING_GAP:.0%} under it): coach on qualifying and "
+                                 "closing."))
+    coverage = report.kpi("pipeline_coverage")
+    if not isinstance(coverage, NotAvailable) and len(coverage):
+        value = coverage["coverage"].iloc[0]
+        if pd.notna(value) and value < LOW_COVERAGE:
+            items.append((3, f"The open pipeline covers {value:.1f}× the target still to "
+                             f"reach, under the {LOW_COVERAGE:.0f}× a team usually needs: "
+                             "generate and qualify more deals."))
+    return items
+
+
 def conclusions(report: Report) -> list:
     """Recommendations that follow from the numbers (rules in crmkit.narrative)."""
-    growth_table = _growth(report)
+    growth_table = _growth(report) if report.has_rows("orders") else \
+        NotAvailable("needs orders")
     values = {"revenue_growth": _change(growth_table, "revenue", "change_vs_previous"),
               "conversion_rate": report.kpi("conversion_rate")}
     items = narrative.recommendation_items({k: v for k, v in values.items() if v is not None})
-    quota = report.kpi("quota_attainment")
-    if not isinstance(quota, NotAvailable):
+    if report.has_rows("opportunities"):
+        items += _pipeline_recommendations(report)
+    quota = report.kpi("quota_attainment") if report.has_rows("orders") else None
+    if quota is not None and not isinstance(quota, NotAvailable):
         behind = quota[quota["attainment"] < BEHIND_TARGET]
         if len(behind):
             names = ", ".join(escape_markdown(n) for n in behind["sales_rep"])
@@ -198,6 +295,164 @@ def conclusions(report: Report) -> list:
     return [Text(narrative.findings(items))]
 
 
+# -- the pipeline --------------------------------------------------------------------------
+def bookings(report: Report) -> list:
+    """Won deal value per month, with the won deals and the average deal size."""
+    by = report.by if report.by in _deal_columns(report) else None
+    frame = report.kpi("bookings_over_time", freq="month", by=by)
+    if isinstance(frame, NotAvailable):
+        return not_available(report, "Bookings over time", frame)
+    out = [_bookings_sentence(report)]
+    out.append(narrative.kpi_sentence("The average won deal",
+                                      report.kpi("average_deal_size"), noun="deals"))
+    chart = charts.chart("trend", frame, x="period", y="bookings", hue=by,
+                         title="Bookings per month (won deals by close date)", size=(10, 4))
+    table = frame if by else frame[["period", "won_deals", "bookings"]]
+    return [Text(" ".join(out)), chart,
+            Table(table, {"period": "{:%Y-%m}", "won_deals": "count", "bookings": "currency"},
+                  caption="Per month of close date: won deals and their value")]
+
+
+def win_rates(report: Report) -> list:
+    """Win rate = won / (won + lost) overall and by owner, product, source, type and the
+    report's breakdown: counts, 95% intervals, too-few marks."""
+    overall = report.kpi("win_rate")
+    if isinstance(overall, NotAvailable):
+        return not_available(report, "The win rate", overall)
+    out = [Text(narrative.rate_sentence("The win rate (won / closed deals)", overall,
+                                        noun="closed deals"))]
+    columns = _deal_columns(report)
+    dims = [d for d in (*WIN_RATE_BREAKDOWNS, report.by) if d and d in columns]
+    for dim in dict.fromkeys(dims):
+        frame = report.kpi("win_rate", by=dim)
+        if isinstance(frame, NotAvailable) or frame.empty:
+            continue
+        if len(frame) > 1:
+            out.append(charts.chart("rate_bars", frame, x=dim, reference=overall, sort=True,
+                                    title=f"Win rate by {dim.replace('_', ' ')} (95% CI)",
+                                    size=(10, 3.6)))
+        out.append(Table(frame.rename(columns=RATE_COLUMNS), RATE_FORMATS,
+                         caption=f"Win rate by {dim.replace('_', ' ')}: won / (won + lost) "
+                                 "among deals closed in the period, with its 95% interval"))
+    return out
+
+
+def deal_cycle(report: Report) -> list:
+    """How long a won deal takes, from creation to close."""
+    cycle = report.kpi("sales_cycle")
+    if isinstance(cycle, NotAvailable):
+        return not_available(report, "The sales cycle", cycle)
+    row = cycle.iloc[0]
+    if not row["n"]:
+        return [Text("*No won deal with a created date closed in the period: there is no "
+                     "sales cycle to measure.*")]
+    sentence = format_markdown(
+        "A won deal took {mean} days on average from creation to close (median {median} "
+        "days; {n} deals).", mean=f"{row['mean_days']:.0f}",
+        median=f"{row['median_days']:.0f}", n=f"{row['n']:,}")
+    if row.get("no_created_date"):
+        sentence += format_markdown(" {k} won deals have no created date and are not "
+                                    "measured.", k=f"{row['no_created_date']:,}")
+    return [Text(sentence)]
+
+
+def pipeline(report: Report) -> list:
+    """The deals open now by stage and by expected close month, weighted by their chance
+    to win, and how far they cover the target still to reach."""
+    by_stage = report.kpi("open_pipeline", by="stage")
+    if isinstance(by_stage, NotAvailable):
+        return not_available(report, "The open pipeline", by_stage)
+    if by_stage.empty or not by_stage["deals"].sum():
+        return [Text("*No deal is open now.*")]
+    out = []
+    note = by_stage.attrs.get("note")
+    valued = by_stage["value"].notna().any()
+    column = "value" if valued else "deals"
+    out.append(charts.chart("bar", by_stage, x=column, y="stage", sort=False,
+                            unit="currency" if valued else "count",
+                            title="Open deals by stage" + (" (value)" if valued else ""),
+                            size=(10, 0.5 * len(by_stage) + 1.2)))
+    out.append(Table(by_stage, {"deals": "count", "valued_deals": "count", "value": "currency",
+                                "weighted_value": "currency"},
+                     caption="Deals open now, by stage" + (f" ({note})" if note else "")))
+    months = report.kpi("open_pipeline", by="close_month")
+    if not isinstance(months, NotAvailable) and len(months):
+        out.append(Table(months, {"close_month": "{:%Y-%m}", "deals": "count",
+                                  "valued_deals": "count", "value": "currency",
+                                  "weighted_value": "currency"},
+                         caption="Deals open now, by the month they are expected to close"))
+    coverage = report.kpi("pipeline_coverage")
+    if not isinstance(coverage, NotAvailable) and len(coverage):
+        row = coverage.iloc[0]
+        if pd.notna(row["coverage"]):
+            out.append(Text(format_markdown(
+                "Of the period's target, {to_go} is still to reach after {booked} booked; "
+                "the deals expected to close by the period's end are worth {pipe}: "
+                "{cov} coverage ({wcov} weighted).",
+                to_go=format_value(row["to_go"], "currency"),
+                booked=format_value(row["bookings"], "currency"),
+                pipe=format_value(row["pipeline"], "currency"),
+                cov=f"{row['coverage']:.1f}×", wcov=f"{row['weighted_coverage']:.1f}×"
+                if pd.notna(row["weighted_coverage"]) else "not weighted")))
+    return out
+
+
+def deal_funnel(report: Report) -> list:
+    """Deals created in the period by the stage they are in now, in the data's own order."""
+    frame = report.kpi("opportunity_funnel")
+    if isinstance(frame, NotAvailable):
+        return not_available(report, "The opportunity funnel", frame)
+    if not frame["deals"].sum():
+        return [Text("*No deal was created in the period.*")]
+    return [charts.chart("funnel", frame, stage="stage", count="deals",
+                         title="Deals created in the period, by the stage they are in now",
+                         size=(10, 0.5 * len(frame) + 1.2)),
+            Table(frame, {"deals": "count", "share": "percent"})]
+
+
+def owners(report: Report) -> list:
+    """Each deal owner's bookings against target, completion rate, rank and win rate."""
+    board = report.kpi("owner_leaderboard")
+    if isinstance(board, NotAvailable):
+        return not_available(report, "The deal owners' leaderboard", board)
+    if board.empty:
+        return [Text("*No deal with an owner closed in the period.*")]
+    if board["target"].notna().any():
+        chart = charts.chart("leaderboard", board, rep="owner", actual="bookings",
+                             target="target", attainment="attainment",
+                             title="Bookings against target",
+                             size=(10, 0.45 * len(board) + 1.2))
+    else:
+        chart = charts.chart("bar", board, x="bookings", y="owner",
+                             title="Bookings by deal owner (no targets in the data)",
+                             size=(10, 0.45 * len(board) + 1.2))
+    return [chart, Table(board, {"bookings": "currency", "won_deals": "count",
+                                 "lost_deals": "count", "win_rate": "percent",
+                                 "win_rate_low": "percent", "win_rate_high": "percent",
+                                 "too_few": "flag:too few to say",
+                                 "target": "currency", "attainment": "percent",
+                                 "rank": "{:.0f}", "bookings_rank": "{:.0f}"},
+                         caption="Completion rate = bookings / target (targets pro rata to "
+                                 "the days of the period); win rate = won / (won + lost)")]
+
+
+def _deal_columns(report: Report) -> set[str]:
+    """The opportunity columns (and attributes) that hold values, from the ingest audit."""
+    record = report.wh.audit.get("tables", {}).get("opportunities", {})
+    known = set(record.get("columns", {})) | set(record.get("derived", {})) | \
+        set(record.get("attributes", {}))
+    if not record and report.has("opportunities"):
+        known = set(report.wh.table("opportunities").columns)
+    return known
+
+
+SHAPES = {
+    "revenue_over_time": "orders", "growth": "orders", "breakdowns": "orders",
+    "top_products": "orders", "leaderboard": "orders",
+    "bookings": "opportunities", "win_rates": "opportunities", "deal_cycle": "opportunities",
+    "pipeline": "opportunities", "deal_funnel": "opportunities", "owners": "opportunities",
+}
+
 SECTIONS = {
     "summary": summary,
     "revenue_over_time": revenue_over_time,
@@ -205,6 +460,12 @@ SECTIONS = {
     "breakdowns": breakdowns,
     "top_products": top_products,
     "leaderboard": leaderboard,
+    "bookings": bookings,
+    "win_rates": win_rates,
+    "deal_cycle": deal_cycle,
+    "pipeline": pipeline,
+    "deal_funnel": deal_funnel,
+    "owners": owners,
     "funnel": funnel,
     "conclusions": conclusions,
     **COMMON_SECTIONS,
@@ -219,6 +480,12 @@ OUTLINE = [
     ("breakdowns", "## Where the revenue came from"),
     ("top_products", "## Top products"),
     ("leaderboard", "## Sales team against target"),
+    ("bookings", "## Bookings over time"),
+    ("win_rates", "## Win rate"),
+    ("deal_cycle", "## Sales cycle"),
+    ("pipeline", "## Open pipeline"),
+    ("deal_funnel", "## Opportunity funnel"),
+    ("owners", "## Deal owners against target"),
     ("funnel", "## Lead funnel and conversion"),
     ("conclusions", "## Conclusions and recommendations"),
 ]
