@@ -53,3 +53,86 @@ def reports_fed(audit: dict) -> dict[str, dict]:
                 "yet") if snapshot else
         (False, "needs orders, or customers with a churn flag"))
     return {name: {"feeds": feeds, "because": why} for name, (feeds, why) in out.items()}
+
+
+# -- parameters against the data ------------------------------------------------------------
+BOOKKEEPING_COLUMNS = ("source_row", "flags")
+FILTER_DIMENSIONS = ("region", "segment", "channel", "category", "product", "sales_rep")
+
+
+def data_columns(audit: dict) -> dict[str, set[str]]:
+    """table -> the columns that hold data (mapped, derived or kept as attributes), from an
+    ingest audit; a canonical column the source did not have is left out (it is empty)."""
+    out = {}
+    for table, record in (audit.get("tables") or {}).items():
+        if not record.get("kept", 0) + record.get("flagged", 0):
+            continue
+        out[table] = (set(record.get("columns") or {}) | set(record.get("derived") or {})
+                      | set(record.get("attributes") or {})) - set(BOOKKEEPING_COLUMNS)
+    return out
+
+
+def check_data_parameters(audit: dict, params: dict,
+                          filter_columns: dict[str, dict[str, str]]) -> None:
+    """Stop, naming the parameter and the valid columns, when ``by``, an ``attributes``
+    key or a filter names a column the data does not have. A value that matches no row
+    is not an error (the report's header says so). ``filter_columns``: filter -> {table:
+    column}, as crmkit.metrics.filters reads them."""
+    import json
+
+    from crmkit.exceptions import ParameterError
+
+    columns = data_columns(audit)
+    if not columns:
+        return
+    every = sorted(set().union(*columns.values()))
+    groups = ", ".join(_group_columns(audit, columns))
+    by = str(params.get("by") or "").strip()
+    if by and by not in every:
+        raise ParameterError(f"by={by!r}: the data has no column {by!r}; columns to break "
+                             f"down by: {groups}")
+    attributes = params.get("attributes") or {}
+    if isinstance(attributes, str) and attributes.strip():
+        try:
+            attributes = json.loads(attributes)
+        except json.JSONDecodeError:
+            return  # the filters say what is wrong with the JSON itself
+    keys = list(attributes) if isinstance(attributes, dict) else []
+    keys += [k[5:] for k in params if k.startswith("attr_") and params[k] not in ("", None)]
+    for key in keys:
+        if key not in every:
+            raise ParameterError(f"attributes: the data has no column {key!r}; columns to "
+                                 f"filter on: {groups}")
+    for dim in FILTER_DIMENSIONS:
+        if str(params.get(dim) or "").strip() == "":
+            continue
+        readers = {**{t: dim for t in columns}, **filter_columns.get(dim, {})}
+        if not any(col in columns.get(table, ()) for table, col in readers.items()):
+            have = [d for d in FILTER_DIMENSIONS
+                    if any(c in columns.get(t, ())
+                           for t, c in {**{t: d for t in columns},
+                                        **filter_columns.get(d, {})}.items())]
+            raise ParameterError(
+                f"{dim}={params[dim]!r}: the data has no {dim.replace('_', ' ')} column to "
+                f"filter on; filters that apply: {', '.join(have) or 'none'}; attributes "
+                f"to filter on: {groups}")
+
+
+def _group_columns(audit: dict, columns: dict[str, set[str]]) -> list[str]:
+    """The columns that name groups (categories, flags and text attributes), not ids,
+    dates or amounts: what a reader breaks a report down by."""
+    from crmkit.schema import TABLES
+
+    out = set()
+    for table, names in columns.items():
+        record = audit["tables"][table]
+        numeric = set(record.get("attribute_types") or {})
+        attributes = set(record.get("attributes") or {})
+        for name in names:
+            if name in attributes:
+                if name not in numeric:
+                    out.add(name)
+            elif table in TABLES and TABLES[table].canonical_name(name) and \
+                    TABLES[table].column(name).kind in ("category", "bool"):
+                out.add(name)
+    return sorted(out)

@@ -71,6 +71,7 @@ from crmkit.metrics.satisfaction import (
     satisfaction_score,
 )
 from crmkit.metrics.funnel import PIPELINE_STAGES, lead_funnel
+from crmkit.metrics.selection import selected_rows
 from crmkit.metrics.snapshot import (
     revenue_at_risk,
     snapshot_churn_rate,

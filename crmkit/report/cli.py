@@ -100,6 +100,7 @@ def _run(args: argparse.Namespace) -> int:
         source_text = source_text or _shown_path(DEFAULT_SOURCE)
         if not any({"start", "end"} & set(p) for p in param_sets):
             context.update(default_period(warehouse))
+        check_against_data(warehouse, param_sets)  # before anything is written
         not_applicable = reports_not_fed(warehouse, names)
         for name, why in not_applicable.items():
             print(f"  {name}: not applicable to this data ({why})", flush=True)
@@ -148,6 +149,25 @@ def _warehouse(config: str | None, source: str | None, preset: str | None = None
         source = str(DEFAULT_SOURCE)
     return Path(ensure_warehouse(config=config, source=source, preset=preset,
                                  progress=lambda message: print(f"  ingest: {message}", flush=True)))
+
+
+def check_against_data(warehouse: str | Path, param_sets: list[dict[str, str]]) -> None:
+    """A `by`, `attributes` key or filter that names a column the data lacks stops here,
+    naming the parameter and the columns there are (ParameterError, exit 2)."""
+    from crmkit.shapes import FILTER_DIMENSIONS, check_data_parameters
+
+    named = ("by", "attributes", *FILTER_DIMENSIONS)
+    if not any(p.get(k) for p in param_sets for k in named) and \
+            not any(k.startswith("attr_") for p in param_sets for k in p):
+        return  # nothing to check: keep the common path free of the KPI modules
+    try:
+        audit = json.loads((Path(warehouse) / "audit.json").read_text())
+    except (OSError, ValueError):
+        return
+    from crmkit.metrics.filters import FILTER_COLUMNS
+
+    for params in param_sets:
+        check_data_parameters(audit, params, FILTER_COLUMNS)
 
 
 def reports_not_fed(warehouse: str | Path, names: list[str]) -> dict[str, str]:

@@ -321,6 +321,10 @@ def open_report(name: str, *, title: str, sections: dict[str, Section],
     if unknown:
         raise ParameterError(f"unknown report parameter(s) {sorted(unknown)}; filters are "
                              f"{', '.join(FILTER_PARAMS)} and attr_<column>")
+    from crmkit.metrics.filters import FILTER_COLUMNS
+    from crmkit.shapes import check_data_parameters
+
+    check_data_parameters(wh.audit, {**filter_params, "by": by}, FILTER_COLUMNS)
     if not filter_params.get("start") or not filter_params.get("end"):
         start, end = default_period(wh)
         if start is not None:
@@ -348,11 +352,28 @@ def shown_source(report: Report) -> str:
 
 
 def scope(report: Report) -> list:
-    """One line: the period, the filters and the data the report rests on."""
+    """One line: the period, the filters and the data the report rests on; a filter value
+    that matches no row is said ("region = Nord: no rows")."""
     audit = report.wh.audit
+    empty = ""
+    if report.filters.conditions():
+        selected = report.kpi("selected_rows")
+        if not isinstance(selected, NotAvailable) and \
+                selected.loc[selected["filter"] == "all", "rows"].iloc[0] == 0:
+            none = selected[(selected["filter"] != "all") & (selected["rows"] == 0)]
+            conditions = report.filters.conditions()
+            said = [f"{name.replace('_', ' ')} = "
+                    f"{' or '.join(str(v) for v in _values(conditions[name]))}: no rows"
+                    for name in none["filter"]]
+            empty = " **" + escape_markdown("; ".join(said) if said else
+                                            "these filters together match no rows") + ".**"
     return [Text(f"**Period and filters:** {escape_markdown(report.filters.describe())}. "
                  f"**Data:** {escape_markdown(shown_source(report))}, ingested "
-                 f"{escape_markdown(audit.get('generated_at', 'n/a'))}.")]
+                 f"{escape_markdown(audit.get('generated_at', 'n/a'))}.{empty}")]
+
+
+def _values(value) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
 
 
 def appendix_definitions(report: Report) -> list:
