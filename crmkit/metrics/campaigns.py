@@ -87,7 +87,7 @@ def campaign_performance(wh, filters, *, by=None) -> pd.DataFrame:
     per = execute(camp.select(*keys, "cost").mutate(campaign_id=camp.campaign_id.cast("string")))
     per["cost"] = per["cost"].astype(float).fillna(0.0)
 
-    if "campaign_id" in wh.table("orders").columns:
+    if wh.has("orders") and "campaign_id" in wh.table("orders").columns:
         o = _attributed(wh, filters, "orders", camp)
         o = o.filter(o.order_kind != "cancelled")
         sold = execute(o.group_by(campaign_id=o.campaign_id.cast("string")).agg(

@@ -12,9 +12,9 @@ Which date each table is filtered on (:data:`PERIOD_COLUMNS`)
     campaigns.start_date (campaigns that started in the period), opportunities.close_date
     (deals closed in the period: bookings, win rate, sales cycle). ``customers`` (the
     customer base) and ``targets`` (prorated over the period) are not cut by date here;
-    nor are the open pipeline (the deals open now, whatever their expected close date) and
-    the opportunity funnel (deals created in the period), which take
-    ``apply_filters(..., period=False)``; the KPIs that do so say how the period applies.
+    nor is the open pipeline (the deals open now, whatever their expected close date),
+    and the opportunity funnel cuts deals on created_date instead: both take
+    ``apply_filters(..., period=False)``. The KPIs that do so say how the period applies.
 
 How a filter reaches a table (one rule, :func:`apply_filters`)
     1. The table's own column for that filter (:data:`FILTER_COLUMNS`): ``region`` is

@@ -149,7 +149,8 @@ def _sum_or_unknown(total: pd.Series, valued: pd.Series, deals: pd.Series) -> pd
     return total.where(valued > 0, np.where(deals > 0, np.nan, 0.0))
 
 
-def _missing_amount_note(won: int, valued: int) -> str:
+def _missing_amount_note(won, valued) -> str:
+    won, valued = int(won), int(valued)
     if valued == won:
         return ""
     return f"{_few(won - valued, won, 'won deals')} have no amount (left out)"
@@ -294,24 +295,27 @@ def _deal_weight(wh, filters: Filters, t: ibis.Table):
     deals = int(counts["deals"].iloc[0])
     with_probability = int(counts["with_probability"].iloc[0]) if has_probability else 0
     if deals and with_probability == deals:
-        return (lambda d: d.probability / 100.0), "weighted by each deal's probability"
+        return _probability, "weighted by each deal's probability"
     closed = closed_summary(wh, filters.with_period(None, None)).iloc[0]
     decided = int(closed["won_deals"] + closed["lost_deals"])
+    lacking = _few(deals - with_probability, deals, "open deals")
     if not decided:
         if with_probability:
-            return None, (f"no weighted value: {_few(deals - with_probability, deals, 'open deals')}"
-                          " have no probability and there are no closed deals to weight by")
+            return None, (f"no weighted value: {lacking} have no probability and there are "
+                          "no closed deals to weight by")
         return None, "no weighted value: no probability and no closed deals to weight by"
-    rate = int(closed["won_deals"]) / decided
-    basis = (f"the overall win rate {rate:.1%} (won / closed deals of the selection, all "
-             f"periods)")
+    won_share = int(closed["won_deals"]) / decided
+    rate = ibis.literal(won_share, type="float64")
+    basis = (f"the overall win rate {won_share:.1%} (won / closed deals of the selection, "
+             "all periods)")
     if not with_probability:
-        return (lambda d: ibis.literal(rate, type="float64")), (
-            f"weighted by {basis}: the deals have no probability")
-    return (lambda d: (d.probability / 100.0).coalesce(ibis.literal(rate, type="float64"))), (
+        return (lambda d: rate), f"weighted by {basis}: the deals have no probability"
+    return (lambda d: _probability(d).coalesce(rate)), (
+        f"weighted by each deal's probability, else by {basis} for {lacking}")
 
-        f"weighted by each deal's probability, else by {basis} for "
-        f"{_few(deals - with_probability, deals, 'open deals')}")
+
+def _probability(deals: ibis.Table):
+    return deals.probability / 100.0
 
 
 @metric(name="open_pipeline", title="Open pipeline", unit="currency",
@@ -409,7 +413,7 @@ def pipeline_coverage(wh, filters, *, as_of=None, by=None) -> pd.DataFrame:
     t = open_deals(wh, filters)
     rest_start = max(as_of, filters.start)
     t = t.filter(t.close_date >= ts(rest_start), t.close_date < ts(filters.end_exclusive))
-    weigh, _ = _deal_weight(wh, filters, t)
+    weigh, weight_note = _deal_weight(wh, filters, t)
     t, _ = _breakdown(wh, t, by)
     pipeline = _pipeline_sums(t, by, weigh).rename(
         columns={"value": "pipeline", "weighted_value": "weighted_pipeline"})
@@ -431,8 +435,11 @@ def pipeline_coverage(wh, filters, *, as_of=None, by=None) -> pd.DataFrame:
     out["weighted_coverage"] = out["weighted_pipeline"] / to_go
     if by:
         out = out.sort_values("owner", kind="stable").reset_index(drop=True)
-    out.attrs["note"] = (f"open deals expected to close {rest_start:%Y-%m-%d} – "
-                         f"{filters.end:%Y-%m-%d}; bookings up to {as_of:%Y-%m-%d}")
+    notes = [f"open deals expected to close {rest_start:%Y-%m-%d} – {filters.end:%Y-%m-%d}",
+             f"bookings up to {as_of:%Y-%m-%d}"]
+    if out["deals"].sum():
+        notes.append(weight_note)
+    out.attrs["note"] = "; ".join(notes)
     return out[[*by, "as_of", "target", "bookings", "to_go", "deals", "pipeline",
                 "weighted_pipeline", "coverage", "weighted_coverage"]]
 

@@ -26,6 +26,7 @@ RATE_COLUMNS = {"numerator": "won", "denominator": "won_or_lost", "value": "win_
                 "ci_low": "low_95", "ci_high": "high_95"}
 RATE_FORMATS = {"won": "count", "won_or_lost": "count", "win_rate": "percent",
                 "low_95": "percent", "high_95": "percent", "too_few": "flag:too few to say"}
+MAX_RATE_BARS = 12  # groups a win-rate chart can label legibly; the table lists them all
 # Deal columns a win rate is broken down by, when the data has values in them.
 WIN_RATE_BREAKDOWNS = ("owner", "product", "source", "type")
 LOW_COVERAGE = 3.0  # pipeline / target to go below which the conclusions ask for more deals
@@ -327,7 +328,7 @@ def win_rates(report: Report) -> list:
         frame = report.kpi("win_rate", by=dim)
         if isinstance(frame, NotAvailable) or frame.empty:
             continue
-        if len(frame) > 1:
+        if 1 < len(frame) <= MAX_RATE_BARS:
             out.append(charts.chart("rate_bars", frame, x=dim, reference=overall, sort=True,
                                     title=f"Win rate by {dim.replace('_', ' ')} (95% CI)",
                                     size=(10, 3.6)))

@@ -12,6 +12,7 @@ from crmkit.schema import TABLES
 from crmkit.warehouse import Warehouse
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+SAMPLE_B2B = SAMPLE.parent / "sample-b2b"
 
 REPS = ["Ann", "Bob", "Cid", "Dee"]
 
@@ -242,12 +243,13 @@ def q1():
     return Filters(start="2025-01-01", end="2025-03-31")
 
 
-def sample_frames() -> dict[str, pd.DataFrame]:
-    """data/sample/*.csv read with plain pandas, typed by the schema's column kinds."""
-    assert SAMPLE.is_dir(), f"{SAMPLE} is missing: run `crmkit sample --out data/sample`"
+def sample_frames(folder: Path = SAMPLE) -> dict[str, pd.DataFrame]:
+    """data/sample/*.csv (or another sample ``folder``) read with plain pandas, typed by the
+    schema's column kinds."""
+    assert folder.is_dir(), f"{folder} is missing: run `crmkit sample --out {folder}`"
     frames = {}
     for name, table in TABLES.items():
-        path = SAMPLE / f"{name}.csv"
+        path = folder / f"{name}.csv"
         if not path.exists():
             continue
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])

@@ -19,8 +19,9 @@ pytestmark = pytest.mark.slow
 
 # A breakdown each KPI can take (campaign KPIs break down by campaign columns).
 BREAKDOWN = {"campaign_performance": "campaign_id", "revenue_distribution": "product",
-             "conversion_rate": "owner"}
-OPTIONS = {"sales_over_time": {"freq": "quarter"}}
+             "conversion_rate": "owner", "open_pipeline": "stage",
+             "pipeline_coverage": "owner"}
+OPTIONS = {"sales_over_time": {"freq": "quarter"}, "bookings_over_time": {"freq": "quarter"}}
 
 
 def postgres_warehouse(url: str, frames: dict[str, pd.DataFrame]) -> Warehouse:
@@ -40,11 +41,12 @@ def postgres_warehouse(url: str, frames: dict[str, pd.DataFrame]) -> Warehouse:
     return wh
 
 
-@pytest.fixture(scope="module", params=["sample", "tiny"])
+@pytest.fixture(scope="module", params=["sample", "tiny", "b2b"])
 def engines(request, postgres_url):
-    from tests.metrics.conftest import sample_frames, tiny_frames
+    from tests.metrics.conftest import SAMPLE_B2B, sample_frames, tiny_frames
 
-    frames = sample_frames() if request.param == "sample" else tiny_frames()
+    frames = {"sample": sample_frames, "tiny": tiny_frames,
+              "b2b": lambda: sample_frames(SAMPLE_B2B)}[request.param]()
     duck = Warehouse.from_frames(frames)
     pg = postgres_warehouse(postgres_url, frames)
     yield request.param, duck, pg
@@ -70,11 +72,15 @@ def assert_same(a, b, what: str):
 
 
 # tiny: edge cases (NULL customers, unknown won, missing period_end, returns) over Q1;
-# sample: filters that reach tables through customers, and an attribute filter.
+# sample: filters that reach tables through customers, and an attribute filter;
+# b2b: the pipeline KPIs (deal owner, region through the deal's account; the period
+# runs past the last target and the last closed deal, so coverage has open deals).
 FILTERS = {
     "tiny": Filters(start="2025-01-01", end="2025-03-31"),
     "sample": Filters(start="2024-10-01", end="2025-03-31", region=["North", "East"],
                       segment="SMB", attributes={"country": ["Germany", "France"]}),
+    "b2b": Filters(start="2025-04-01", end="2026-03-31", region=["EMEA", "North America"],
+                   sales_rep=["Claire Dubois", "Emily Chen", "Rachel Adams", "Tom Becker"]),
 }
 
 
