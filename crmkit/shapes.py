@@ -21,6 +21,18 @@ def _has(audit: dict, table: str, *columns: str) -> bool:
     return _rows(audit, table) > 0 and all(c in known for c in columns)
 
 
+def is_snapshot(audit: dict) -> bool:
+    """A subscription snapshot: customers with a churn flag (or status or churn date) and
+    no orders to infer churn from."""
+    return _rows(audit, "orders") == 0 and any(
+        _has(audit, "customers", c) for c in ("churned", "status", "churn_date"))
+
+
+def has_shape(audit: dict, shape: str) -> bool:
+    """Whether the data has ``shape``: a table's name (it has rows), or ``snapshot``."""
+    return is_snapshot(audit) if shape == "snapshot" else _rows(audit, shape) > 0
+
+
 def reports_fed(audit: dict) -> dict[str, dict]:
     """report -> {"feeds": bool, "because": what it reads, or what it needs}.
 

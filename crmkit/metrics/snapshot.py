@@ -40,6 +40,8 @@ def _flagged(wh, filters: Filters) -> ibis.Table:
     """The filtered customers with a known churn flag; MetricUnavailable when the warehouse
     has no flag at all (customers derived from orders have the column, all NULL)."""
     customers = wh.table("customers")
+    if "churned" not in customers.columns:
+        raise MetricUnavailable("needs customers.churned")
     if not execute(customers.churned.notnull().any()):
         raise MetricUnavailable("needs churn flags: customers.churned is empty")
     t = apply_filters(wh, "customers", filters, period=False)

@@ -183,9 +183,9 @@ def churn_model_features(
     left_out)``, ``left_out`` mapping each other column to the reason.
 
     Numbers are numeric; text and true/false columns are categorical when they have 2 to
-    ``max_levels`` distinct values (so a number exported as text, such as Telco's
-    TotalCharges, is left out: it has thousands). Columns in ``exclude``, dates, empty
-    and single-valued columns are left out.
+    ``max_levels`` distinct values (text with more, such as free text or a number stored
+    as text, is left out). Columns in ``exclude``, dates, empty and single-valued columns
+    are left out.
     """
     excluded = set(exclude)
     categorical, numeric, left_out = [], [], {}
@@ -193,7 +193,7 @@ def churn_model_features(
         values = customers[col]
         known = values.dropna()
         if col in excluded:
-            left_out[col] = "not a feature (identifier, outcome, date or bookkeeping)"
+            left_out[col] = "excluded"
         elif pd.api.types.is_datetime64_any_dtype(values):
             left_out[col] = "a date"
         elif known.nunique() < 2:
@@ -212,6 +212,7 @@ def snapshot_churn_model(
     *,
     categorical: Sequence[str] | None = None,
     numeric: Sequence[str] | None = None,
+    exclude: Iterable[str] = (),
     customer_col: str = "customer_id",
     churned_col: str = "churned",
     revenue_col: str = "monthly_revenue",
@@ -225,9 +226,12 @@ def snapshot_churn_model(
     (rows without a flag are left out) and attribute columns. ``categorical`` and
     ``numeric`` name the features; when both are None they are inferred
     (:func:`churn_model_features`: contract, payment method, services ...; tenure,
-    monthly revenue, satisfaction ...). Categories are one-hot encoded (a missing value
-    is its own level; a two-valued column is one feature, its second value), numbers imputed with the median plus a "not given" indicator
-    where values are missing; every feature is standardised.
+    monthly revenue, satisfaction ...), leaving out :data:`NOT_FEATURES` and ``exclude``
+    (e.g. a lifetime total such as Telco's total_charges, ≈ tenure × monthly charge, whose
+    coefficient blurs theirs). Categories are one-hot encoded (a missing value is its own
+    level; a two-valued column is one feature, its second value), numbers imputed with the
+    median plus a "not given" indicator where values are missing; every feature is
+    standardised.
 
     Each customer's ``p_churn`` comes from a model fitted on the other folds of a
     stratified ``cv_folds``-fold split shuffled with ``random_state``, so the AUC
@@ -247,7 +251,8 @@ def snapshot_churn_model(
     data = customers[customers[churned_col].notna()]
     if categorical is None and numeric is None:
         categorical, numeric, left_out = churn_model_features(
-            data, exclude=(*NOT_FEATURES, customer_col, churned_col), max_levels=max_levels)
+            data, exclude=(*NOT_FEATURES, *exclude, customer_col, churned_col),
+            max_levels=max_levels)
     else:
         categorical, numeric = list(categorical or []), list(numeric or [])
         used = {*categorical, *numeric}

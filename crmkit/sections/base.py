@@ -111,9 +111,10 @@ class Report:
     by: str | None = None
     language: str = "en"
     used_metrics: list[str] = field(default_factory=list)
-    # Sections of one shape of data: section -> (table it reads, its heading). Such a
-    # section is left out, heading and all, when the data has no rows of that table (a
-    # pipeline's bookings in a retail data set); it shows its own heading otherwise.
+    # Sections of one shape of data: section -> (shape, its heading); a shape is a table
+    # it reads or "snapshot". Such a section is left out, heading and all, when the data
+    # lacks that shape (a pipeline's bookings in a retail data set); it shows its own
+    # heading otherwise.
     shaped: dict[str, tuple[str, str]] = field(default_factory=dict)
     _cache: dict = field(default_factory=lambda: Kept(VALUES_KEPT), repr=False)
     panel: object = field(default=None, repr=False, compare=False)  # the live FilterPanel
@@ -146,7 +147,18 @@ class Report:
         record = self.wh.audit.get("tables", {}).get(table)
         if record is not None:
             return record["kept"] + record["flagged"] > 0
-        return self.wh.has(table) and bool(self.wh.table(table).count().execute())
+        if not self.wh.audit.get("tables"):  # a warehouse not written by crmkit ingest
+            return self.wh.has(table) and bool(self.wh.table(table).count().execute())
+        return False
+
+    def has_shape(self, shape: str) -> bool:
+        """Whether the data has ``shape``: a table with rows, or ``snapshot`` (customers
+        with a churn flag and no orders; see crmkit.shapes)."""
+        from crmkit.shapes import has_shape
+
+        if shape != "snapshot":
+            return self.has_rows(shape)
+        return has_shape(self.wh.audit, shape) if self.wh.audit.get("tables") else False
 
     def memo(self, key, compute: Callable[[], object]):
         """A value computed once per filter set and breakdown (models, joined frames)."""
@@ -176,8 +188,8 @@ class Report:
                                  f"{', '.join(self.sections)}") from None
         if section not in self.shaped:
             return fn(self)
-        table, heading = self.shaped[section]
-        if not self.has_rows(table):
+        shape, heading = self.shaped[section]
+        if not self.has_shape(shape):
             return []
         return [Text(heading), *fn(self)]
 
