@@ -59,11 +59,12 @@ def reports_fed(audit: dict) -> dict[str, dict]:
         (False, "needs orders with surveys or tickets; satisfaction without orders is not "
                 "reported yet") if feedback else
         (False, "needs orders with surveys or tickets"))
+    tenure = _has(audit, "customers", "churned") and _has(audit, "customers", "tenure_months")
     out["churn"] = (
         (True, "orders and customers") if orders else
-        (False, "needs orders; churn from a customer snapshot's churn flag is not reported "
-                "yet") if snapshot else
-        (False, "needs orders, or customers with a churn flag"))
+        (True, "customers' churn flag and tenure (a snapshot)") if snapshot and tenure else
+        (False, "needs customers' tenure with their churn flag") if snapshot else
+        (False, "needs orders, or customers with a churn flag and tenure"))
     return {name: {"feeds": feeds, "because": why} for name, (feeds, why) in out.items()}
 
 

@@ -73,6 +73,8 @@ from crmkit.metrics.satisfaction import (
 from crmkit.metrics.funnel import PIPELINE_STAGES, lead_funnel
 from crmkit.metrics.selection import selected_rows
 from crmkit.metrics.snapshot import (
+    at_risk_list,
+    churn_drivers,
     revenue_at_risk,
     snapshot_churn_rate,
     snapshot_retention_curve,

@@ -163,6 +163,52 @@ def revenue_at_risk(wh, filters, *, cutoff: float = RISK_CUTOFF, by=None) -> pd.
     return frame
 
 
+@metric(name="churn_drivers", returns="frame",
+        title="What goes with churn (customer snapshot model)", unit="coefficient",
+        grain="feature", needs=("customers.churned",),
+        formula="the coefficients of the churn risk model (logistic regression on the "
+                "customers' attributes, standardized features: the change in log-odds of "
+                "churn per standard deviation, or for a category against the rest), "
+                "strongest first; how well it ranks: out-of-fold ROC AUC with its 95% "
+                "interval (Hanley–McNeil)")
+def churn_drivers(wh, filters, *, top: int = 8) -> pd.DataFrame:
+    """feature, coefficient, odds_ratio: the ``top`` strongest; ``attrs`` holds ``auc``,
+    ``auc_ci_low``, ``auc_ci_high``, ``n``, ``n_churned`` and ``left_out`` (column ->
+    why it is not a feature)."""
+    customers = execute(_flagged(wh, filters).order_by("customer_id")).reset_index(drop=True)
+    try:
+        model = snapshot_churn_model(customers)
+    except ValueError as why:
+        raise MetricUnavailable(f"no churn model on this selection: {why}") from None
+    frame = model.drivers.head(top)[["feature", "coefficient", "odds_ratio"]].reset_index(
+        drop=True)
+    frame.attrs.update(auc=model.auc, auc_ci_low=model.auc_ci_low,
+                       auc_ci_high=model.auc_ci_high, n=model.n, n_churned=model.n_churned,
+                       left_out=dict(model.left_out))
+    return frame
+
+
+@metric(name="at_risk_list", returns="frame",
+        title="Active customers most at risk (customer snapshot)", unit="probability",
+        grain="customer", needs=("customers.churned",),
+        formula="active customers (churned false) with the highest out-of-fold churn risk "
+                "of the snapshot model, those above the cut-off (default 0.5), highest "
+                "first, with their monthly revenue")
+def at_risk_list(wh, filters, *, cutoff: float = RISK_CUTOFF, top: int = 20) -> pd.DataFrame:
+    """customer_id, p_churn, monthly_revenue: the ``top`` active customers above
+    ``cutoff``, riskiest first; ``attrs["at_risk"]`` counts all above it."""
+    customers = execute(_flagged(wh, filters).order_by("customer_id")).reset_index(drop=True)
+    try:
+        model = snapshot_churn_model(customers)
+    except ValueError as why:
+        raise MetricUnavailable(f"no churn model on this selection: {why}") from None
+    risky = model.at_risk(cutoff)
+    frame = risky.sort_values(["p_churn", "monthly_revenue"], ascending=False,
+                              kind="stable").head(top).rename_axis("customer_id").reset_index()
+    frame.attrs["at_risk"] = int(len(risky))
+    return frame[["customer_id", "p_churn", "monthly_revenue"]]
+
+
 # -- win-back ------------------------------------------------------------------------------
 @metric(name="winback_candidates", returns="frame",
         title="Win-back candidates by churn reason (customer snapshot)", unit="count",

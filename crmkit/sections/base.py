@@ -83,6 +83,8 @@ class Table:
             else:
                 shown[column] = shown[column].map(
                     lambda v, u=fmt: "" if pd.isna(v) else format_value(v, u))
+        # A missing value is blank, whatever its type (pandas writes None as "None").
+        shown = shown.astype(object).where(shown.notna(), "")
         shown.columns = [str(c).replace("_", " ") for c in shown.columns]
         # escape=True: names from the data (a customer called <script>...) stay text.
         table = shown.to_html(index=False, escape=True, border=0, na_rep="",

@@ -255,7 +255,10 @@ def _daily_orders(report: Report) -> pd.DataFrame:
 def summary(report: Report) -> list:
     """The definition used, then the main findings: churn and retention rate with their
     change, the group that churns most, the top churn reason, customers and revenue at
-    risk."""
+    risk. A customer snapshot: its churn rate, the groups that differ most, retention by
+    tenure, revenue at risk."""
+    if report.has_shape("snapshot"):
+        return [Text(SNAPSHOT_BASIS), Text(narrative.findings(_snapshot_findings(report)))]
     basis = _basis(report)
     churn, retention = _rate(report, "churn"), _rate(report, "retention")
     items = [(6, narrative.rate_sentence("Churn rate", churn, noun="customers active at "
@@ -912,6 +915,9 @@ def winback(report: Report) -> list:
 def conclusions(report: Report) -> list:
     """Recommendations: the churn-rate rule of crmkit.narrative, the at-risk rules above and
     the win-back rules, most important first."""
+    if report.has_shape("snapshot"):
+        items = _snapshot_recommendations(report)
+        return [Text(narrative.findings(items) if items else narrative.recommendations({}))]
     values = {"churn_rate": _rate(report, "churn")}
     risk = _risk(report)
     if not isinstance(risk, NotAvailable):
@@ -924,6 +930,216 @@ def conclusions(report: Report) -> list:
     if not items:
         return [Text(narrative.recommendations({}))]
     return [Text(narrative.findings(items))]
+
+
+# -- a customer snapshot -------------------------------------------------------------------
+SNAPSHOT_BASIS = ("*Churn here is the customer snapshot's own flag: each customer has "
+                  "churned or not as of the snapshot date, and tenure is the months they "
+                  "stayed. The snapshot has no periods to compare.*")
+SNAPSHOT_GROUP_TABLES = 3  # group tables shown when no breakdown is chosen: the most telling
+SNAPSHOT_MAX_GROUPS = 12  # a column with more groups is not a breakdown here
+SNAPSHOT_MONTHS = (12, 24, 36)  # retained share reported at these tenures
+SNAPSHOT_CURVE_MONTHS = tuple(range(0, 73))  # the drawn curve, month by month
+
+
+def _snapshot_columns(report: Report) -> list[str]:
+    """Customer columns with groups to break churn down by (segment, region, attributes
+    such as contract), as ingest recorded them."""
+    record = report.wh.audit.get("tables", {}).get("customers", {})
+    numeric = set(record.get("attribute_types") or {})
+    mapped = [c for c in ("segment", "region", "country", "acquisition_channel", "owner")
+              if c in (record.get("columns") or {})]
+    return mapped + [a for a in (record.get("attributes") or {}) if a not in numeric]
+
+
+def _snapshot_tables(report: Report) -> list[tuple[str, pd.DataFrame]]:
+    """(column, churn by its groups): the report's breakdown, else the columns whose
+    groups differ most (highest minus lowest rate among groups with enough customers)."""
+    wanted = [report.by] if report.by else _snapshot_columns(report)
+    scored = []
+    for column in wanted:
+        frame = report.kpi("snapshot_churn_rate", by=column)
+        if isinstance(frame, NotAvailable) or not 1 < len(frame) <= SNAPSHOT_MAX_GROUPS:
+            continue
+        sure = frame[~frame["too_few"]]
+        spread = sure["value"].max() - sure["value"].min() if len(sure) > 1 else 0.0
+        scored.append((spread, column, frame))
+    if report.by:
+        return [(c, f) for _, c, f in scored]
+    scored.sort(key=lambda item: -item[0])
+    return [(c, f) for _, c, f in scored[:SNAPSHOT_GROUP_TABLES]]
+
+
+def _snapshot_findings(report: Report) -> list:
+    rate = report.kpi("snapshot_churn_rate")
+    items = [(6, narrative.rate_sentence("Churn", rate, noun="customers"))]
+    tables = _snapshot_tables(report)
+    if tables:
+        column, frame = tables[0]
+        sure = frame[~frame["too_few"]].sort_values("value", ascending=False, kind="stable")
+        if len(sure) > 1:
+            high, low = sure.iloc[0], sure.iloc[-1]
+            items.append((5, format_markdown(
+                "By {column}, {high} churned most ({hv}, {hn} of {hd}) and {low} least "
+                "({lv}, {ln} of {ld}).", column=column.replace("_", " "), high=high[column],
+                hv=format_value(high["value"], "percent"), hn=f"{int(high['numerator']):,}",
+                hd=f"{int(high['denominator']):,}", low=low[column],
+                lv=format_value(low["value"], "percent"), ln=f"{int(low['numerator']):,}",
+                ld=f"{int(low['denominator']):,}")))
+    curve = report.kpi("snapshot_retention_curve", months=SNAPSHOT_MONTHS)
+    if not isinstance(curve, NotAvailable):
+        shown = curve.dropna(subset=["retained"])
+        if len(shown):
+            parts = [f"{format_value(r['retained'], 'percent')} at {int(r['months'])} months"
+                     for _, r in shown.iterrows()]
+            items.append((4, format_markdown("Of every customer who started, {parts} "
+                                             "were still customers (Kaplan–Meier on tenure).",
+                                             parts=", ".join(parts))))
+    risk = report.kpi("revenue_at_risk")
+    if not isinstance(risk, NotAvailable) and len(risk):
+        row = risk.iloc[0]
+        items.append((4, format_markdown(
+            "{n} of {active} active customers are likely to churn (risk above {cut}), "
+            "with {rev} of monthly revenue; churned customers took {lost} a month with them.",
+            n=f"{int(row['at_risk_customers']):,}", active=f"{int(row['active_customers']):,}",
+            cut=format_value(risk.attrs["cutoff"], "percent"),
+            rev=format_value(row["revenue_at_risk"], "currency"),
+            lost=format_value(row["revenue_lost"], "currency"))))
+    return items
+
+
+def snapshot_groups(report: Report) -> list:
+    """Churn overall and for every group of the columns that tell most (or of ``by``):
+    one table per column with counts and 95% intervals, a chart for the first."""
+    rate = report.kpi("snapshot_churn_rate")
+    if isinstance(rate, NotAvailable):
+        return not_available(report, "The churn rate", rate)
+    out = [Text(narrative.rate_sentence("Churn", rate, noun="customers"))]
+    tables = _snapshot_tables(report)
+    if not tables:
+        return out + [Text("*No customer column with a few groups to compare churn by.*")]
+    first, frame = tables[0]
+    out.append(charts.chart("rate_bars", frame, x=first, reference=rate, sort=True,
+                            title=f"Churn by {first.replace('_', ' ')} (95% CI)",
+                            size=(10, 3.6)))
+    for column, frame in tables:
+        without = frame.attrs.get("without_group", 0)
+        caption = (f"Churn by {column.replace('_', ' ')}: churned / customers, with its "
+                   "95% interval" + (f"; {without:,} customers with no "
+                                     f"{column.replace('_', ' ')} left out" if without else ""))
+        out.append(Table(frame.rename(columns=SNAPSHOT_RATE_COLUMNS), SNAPSHOT_RATE_FORMATS,
+                         caption=caption))
+    return out
+
+
+SNAPSHOT_RATE_COLUMNS = {"numerator": "churned", "denominator": "customers",
+                         "value": "churn_rate", "ci_low": "low_95", "ci_high": "high_95"}
+SNAPSHOT_RATE_FORMATS = {"churned": "count", "customers": "count", "churn_rate": "percent",
+                         "low_95": "percent", "high_95": "percent",
+                         "too_few": "flag:too few to say"}
+
+
+def snapshot_tenure(report: Report) -> list:
+    """The share of customers still with us after n months of tenure (Kaplan–Meier), and
+    by the report's breakdown when it has one."""
+    by = report.by
+    points = report.kpi("snapshot_retention_curve", months=SNAPSHOT_MONTHS, by=by)
+    if isinstance(points, NotAvailable):
+        return not_available(report, "Retention by tenure", points)
+    curve = report.kpi("snapshot_retention_curve", months=SNAPSHOT_CURVE_MONTHS, by=by)
+    drawn = curve.dropna(subset=["retained"]).rename(
+        columns={"months": "tenure_months", "retained": "retained_share"})
+    chart = charts.chart("survival", drawn, group=by, time="tenure_months",
+                         value="retained_share", ci_lower="ci_low", ci_upper="ci_high",
+                         title="Customers still with us by months of tenure", size=(10, 4))
+    table = points.dropna(subset=["retained"])
+    return [chart, Table(table, {"months": "{:.0f}", "retained": "percent",
+                                 "ci_low": "percent", "ci_high": "percent",
+                                 "at_risk": "count", "churned": "count",
+                                 "customers": "count", "too_few": "flag:too few to say"},
+                         caption="Retained share at n months of tenure (Kaplan–Meier; "
+                                 "at_risk = customers with at least that tenure)")]
+
+
+def snapshot_risk(report: Report) -> list:
+    """Who is likely to churn next: the model, how well it ranks, what goes with churn,
+    the riskiest active customers and the monthly revenue at stake."""
+    drivers = report.kpi("churn_drivers")
+    if isinstance(drivers, NotAvailable):
+        return not_available(report, "The churn risk model", drivers)
+    a = drivers.attrs
+    out = [Text(format_markdown(
+        "A churn model on the customers' own columns {words}: out-of-sample AUC {auc} "
+        "(95% CI {lo}–{hi}; {n} customers, {k} churned). What goes with churn most:",
+        words=_auc_words(a["auc"]), auc=f"{a['auc']:.2f}", lo=f"{a['auc_ci_low']:.2f}",
+        hi=f"{a['auc_ci_high']:.2f}", n=f"{a['n']:,}", k=f"{a['n_churned']:,}"))]
+    out.append(Table(drivers, {"coefficient": "{:+.2f}", "odds_ratio": "{:.2f}"},
+                     caption="Coefficients on standardized features: + raises the odds of "
+                             "churn, − lowers them (association, not cause)"))
+    risk = report.kpi("revenue_at_risk")
+    if not isinstance(risk, NotAvailable) and len(risk):
+        row = risk.iloc[0]
+        out.append(Text(format_markdown(
+            "{n} of {active} active customers have a churn risk above {cut}: {rev} of "
+            "monthly revenue is at risk.", n=f"{int(row['at_risk_customers']):,}",
+            active=f"{int(row['active_customers']):,}",
+            cut=format_value(risk.attrs["cutoff"], "percent"),
+            rev=format_value(row["revenue_at_risk"], "currency"))))
+    riskiest = report.kpi("at_risk_list", top=TOP_AT_RISK)
+    if not isinstance(riskiest, NotAvailable) and len(riskiest):
+        out.append(Table(riskiest, {"p_churn": "percent", "monthly_revenue": "currency"},
+                         caption=f"The {len(riskiest)} active customers most likely to churn"))
+    return out
+
+
+def snapshot_winback(report: Report) -> list:
+    """Churned customers who can be won back, by reason; reasons that cannot (deceased,
+    moved away ...) counted and left out."""
+    frame = report.kpi("winback_candidates")
+    if isinstance(frame, NotAvailable):
+        return not_available(report, "Win-back", frame)
+    can = frame[frame["kind"] == "can be won back"]
+    cannot = frame[frame["kind"] == "cannot be won back"]
+    text = format_markdown(
+        "{n} churned customers left for reasons that can be won back, with {rev} of monthly "
+        "revenue; {k} left for reasons that cannot ({reasons}) and are not counted as "
+        "winnable.", n=f"{int(can['customers'].sum()):,}",
+        rev=format_value(can["monthly_revenue"].sum(), "currency"),
+        k=f"{int(cannot['customers'].sum()):,}",
+        reasons=", ".join(cannot["churn_reason"].astype(str)) or "none")
+    return [Text(text), Table(frame, {"customers": "count", "monthly_revenue": "currency"},
+                              caption="Churned customers by reason")]
+
+
+def _snapshot_recommendations(report: Report) -> list:
+    items = []
+    tables = _snapshot_tables(report)
+    if tables:
+        column, frame = tables[0]
+        sure = frame[~frame["too_few"]].sort_values("value", ascending=False, kind="stable")
+        if len(sure) > 1 and sure.iloc[0]["ci_low"] > sure.iloc[-1]["ci_high"]:
+            items.append((3, format_markdown(
+                "Customers with {column} {group} churn most ({v}): target them first with "
+                "retention offers, e.g. moving them to what the {low} group has.",
+                column=column.replace("_", " "), group=sure.iloc[0][column],
+                v=format_value(sure.iloc[0]["value"], "percent"), low=sure.iloc[-1][column])))
+    risk = report.kpi("revenue_at_risk")
+    if not isinstance(risk, NotAvailable) and len(risk) and risk.iloc[0]["at_risk_customers"]:
+        items.append((2, format_markdown(
+            "Call the {n} active customers most likely to churn (the list above) before "
+            "they leave: {rev} of monthly revenue is at stake.",
+            n=f"{int(risk.iloc[0]['at_risk_customers']):,}",
+            rev=format_value(risk.iloc[0]["revenue_at_risk"], "currency"))))
+    winback = report.kpi("winback_candidates")
+    if not isinstance(winback, NotAvailable):
+        can = winback[winback["kind"] == "can be won back"]
+        if can["customers"].sum():
+            top = can.iloc[0]
+            items.append((1, format_markdown(
+                "Win back churned customers who left over {reason} ({n}) first: their "
+                "reason can be answered.", reason=top["churn_reason"],
+                n=f"{int(top['customers']):,}")))
+    return items
 
 
 # Figures this report computes itself (not registered KPIs), for the appendix.
@@ -946,8 +1162,19 @@ DEFINITIONS = [
 ]
 
 
+SHAPES = {
+    "over_time": "orders", "survival": "orders", "reasons": "orders", "at_risk": "orders",
+    "winback": "orders",
+    "snapshot_groups": "snapshot", "snapshot_tenure": "snapshot", "snapshot_risk": "snapshot",
+    "snapshot_winback": "snapshot",
+}
+
 SECTIONS = {
     "summary": summary,
+    "snapshot_groups": snapshot_groups,
+    "snapshot_tenure": snapshot_tenure,
+    "snapshot_risk": snapshot_risk,
+    "snapshot_winback": snapshot_winback,
     "over_time": over_time,
     "survival": survival,
     "reasons": reasons,
@@ -961,6 +1188,10 @@ OUTLINE = [
     "# Churn and retention\n\nHow many customers leave, when, why, who is at risk next and "
     "how much revenue that is.",
     ("summary", "## Summary of findings"),
+    ("snapshot_groups", "## Who churns"),
+    ("snapshot_tenure", "## How long customers stay"),
+    ("snapshot_risk", "## Customers at risk"),
+    ("snapshot_winback", "## Win-back"),
     ("over_time", "## Churn and retention over time"),
     ("survival", "## How long customers stay"),
     ("reasons", "## Why customers leave"),

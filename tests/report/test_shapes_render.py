@@ -81,3 +81,38 @@ def test_retail_sample_keeps_its_sections_and_no_pipeline_ones(tmp_path):
     assert_truthful(text)
     assert "Revenue over time" in text and "Net revenue" in text
     assert "Bookings over time" not in text and "Open pipeline" not in text
+
+
+def test_telco_snapshot_churn_report(tmp_path, need):
+    need((SHARED / "telco_churn").is_dir(), "../shared/data/telco_churn")
+    out = tmp_path / "telco"
+    done = render(out, "--config", "examples/telco_churn.yaml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = reader_text((out / "churn.html").read_text(encoding="utf-8"))
+    assert_truthful(text)
+    # The reference figures of ../shared/data/README.md.
+    assert "Churn was 26.5% (1,869 of 7,043;" in text
+    assert re.search(r"Month-to-month 1,655 3,875 42\.7%", text)
+    assert re.search(r"One year 166 1,473 11\.3%", text)
+    assert re.search(r"Two year 48 1,695 2\.8%", text)
+    assert "84.3% at 12 months, 78.9% at 24 months" in text
+    assert re.search(r"out-of-sample AUC 0\.8\d", text)
+    # A snapshot has no periods: nothing is compared with a previous one, and the
+    # order-based sections are left out.
+    assert "previous period" not in text and "percentage points" not in text
+    assert "Churn and retention over time" not in text
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["not_applicable"]) == {"sales_performance", "customer_behaviour",
+                                               "satisfaction"}
+
+
+def test_subscription_sample_churn_report_leaves_out_reasons_that_cannot_be_won_back(tmp_path):
+    out = tmp_path / "subscription"
+    done = render(out, "churn", "--source", "data/sample-subscription")
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = reader_text((out / "churn.html").read_text(encoding="utf-8"))
+    assert_truthful(text)
+    match = re.search(r"([\d,]+) left for reasons that cannot \(([^)]*)\)", text)
+    assert match and match.group(1) != "0"
+    assert "Deceased" in match.group(2) and "Moved away" in match.group(2)
+    assert "Who churns" in text and "How long customers stay" in text

@@ -47,3 +47,15 @@ def test_audit_of_amounts_in_two_currencies_shows_one_row_per_currency(tmp_path)
     orders = frame[frame["table"] == "orders"].set_index("currency")
     assert orders.loc["EUR", "amount_in"] == 120 and orders.loc["USD", "amount_in"] == 100
     assert (orders["rows_in"] == 3).all()
+
+
+def test_a_table_shows_missing_values_blank_never_none_or_nan():
+    import pandas as pd
+
+    from crmkit.sections import Table
+
+    page = Table(pd.DataFrame({"reason": ["Price", None], "n": [3.0, float("nan")],
+                               "few": [True, False]}),
+                 {"n": "count", "few": "flag:too few to say"}).to_html()
+    assert "None" not in page and "nan" not in page and "False" not in page
+    assert "too few to say" in page and "Price" in page
