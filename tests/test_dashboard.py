@@ -134,3 +134,24 @@ def test_region_change_redraws_the_kpis(dashboard, browser, sample_warehouse):
         assert problems == [], problems
     finally:
         page.close()
+
+
+def test_a_preset_reaches_the_dashboards_kernels(tmp_path):
+    """`crmkit dashboard --source DIR --preset salesforce`: the kernels read DIR the same way."""
+    from crmkit.dashboard import prepare_environment
+    from crmkit.report.mode import PRESET_ENV, SOURCE_ENV
+
+    environ = {PRESET_ENV: "stale"}
+    prepare_environment(environ, source=str(tmp_path), preset="salesforce")
+    assert environ[SOURCE_ENV] == str(tmp_path.resolve())
+    assert environ[PRESET_ENV] == "salesforce"
+    prepare_environment(environ, source=str(tmp_path))
+    assert PRESET_ENV not in environ
+
+
+def test_dashboard_preset_needs_a_source():
+    done = subprocess.run([sys.executable, "-m", "crmkit", "dashboard", "--preset",
+                           "salesforce", "--no-browser"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2
+    assert "--preset reads a --source folder" in done.stderr and "Traceback" not in done.stderr

@@ -53,6 +53,25 @@ class Metric:
                        else " or ".join(alternatives))
         return list(dict.fromkeys(out))
 
+    def mixed_currencies(self, wh) -> str | None:
+        """Why a money KPI cannot be computed: a table it reads holds amounts in several
+        currencies that ingest could not convert (no rates). Money is never added up
+        across currencies; counts and rates are still given by the KPIs that are not money."""
+        if self.unit != "currency":
+            return None
+        tables = wh.audit.get("tables", {}) if isinstance(getattr(wh, "audit", None),
+                                                          dict) else {}
+        for need in self.needs:
+            for alt in need.split("|"):
+                record = tables.get(alt.partition(".")[0]) or {}
+                currencies = record.get("currencies") or []
+                totals = record.get("control_totals") or {}
+                if len(currencies) > 1 and "by_currency" in totals:
+                    return (f"amounts in {', '.join(currencies)} and no exchange rates: "
+                            "money is not added up across currencies; set `rates:` and "
+                            "`currency:` in a config")
+        return None
+
     def __call__(self, wh, filters: Filters | None = None, **options):
         return self.function(wh, filters, **options)
 
@@ -85,6 +104,9 @@ def metric(*, name: str, title: str, formula: str, unit: str, grain: str,
             missing = entry.missing(wh)
             if missing:
                 return NotAvailable(f"needs {', '.join(missing)}", name)
+            mixed = entry.mixed_currencies(wh)
+            if mixed:
+                return NotAvailable(mixed, name)
             try:
                 result = func(wh, filters, **options)
             except MetricUnavailable as why:

@@ -116,3 +116,31 @@ def test_subscription_sample_churn_report_leaves_out_reasons_that_cannot_be_won_
     assert match and match.group(1) != "0"
     assert "Deceased" in match.group(2) and "Moved away" in match.group(2)
     assert "Who churns" in text and "How long customers stay" in text
+
+
+def test_salesforce_export_by_preset_never_adds_up_two_currencies(tmp_path):
+    from tests.ingest.crm_exports import write_salesforce_export
+
+    converted = write_salesforce_export(tmp_path / "sf")
+    done = render(tmp_path / "out", "sales_performance", "--source", str(converted.folder),
+                  "--preset", "salesforce", "--param", "start=2020-01-01",
+                  "--param", "end=2026-12-31")
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = reader_text((tmp_path / "out" / "sales_performance.html").read_text("utf-8"))
+    assert_truthful(text)
+    assert re.search(r"Bookings \(won deal value\) were [\d,]+\.\d\d from \d+ won deals", text)
+
+    apart = write_salesforce_export(tmp_path / "sf2", currency_table=False)
+    (apart.folder / "DatedConversionRate.csv").unlink(missing_ok=True)
+    done = render(tmp_path / "out2", "sales_performance", "--source", str(apart.folder),
+                  "--preset", "salesforce", "--param", "start=2020-01-01",
+                  "--param", "end=2026-12-31")
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = reader_text((tmp_path / "out2" / "sales_performance.html").read_text("utf-8"))
+    assert_truthful(text)
+    assert "Bookings (won deal value) were" not in text
+    assert "amounts in EUR, USD and no exchange rates: money is not added up" in text
+    # Counts and rates are not money: they are still given.
+    assert re.search(r"The win rate \(won / closed deals\)(: too few to say| was \d+\.\d%)",
+                     text)
+    assert "Opportunity funnel" in text
