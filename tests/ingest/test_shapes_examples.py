@@ -60,11 +60,10 @@ def test_telco_snapshot_loads_every_customer_with_its_churn_flag(telco):
     # No dates in the file: signup and churn dates derived from the snapshot, and said so.
     assert set(record["derived"]) >= {"signup_date", "churn_date", "status"}
     assert rows(wh, "SELECT count(*) FROM customers WHERE signup_date IS NULL") == [(0,)]
-    # No report reads a snapshot yet: ingest says so rather than promising one.
     assert audit["reports"]["churn"] == {
-        "feeds": False, "because": "needs orders; churn from a customer snapshot's churn "
-                                   "flag is not reported yet"}
-    assert audit["reports"]["sales_performance"]["feeds"] is False
+        "feeds": True, "because": "customers' churn flag and tenure (a snapshot)"}
+    assert audit["reports"]["sales_performance"] == {
+        "feeds": False, "because": "needs orders or opportunities"}
 
 
 def test_maven_pipeline_loads_every_deal_with_lookups(maven):
@@ -111,8 +110,8 @@ def test_ingest_command_prints_the_reports_the_data_feeds():
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert re.search(r"customers +7,043 +7,043 +0 +0", out.stdout)
-    assert "churn                no   needs orders; churn from a customer snapshot" in out.stdout
-    assert "sales_performance    no   needs orders" in out.stdout
+    assert "churn                yes  customers' churn flag and tenure (a snapshot)" in out.stdout
+    assert "sales_performance    no   needs orders or opportunities" in out.stdout
 
 
 @pytest.mark.parametrize("sample", ["sample-b2b", "sample-subscription"])
@@ -127,10 +126,10 @@ def test_committed_samples_of_each_shape_load_by_name_alone(tmp_path, sample):
         outcomes = dict(rows(wh, "SELECT outcome, count(*) FROM opportunities GROUP BY 1"))
         assert set(outcomes) == {"open", "won", "lost"}
         assert rows(wh, "SELECT count(*) FROM opportunities WHERE stage_order IS NULL") == [(0,)]
-        assert audit["reports"]["sales_performance"]["because"] == \
-            "needs orders; sales from opportunities are not reported yet"
+        assert audit["reports"]["sales_performance"] == {"feeds": True,
+                                                         "because": "opportunities"}
     else:
         assert audit["tables"]["customers"]["snapshot_date"] == "2025-12-31"
         assert rows(wh, "SELECT count(*) FROM customers WHERE churned IS NULL "
                         "OR signup_date IS NULL") == [(0,)]
-        assert audit["reports"]["churn"]["feeds"] is False
+        assert audit["reports"]["churn"]["feeds"] is True

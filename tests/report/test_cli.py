@@ -93,21 +93,22 @@ def test_warehouse_is_offered_to_reports_that_take_it(tmp_path, monkeypatch, cap
 
 
 def test_reports_the_data_cannot_feed_are_listed_not_run(tmp_path, capsys):
-    """A subscription snapshot with tickets and surveys, no orders: no report reads it yet,
-    so none is run, none fails, and the index says why for each."""
+    """A subscription snapshot with tickets and surveys, no orders: churn reads it; the
+    others are not run, none fails, and the index says why for each."""
     from pathlib import Path
 
     source = Path(__file__).resolve().parents[2] / "data" / "sample-subscription"
     assert run("--source", str(source), "--out", str(tmp_path / "out")) == 0
     out = capsys.readouterr().out
-    assert "churn: not applicable to this data (needs orders; churn from a customer " \
-           "snapshot's churn flag is not reported yet)" in out
-    assert "Rendering 0 report(s)" in out
+    assert "sales_performance: not applicable to this data (needs orders or " \
+           "opportunities)" in out
+    assert "Rendering 1 report(s)" in out
     index = (tmp_path / "out" / "index.html").read_text()
     assert "Not applicable to this data" in index
-    for report in ("sales_performance", "customer_behaviour", "satisfaction", "churn"):
+    for report in ("sales_performance", "customer_behaviour", "satisfaction"):
         assert f"<tr><td>{report}</td><td>needs " in index
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert set(manifest["not_applicable"]) == {"sales_performance", "customer_behaviour",
-                                               "satisfaction", "churn"}
-    assert not list((tmp_path / "out").glob("*.html"))[1:]  # only index.html
+                                               "satisfaction"}
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.html")) == ["churn.html",
+                                                                         "index.html"]
