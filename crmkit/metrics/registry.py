@@ -53,6 +53,19 @@ class Metric:
                        else " or ".join(alternatives))
         return list(dict.fromkeys(out))
 
+    def empty_tables(self, wh) -> str | None:
+        """Why a KPI cannot be computed: a table it needs was loaded with no rows (an
+        export's empty Case file). A rate over nothing would read as 0%."""
+        tables = wh.audit.get("tables", {}) if isinstance(getattr(wh, "audit", None),
+                                                          dict) else {}
+        for need in self.needs:
+            records = [tables.get(alt.partition(".")[0]) for alt in need.split("|")]
+            if all(r is not None and r["kept"] + r["flagged"] == 0 for r in records):
+                table = need.split("|")[0].partition(".")[0]
+                source = records[0].get("input") or table
+                return f"needs {table} data: {source} has no rows"
+        return None
+
     def mixed_currencies(self, wh) -> str | None:
         """Why a money KPI cannot be computed: a table it reads holds amounts in several
         currencies that ingest could not convert (no rates). Money is never added up
@@ -104,6 +117,9 @@ def metric(*, name: str, title: str, formula: str, unit: str, grain: str,
             missing = entry.missing(wh)
             if missing:
                 return NotAvailable(f"needs {', '.join(missing)}", name)
+            empty = entry.empty_tables(wh)
+            if empty:
+                return NotAvailable(empty, name)
             mixed = entry.mixed_currencies(wh)
             if mixed:
                 return NotAvailable(mixed, name)

@@ -23,3 +23,19 @@ def test_another_crms_stages_are_counted_as_they_are_with_no_invented_order():
     assert list(frame["stage"]) == ["Created", "Working", "Nurturing"]
     assert list(frame["leads"]) == [4, 2, 1]
     assert "not a known pipeline order" in frame.attrs["note"]
+
+
+def test_a_kpi_on_a_table_loaded_empty_says_so_rather_than_zero(tmp_path):
+    from crmkit.ingest import ingest, resolve_config
+    from crmkit.metrics import NotAvailable, get_metric
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "orders.csv").write_text("order_id,order_date,amount,customer_id\n"
+                                    "1,2025-01-05,10,a\n2,2025-01-09,20,b\n")
+    (src / "tickets.csv").write_text("ticket_id,opened_at,customer_id,type\n")
+    ingest(resolve_config(source=src), tmp_path / "wh")
+    wh = Warehouse.open(tmp_path / "wh")
+    rate = get_metric("complaint_rate")(wh, Filters(start="2025-01-01", end="2025-03-31"))
+    assert isinstance(rate, NotAvailable)
+    assert rate.reason == "needs tickets data: tickets.csv has no rows"
