@@ -222,11 +222,14 @@ class Columns:
     """The staged source's columns by their SQL alias: ``__v<i>`` (the value, placeholders
     read as missing) and ``__src<i>`` (as it came, for the rejects record)."""
 
-    def __init__(self, names: list[str], joined: dict[str, str]):
+    def __init__(self, names: list[str], joined: dict[str, str], null_values: bool = False):
         self.names = names
         self.joined = joined
-        self.alias = {c: f"__v{i}" for i, c in enumerate(names)}
         self.raw_alias = {c: f"__src{i}" for i, c in enumerate(names)}
+        # Without placeholders to read as missing, the value is the raw column itself:
+        # one copy of each column less to carry through the query.
+        self.alias = {c: f"__v{i}" for i, c in enumerate(names)} if null_values \
+            else dict(self.raw_alias)
 
     def value(self, column: str) -> str:
         return self.alias[column]
@@ -515,7 +518,7 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
     raw_columns = [c for c in source_columns if c != "__row"]
     mapping = map_columns(spec, source_columns, joined)
     built = Built(mapping)
-    cols = Columns(raw_columns, joined)
+    cols = Columns(raw_columns, joined, bool(spec.null_values))
     # Built (and so checked) before any SQL runs.
     derived = [f"{derive_expression(table, t, e)} AS {quote(t)}"
                for t, e in mapping.derive.items()]
@@ -616,10 +619,16 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
                  else "CAST(NULL AS VARCHAR)")
 
     # Every canonical column exists in the warehouse; one the source lacks is NULL.
-    typed = [f"CAST({quote(c.name) if c.name in present else 'NULL'} AS {c.sql_type}) "
-             f"AS {quote(c.name)}" for c in table.columns]
-    base = [f"{_null_values(quote(c), spec)} AS {cols.alias[c]}" for c in raw_columns]
-    base += [f"{quote(c)} AS {cols.raw_alias[c]}" for c in raw_columns]
+    # amount_original is the amount as read; ingest converts `amount` afterwards when it
+    # has exchange rates (crmkit.ingest.currency).
+    source_of = {c.name: c.name for c in table.columns if c.name in present}
+    if "amount_original" in table.column_names and "amount" in present:
+        source_of["amount_original"] = "amount"
+    typed = [f"CAST({quote(source_of[c.name]) if c.name in source_of else 'NULL'} AS "
+             f"{c.sql_type}) AS {quote(c.name)}" for c in table.columns]
+    base = [f"{quote(c)} AS {cols.raw_alias[c]}" for c in raw_columns]
+    if spec.null_values:
+        base += [f"{_null_values(quote(c), spec)} AS {cols.alias[c]}" for c in raw_columns]
     record = "to_json(struct_pack(" + ", ".join(
         f"{quote(c)} := {cols.raw_alias[c]}" for c in raw_columns if c not in joined) + "))"
     # Attributes: blank is missing, as in canonical columns; text stays text here (ingest
@@ -627,7 +636,7 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
     attrs = [f"CASE WHEN trim(CAST({cols.alias[src]} AS VARCHAR)) = '' THEN NULL "
              f"ELSE {cols.alias[src]} END AS {quote(name)}"
              for name, src in mapping.attributes.items()]
-    carried = [cols.alias[c] for c in raw_columns] + [cols.raw_alias[c] for c in raw_columns]
+    carried = list(dict.fromkeys([*cols.raw_alias.values(), *cols.alias.values()]))
     # Columns the `derived` step has: a shaped column replaces one of these or is added.
     existing = checked | set(mapping.derive) | ({"status"} if status_parsed else set())
 

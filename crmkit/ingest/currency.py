@@ -124,7 +124,6 @@ def convert_amounts(con: duckdb.DuckDBPyConnection, name: str, built: Built,
     if "amount_original" not in table.column_names or "amount" not in present:
         return {}
     scored = f"scored_{name}"
-    con.execute(f"UPDATE {scored} SET amount_original = amount")
     if "currency" not in present:
         return {"currencies": [report_currency] if report_currency else []}
     counts = dict(con.execute(
