@@ -163,6 +163,15 @@ def revenue_at_risk(wh, filters, *, cutoff: float = RISK_CUTOFF, by=None) -> pd.
     return frame
 
 
+def _scored(wh, filters: Filters):
+    """The selection's flagged customers (by id) and the churn model fitted on them."""
+    customers = execute(_flagged(wh, filters).order_by("customer_id")).reset_index(drop=True)
+    try:
+        return customers, snapshot_churn_model(customers)
+    except ValueError as why:
+        raise MetricUnavailable(f"no churn model on this selection: {why}") from None
+
+
 @metric(name="churn_drivers", returns="frame",
         title="What goes with churn (customer snapshot model)", unit="coefficient",
         grain="feature", needs=("customers.churned",),
@@ -175,11 +184,7 @@ def churn_drivers(wh, filters, *, top: int = 8) -> pd.DataFrame:
     """feature, coefficient, odds_ratio: the ``top`` strongest; ``attrs`` holds ``auc``,
     ``auc_ci_low``, ``auc_ci_high``, ``n``, ``n_churned`` and ``left_out`` (column ->
     why it is not a feature)."""
-    customers = execute(_flagged(wh, filters).order_by("customer_id")).reset_index(drop=True)
-    try:
-        model = snapshot_churn_model(customers)
-    except ValueError as why:
-        raise MetricUnavailable(f"no churn model on this selection: {why}") from None
+    _, model = _scored(wh, filters)
     frame = model.drivers.head(top)[["feature", "coefficient", "odds_ratio"]].reset_index(
         drop=True)
     frame.attrs.update(auc=model.auc, auc_ci_low=model.auc_ci_low,
@@ -197,11 +202,7 @@ def churn_drivers(wh, filters, *, top: int = 8) -> pd.DataFrame:
 def at_risk_list(wh, filters, *, cutoff: float = RISK_CUTOFF, top: int = 20) -> pd.DataFrame:
     """customer_id, p_churn, monthly_revenue: the ``top`` active customers above
     ``cutoff``, riskiest first; ``attrs["at_risk"]`` counts all above it."""
-    customers = execute(_flagged(wh, filters).order_by("customer_id")).reset_index(drop=True)
-    try:
-        model = snapshot_churn_model(customers)
-    except ValueError as why:
-        raise MetricUnavailable(f"no churn model on this selection: {why}") from None
+    _, model = _scored(wh, filters)
     risky = model.at_risk(cutoff)
     frame = risky.sort_values(["p_churn", "monthly_revenue"], ascending=False,
                               kind="stable").head(top).rename_axis("customer_id").reset_index()

@@ -350,3 +350,16 @@ def test_subscription_kpis_are_the_same_on_postgres(subscription, postgres_url):
                 assert_same(a, b, f"{name}({options})")
     finally:
         pg.close()
+
+
+def test_subscription_drivers_and_the_riskiest_active_customers(subscription):
+    wh, csv = subscription
+    drivers = m.churn_drivers(wh, top=5)
+    assert len(drivers) == 5 and drivers.attrs["auc"] > 0.8
+    assert drivers.attrs["n"] == len(csv)
+    assert drivers["coefficient"].abs().is_monotonic_decreasing
+    riskiest = m.at_risk_list(wh, top=10)
+    active = set(csv.loc[csv["churned"].eq("No"), "customer_id"].astype(str))
+    assert len(riskiest) == 10 and set(riskiest["customer_id"]) <= active
+    assert (riskiest["p_churn"] > 0.5).all() and riskiest["p_churn"].is_monotonic_decreasing
+    assert riskiest.attrs["at_risk"] == int(m.revenue_at_risk(wh)["at_risk_customers"].iloc[0])
