@@ -56,6 +56,9 @@ CLOSED = ("won", "lost")
 # The derived breakdown of the open pipeline: the month an open deal is expected to close.
 CLOSE_MONTH = "close_month"
 SECONDS_PER_DAY = 86_400.0
+# Coverage of the target to go is judged while at least this many days of the period are
+# left; at its very end it is a number about nothing (0× of a few days).
+MIN_DAYS_LEFT = 14
 
 
 # -- the deals each KPI counts ---------------------------------------------------------
@@ -387,8 +390,10 @@ def _pipeline_sums(t: ibis.Table, by: list[str], weigh) -> pd.DataFrame:
                 "the period end / (target − bookings), target to go = target of the period "
                 "prorated as in quota attainment minus the period's bookings so far; as-of "
                 "date = the last close date of a closed deal unless given; weighted coverage "
-                "uses the weighted pipeline value")
-def pipeline_coverage(wh, filters, *, as_of=None, by=None) -> pd.DataFrame:
+                "uses the weighted pipeline value; not given with fewer than 14 days of the "
+                "period left")
+def pipeline_coverage(wh, filters, *, as_of=None, by=None,
+                      min_days_left: int = MIN_DAYS_LEFT) -> pd.DataFrame:
     """opportunities + targets -> [owner], as_of, target, bookings, to_go, deals, pipeline,
     weighted_pipeline, coverage, weighted_coverage.
 
@@ -405,6 +410,11 @@ def pipeline_coverage(wh, filters, *, as_of=None, by=None) -> pd.DataFrame:
     if as_of > filters.end:
         raise MetricUnavailable(f"the period ended before the as-of date {as_of:%Y-%m-%d}: "
                                 "nothing is left to cover")
+    left = (filters.end - as_of).days
+    if left < min_days_left:
+        raise MetricUnavailable(f"{left} days of the period are left after the data's last "
+                                f"close date ({as_of:%Y-%m-%d}): too little to judge its "
+                                "coverage")
     targets = _prorated_targets(wh, filters).rename(columns={"sales_rep": "owner"})
     if targets.empty:
         raise MetricUnavailable("no target overlaps the period")
