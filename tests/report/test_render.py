@@ -4,7 +4,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -197,10 +196,8 @@ def test_bad_parameter_leaves_reports_untouched(batch, tmp_path, params, expecte
     out = tmp_path / "reports"
     shutil.copytree(batch.out, out)
     before = {p: p.read_bytes() for p in files_under(out)}
-    began = time.perf_counter()
     with pytest.raises(ParameterError, match=expected):
         render(["overview", "minimal"], params=params, out_dir=out, notebooks_dir=NOTEBOOKS)
-    assert time.perf_counter() - began < 1
     assert {p: p.read_bytes() for p in files_under(out)} == before
 
 
@@ -214,11 +211,9 @@ def test_unknown_report_lists_available():
 def test_unchanged_reports_are_not_rendered_again(batch):
     before = {n: (batch.out / f"{n}.html").stat().st_mtime_ns for n in ("overview", "minimal")}
     events = []
-    began = time.perf_counter()
     results = render(["overview", "minimal"], params={"region": "East", "db_url": SECRET_URL},
                      out_dir=batch.out, notebooks_dir=NOTEBOOKS, progress=events.append,
                      data_checksum="sample-v1")
-    assert time.perf_counter() - began < 1
     assert [(r.name, r.cached) for r in results] == [("overview", True), ("minimal", True)]
     assert [e.kind for e in events] == ["cached", "cached"]
     assert before == {n: (batch.out / f"{n}.html").stat().st_mtime_ns for n in ("overview", "minimal")}
@@ -251,12 +246,11 @@ def test_cached_run_imports_nothing_heavy(batch):
         "assert all(x.cached for x in r), r\n"
         "print(sorted(m for m in ('papermill', 'nbformat', 'nbconvert', 'nbclient', 'jupyter_client') "
         "if m in sys.modules))\n")
-    began = time.perf_counter()
+    # What keeps a cached run fast is what it does not import; its time is measured by
+    # `make bench BENCH_ARGS="--only render"`, not asserted here.
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    seconds = time.perf_counter() - began
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
-    assert seconds < 3
 
 
 # -- manifest and index ------------------------------------------------------------------------
