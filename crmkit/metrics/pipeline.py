@@ -88,11 +88,15 @@ def _breakdown(wh, t: ibis.Table, by) -> tuple[ibis.Table, list[str]]:
 
 
 def pipeline_stages(wh) -> list[str]:
-    """Every stage of the data, in its pipeline order: by stage_order, else by first
-    appearance (the ingested row number, else the first created date), then by name."""
+    """Every stage of the data, in its pipeline order: by stage_order; without one, the
+    stages of open deals first, then those of won, then of lost deals (a closed stage is
+    the end of a pipeline, wherever it appears in the export), each by first appearance
+    (the ingested row number, else the first created date), then by name."""
     t = wh.table(DEALS)
     t = t.filter(_known(t.stage))
     aggregates = {"deals": t.count()}
+    if "outcome" in t.columns:
+        aggregates["closing"] = t.outcome.cases(("won", 1), ("lost", 2), else_=0).max()
     if "stage_order" in t.columns:
         aggregates["position"] = t.stage_order.min()
     if "source_row" in t.columns:
@@ -100,7 +104,7 @@ def pipeline_stages(wh) -> list[str]:
     elif "created_date" in t.columns:
         aggregates["first_seen"] = t.created_date.min()
     frame = grouped(t, ["stage"], **aggregates)
-    keys = [k for k in ("position", "first_seen") if k in frame] + ["stage"]
+    keys = [k for k in ("position", "closing", "first_seen") if k in frame] + ["stage"]
     frame = frame.sort_values(keys, na_position="last", kind="stable")
     return frame["stage"].astype(str).tolist()
 

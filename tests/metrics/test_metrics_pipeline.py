@@ -256,9 +256,10 @@ def test_funnel_in_the_data_stage_order(deals_wh):
     assert funnel.to_dict("list") == {
         "stage": ["Qualify", "Proposal", "Won", "Lost"], "deals": [1, 1, 4, 1],
         "share": [1 / 7, 1 / 7, 4 / 7, 1 / 7]}
-    # without stage_order: the order stages first appear (first created deal at each)
+    # without stage_order: open deals' stages first, then won, then lost, each in the order
+    # they first appear (a closed stage ends the pipeline wherever the export lists it)
     unordered = m.opportunity_funnel(with_deals(lambda d: d.drop(columns="stage_order")), Q1)
-    assert unordered["stage"].tolist() == ["Won", "Lost", "Proposal", "Qualify"]
+    assert unordered["stage"].tolist() == ["Proposal", "Qualify", "Won", "Lost"]
     # a stage with no deal created in the period stays, at 0; none is invented
     autumn = m.opportunity_funnel(deals_wh, Filters(start="2024-11-01", end="2024-11-30"))
     assert autumn["deals"].tolist() == [0, 0, 1, 0]
