@@ -150,7 +150,9 @@ def sales_growth(wh, filters, *, by=None) -> pd.DataFrame:
 
 @metric(name="revenue_distribution", title="Revenue by product / category / region / channel",
         unit="percent", grain="period × dimension", returns="frame",
-        formula="share = net revenue of the group / net revenue of all groups")
+        formula="share = net revenue of the group / net revenue of the period; orders "
+                "with no value for the group are no group (left out of the rows, counted "
+                "in the total)")
 def revenue_distribution(wh, filters, *, by="product") -> pd.DataFrame:
     """[*by], orders, revenue, total_revenue, share; largest revenue first.
 
@@ -161,11 +163,21 @@ def revenue_distribution(wh, filters, *, by="product") -> pd.DataFrame:
     if not by:
         raise MetricUnavailable("a distribution needs a `by` column (product, region ...)")
     total = frame["revenue"].sum()
+    # Orders with no value in a `by` column are no group: left out of the rows (never a
+    # "(blank)" leader), their revenue in attrs and still in the total the shares are of.
+    known = frame[by].notna().all(axis=1) & \
+        ~frame[by].astype(str).apply(lambda c: c.str.strip() == "").any(axis=1)
+    if len(frame) and not known.any():
+        raise MetricUnavailable(f"no order has a {' or '.join(by)}")
+    without = float(frame.loc[~known, "revenue"].sum())
+    frame = frame[known].copy()
     frame["total_revenue"] = total
     frame["share"] = frame["revenue"] / total if total else np.nan
     frame = frame.sort_values(["revenue", *by], ascending=[False] + [True] * len(by),
                               kind="stable")
-    return frame[[*by, "orders", "revenue", "total_revenue", "share"]].reset_index(drop=True)
+    out = frame[[*by, "orders", "revenue", "total_revenue", "share"]].reset_index(drop=True)
+    out.attrs["without_group"] = without
+    return out
 
 
 @metric(name="quota_attainment", title="Quota attainment and rank per sales rep",

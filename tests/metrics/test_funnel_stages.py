@@ -39,3 +39,19 @@ def test_a_kpi_on_a_table_loaded_empty_says_so_rather_than_zero(tmp_path):
     rate = get_metric("complaint_rate")(wh, Filters(start="2025-01-01", end="2025-03-31"))
     assert isinstance(rate, NotAvailable)
     assert rate.reason == "needs tickets data: tickets.csv has no rows"
+
+
+def test_revenue_by_a_group_never_lists_a_missing_group():
+    from crmkit.metrics import NotAvailable, revenue_distribution
+
+    orders = pd.DataFrame({"order_id": ["1", "2", "3"],
+                           "order_date": pd.Timestamp("2025-01-10"),
+                           "amount": [100.0, 50.0, 25.0], "region": ["East", None, "West"],
+                           "channel": [None, None, None], "status": "completed"})
+    wh = Warehouse.from_frames({"orders": orders})
+    frame = revenue_distribution(wh, Filters(), by="region")
+    assert frame["region"].tolist() == ["East", "West"]
+    assert frame["share"].tolist() == [100 / 175, 25 / 175]
+    assert frame.attrs["without_group"] == 50.0
+    assert revenue_distribution(wh, Filters(), by="channel") == NotAvailable(
+        "no order has a channel", "revenue_distribution")
