@@ -49,16 +49,20 @@ def reports_fed(audit: dict) -> dict[str, dict]:
         (True, " and ".join(t for t, has in (("orders", orders), ("opportunities", deals))
                             if has)) if orders or deals else
         (False, "needs orders or opportunities"))
+    accounts = _has(audit, "opportunities", "customer_id")
     out["customer_behaviour"] = (
-        (True, "orders per customer") if orders else
-        (False, "needs orders; accounts' won deals are not reported yet") if deals else
-        (False, "needs orders"))
+        (True, " and ".join(what for what, has in (("orders per customer", orders),
+                                                   ("won and open deals per account",
+                                                    accounts)) if has))
+        if orders or accounts else
+        (False, "needs orders, or opportunities with their accounts"))
+    scores = _has(audit, "customers", "satisfaction")
+    heard = [*feedback, *(["customers' satisfaction scores"] if scores else [])]
     out["satisfaction"] = (
         (True, " and ".join(["orders", *feedback])) if orders and feedback else
         (False, "needs surveys or tickets") if orders else
-        (False, "needs orders with surveys or tickets; satisfaction without orders is not "
-                "reported yet") if feedback else
-        (False, "needs orders with surveys or tickets"))
+        (True, ", ".join(heard)) if heard else
+        (False, "needs surveys, tickets or customers' satisfaction scores"))
     tenure = _has(audit, "customers", "churned") and _has(audit, "customers", "tenure_months")
     out["churn"] = (
         (True, "orders and customers") if orders else

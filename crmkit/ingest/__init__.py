@@ -44,7 +44,7 @@ DEFAULT_WAREHOUSE_ROOT = (_PROJECT / ".crmkit" if (_PROJECT / "pyproject.toml").
 MEMORY_LIMIT = os.environ.get("CRMKIT_MEMORY_LIMIT", "1GB")
 # Loaded first so that children can check their references against kept keys.
 # Bump when what ingest writes changes: warehouses written before are then rebuilt.
-WAREHOUSE_FORMAT = 3
+WAREHOUSE_FORMAT = 4
 LOAD_ORDER = ("campaigns", "customers", "orders", "opportunities", "leads", "tickets",
               "surveys", "targets")
 

@@ -66,6 +66,8 @@ from crmkit.metrics.satisfaction import (
     complaint_rate,
     csat,
     csat_distribution,
+    customer_satisfaction,
+    customer_satisfaction_distribution,
     follow_up_rate,
     nps,
     satisfaction_score,
@@ -91,6 +93,13 @@ from crmkit.metrics.pipeline import (
     sales_cycle,
     win_rate,
 )
+from crmkit.metrics.accounts import (
+    account_bookings,
+    accounts_by_attribute,
+    bookings_concentration,
+    new_and_repeat_accounts,
+    open_deal_accounts,
+)
 from crmkit.metrics.scorecard import kpi_set
 
 __all__ = [
@@ -103,8 +112,11 @@ __all__ = [
     "quota_attainment", "repeat_customer_rate", "repeat_purchase_rate", "retention_rate",
     "revenue", "revenue_distribution", "sales_growth", "sales_over_time", "sales_summary",
     "satisfaction_score", "unapplied_filters", "wilson_interval",
+    "customer_satisfaction", "customer_satisfaction_distribution",
     "revenue_at_risk", "snapshot_churn_rate", "snapshot_retention_curve", "winback_candidates",
     "average_deal_size", "bookings", "bookings_over_time", "open_pipeline",
     "opportunity_funnel", "owner_leaderboard", "pipeline_coverage", "sales_cycle",
     "win_rate",
+    "account_bookings", "accounts_by_attribute", "bookings_concentration",
+    "new_and_repeat_accounts", "open_deal_accounts",
 ]

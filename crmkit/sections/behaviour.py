@@ -1,6 +1,11 @@
 """Sections of the customer_behaviour report: who buys, how often, which segments (RFM,
 clusters), how cohorts retain, and what customers are worth.
 
+Two shapes of data feed it (see ``SHAPES``): retail orders (the sections of this module)
+and a B2B pipeline, whose customers are accounts that win and lose deals (the sections of
+:mod:`crmkit.sections.accounts`). A section of a shape the data does not have is left out;
+the summary and the conclusions speak of whichever the data has.
+
 The period KPIs (customer mix, loyalty, repeat buying, CLV, CAC, CV) come from
 :mod:`crmkit.metrics`. The models (RFM, behaviour clusters, cohort retention, BG/NBD +
 Gamma-Gamma) look back over the whole history up to the period end, not only the period:
@@ -22,6 +27,7 @@ from crmkit.metrics.derived import DAYS_PER_MONTH, classified_orders, execute, t
 from crmkit.metrics.filters import DIMENSIONS, Filters
 from crmkit.metrics.results import format_value
 from crmkit.report.markup import escape_markdown, format_markdown
+from crmkit.sections import accounts
 from crmkit.sections.base import COMMON_SECTIONS, Report, Table, Text, not_available
 
 TITLE = "Customer behaviour"
@@ -307,7 +313,16 @@ def _largest(frame: pd.DataFrame, size: str) -> pd.DataFrame:
 
 def summary(report: Report) -> list:
     """The main findings in sentences: customer counts, repeat buying, loyalty, the RFM
-    segment with the most spend, month-3 retention, CLV / CAC / CV and predicted CLV."""
+    segment with the most spend, month-3 retention, CLV / CAC / CV and predicted CLV
+    (orders); new and repeat accounts, where bookings come from, accounts with open deals
+    and no win (a pipeline)."""
+    items = _retail_findings(report) if report.has_rows("orders") else []
+    if report.has_rows("opportunities"):
+        items += accounts.findings(report)
+    return [Text(narrative.findings(items))]
+
+
+def _retail_findings(report: Report) -> list:
     items = []
     mix = report.kpi("customer_mix")
     if not isinstance(mix, NotAvailable):
@@ -331,7 +346,7 @@ def summary(report: Report) -> list:
     predicted = predicted_value(report)
     if isinstance(predicted, PredictedValue):
         items.append((2, _predicted_sentence(predicted)))
-    return [Text(narrative.findings(items))]
+    return items
 
 
 def _mix_sentence(mix: pd.DataFrame) -> str:
@@ -803,14 +818,21 @@ def _predicted_outputs(report: Report) -> list:
 
 
 def conclusions(report: Report) -> list:
-    """Recommendations from the numbers: crmkit.narrative's rules and :data:`BEHAVIOUR_RULES`."""
-    items = narrative.recommendation_items(
-        {"repeat_purchase_rate": report.kpi("repeat_purchase_rate")})
-    items += narrative.recommendation_items(_rule_values(report), rules=BEHAVIOUR_RULES)
-    items += _channel_items(report)
+    """Recommendations from the numbers: crmkit.narrative's rules and :data:`BEHAVIOUR_RULES`
+    (orders), :data:`crmkit.sections.accounts.ACCOUNT_RULES` (a pipeline)."""
+    items = _retail_recommendations(report) if report.has_rows("orders") else []
+    if report.has_rows("opportunities"):
+        items += accounts.recommendations(report)
     if not items:
         return [Text(narrative.recommendations({}))]
     return [Text(narrative.findings(items))]
+
+
+def _retail_recommendations(report: Report) -> list[tuple[int, str]]:
+    items = narrative.recommendation_items(
+        {"repeat_purchase_rate": report.kpi("repeat_purchase_rate")})
+    items += narrative.recommendation_items(_rule_values(report), rules=BEHAVIOUR_RULES)
+    return items + _channel_items(report)
 
 
 def _rule_values(report: Report) -> dict:
@@ -880,6 +902,15 @@ DEFINITIONS = [
 ]
 
 
+# Sections of one shape of data (see crmkit.sections.base.Report.shaped): the retail
+# analyses read orders, the account ones a pipeline's opportunities.
+SHAPES = {
+    "customer_mix": "orders", "rfm": "orders", "clusters": "orders", "cohorts": "orders",
+    "loyalty": "orders", "customer_value": "orders",
+    "accounts": "opportunities", "new_and_repeat_accounts": "opportunities",
+    "account_attributes": "opportunities", "open_deal_accounts": "opportunities",
+}
+
 SECTIONS = {
     "summary": summary,
     "customer_mix": customer_mix,
@@ -888,6 +919,10 @@ SECTIONS = {
     "cohorts": cohort_retention,
     "loyalty": loyalty,
     "customer_value": customer_value,
+    "accounts": accounts.top_accounts,
+    "new_and_repeat_accounts": accounts.new_and_repeat,
+    "account_attributes": accounts.account_attributes,
+    "open_deal_accounts": accounts.open_accounts,
     "conclusions": conclusions,
     **COMMON_SECTIONS,
 }
@@ -895,7 +930,9 @@ SECTIONS = {
 OUTLINE = [
     "# Customer behaviour\n\nWho buys and how often, which segments the customers fall "
     "into (RFM and behavioural clusters), how acquisition cohorts keep buying, and what "
-    "customers are worth, historically and predicted.",
+    "customers are worth, historically and predicted; for a B2B pipeline, which accounts "
+    "the bookings come from, new and repeat accounts, the win rate by account attribute "
+    "and the accounts with open deals that have not won yet.",
     ("summary", "## Summary of findings"),
     ("customer_mix", "## Customer mix: new, returning, potential"),
     ("rfm", "## RFM segments"),
@@ -903,5 +940,9 @@ OUTLINE = [
     ("cohorts", "## Cohort retention"),
     ("loyalty", "## Loyalty and repeat buying"),
     ("customer_value", "## Customer value: CLV, CAC and CV"),
+    ("accounts", "## Accounts by bookings"),
+    ("new_and_repeat_accounts", "## New and repeat accounts"),
+    ("account_attributes", "## Win rate and bookings by account attribute"),
+    ("open_deal_accounts", "## Accounts with open deals and no win yet"),
     ("conclusions", "## Conclusions and recommendations"),
 ]

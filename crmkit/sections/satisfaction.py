@@ -8,7 +8,14 @@ times, satisfaction bands against buying and churn) are small ibis aggregations 
 their definitions in the captions.
 
 Satisfaction scores come from ``surveys`` and, when there is no surveys table, from the
-``csat`` of ``tickets`` (the rule of the ``csat`` KPI); NPS only from surveys.
+``csat`` of ``tickets`` (the rule of the ``csat`` KPI); NPS only from surveys. The
+customers' own score (``customers.satisfaction``, as of the data) is shown beside them
+when the data has one.
+
+Data without orders (a subscription snapshot; see crmkit.shapes): what needs purchases
+(repeat buying, scores by product category) is left out with one line saying so;
+complaint and follow-up rates count the customers table; on a snapshot, churn is its own
+flag, set against the customers' own score (``snapshot_churn_rate`` by score).
 """
 
 from __future__ import annotations
@@ -37,7 +44,13 @@ from crmkit.metrics.results import (
     nps_frame,
     rate_frame,
 )
-from crmkit.metrics.satisfaction import CSAT_SCALE_MAX, DETRACTOR_MAX, PROMOTER_MIN, score_rows
+from crmkit.metrics.satisfaction import (
+    CSAT_SCALE_MAX,
+    DETRACTOR_MAX,
+    PROMOTER_MIN,
+    has_customer_scores,
+    score_rows,
+)
 from crmkit.report.markup import escape_markdown, format_markdown
 from crmkit.sections.base import COMMON_SECTIONS, Report, Table, Text, not_available
 
@@ -57,6 +70,9 @@ FOLLOW_UP_WINDOW_DAYS = 30
 # Customers grouped by their mean CSAT in the period: (label, upper bound, exclusive).
 CSAT_BANDS = (("low (1-2)", 2.5), ("mid (3)", 3.5), ("high (4-5)", math.inf))
 UNKNOWN_GROUP = "(unknown)"
+# Churn is set against the customers' own score level by level on a scale of at most this
+# many levels (1-5, 0-10); a finer score (0-100) has too few customers per level.
+MAX_SCORE_LEVELS = 11
 
 # Recommendations specific to this report, in the format of
 # crmkit.narrative.RECOMMENDATION_RULES (values computed in `conclusions`).
@@ -188,7 +204,7 @@ def scores_by(report: Report, dim: str) -> dict | NotAvailable:
         return {"csat": _label_groups(csat, dim),
                 "cs": _label_groups(report.kpi("satisfaction_score", by=dim), dim),
                 "nps": _label_groups(report.kpi("nps", by=dim), dim)}
-    if dim not in report.wh.table("orders").columns:
+    if not report.has("orders") or dim not in report.wh.table("orders").columns:
         return csat
     return report.memo(("scores_by_purchase", dim), lambda: _scores_by_purchase(report, dim))
 
@@ -214,6 +230,50 @@ def _scores_by_purchase(report: Report, dim: str) -> dict | NotAvailable:
             out["cs"] = _label_groups(_score_frame(j, column, [dim], scale=CSAT_SCALE_MAX),
                                       dim)
     return out
+
+
+def breakdowns(report: Report) -> list[str]:
+    """The BREAKDOWNS this data has: a column of the score table or of customers, or an
+    order column when there are orders (a snapshot has no product category)."""
+    table = _score_source(report)
+    orders = report.wh.table("orders").columns if report.has("orders") else ()
+    return [dim for dim in BREAKDOWNS if reaches(report, table, dim) or dim in orders]
+
+
+def has_orders(report: Report) -> bool:
+    """Whether the data has orders to set satisfaction against buying (rows, not only an
+    empty table: no "0 of 120 bought twice" from an export without order lines)."""
+    return report.memo("has_orders", lambda: report.has_shape("orders"))
+
+
+def customer_scores(report: Report) -> bool:
+    """Whether customers carry their own satisfaction score; asked before the score's
+    KPIs, so that a report on data without one does not list their definitions."""
+    return report.memo("customer_scores", lambda: has_customer_scores(report.wh))
+
+
+def churn_by_score(report: Report):
+    """Churn by the customers' own score on a snapshot: score (as text: "4"), numerator
+    (churned), denominator (customers with a churn flag and that score), value, ci_low,
+    ci_high, too_few, from ``snapshot_churn_rate`` by satisfaction;
+    ``attrs["without_group"]``: customers with a flag and no score. NotAvailable without
+    scores, or on a scale finer than MAX_SCORE_LEVELS."""
+    def compute():
+        if not customer_scores(report):
+            return NotAvailable("needs customers' satisfaction scores")
+        frame = report.kpi("snapshot_churn_rate", by="satisfaction")
+        if isinstance(frame, NotAvailable):
+            return frame
+        if len(frame) > MAX_SCORE_LEVELS:
+            return NotAvailable(f"customers.satisfaction takes {len(frame)} values; churn is "
+                                f"set against it level by level on a scale of at most "
+                                f"{MAX_SCORE_LEVELS}")
+        out = frame.rename(columns={"satisfaction": "score"})
+        out["score"] = [charts.score_text(float(v)) for v in out["score"]]
+        out.attrs = dict(frame.attrs)
+        return out
+
+    return report.memo("churn_by_score", compute)
 
 
 def below_overall(frame: pd.DataFrame, overall) -> pd.Series:
@@ -380,6 +440,13 @@ def _overall_rate(frame: pd.DataFrame) -> Rate:
 
 # -- words -----------------------------------------------------------------------------
 
+def _score_sentence(label: str, result) -> str:
+    """CSAT, CS or NPS in words; "no responses" rather than "too few to say (0 ...)"."""
+    if getattr(result, "n", None) == 0:
+        return f"{label}: no scored responses in the period."
+    return narrative.kpi_sentence(label, result, noun="responses")
+
+
 def _interval(low, high, unit: str) -> str:
     if low is None or high is None or not (np.isfinite(low) and np.isfinite(high)):
         return ""
@@ -400,9 +467,9 @@ def _group_score_text(row, unit: str, noun: str = "responses") -> str:
 
 
 def lowest_group_sentence(frame: pd.DataFrame, dim: str, overall, *, label: str = "CSAT",
-                          unit: str = "score") -> str | None:
+                          unit: str = "score", noun: str = "responses") -> str | None:
     """Where ``label`` is lowest by ``dim`` and whether that is significantly below the
-    overall value; None when no group has enough responses."""
+    overall value; None when no group has enough ``noun`` (responses, customers)."""
     reliable = frame[~frame["too_few"].astype(bool) & frame["value"].notna()]
     if reliable.empty or isinstance(overall, NotAvailable):
         return None
@@ -413,7 +480,7 @@ def lowest_group_sentence(frame: pd.DataFrame, dim: str, overall, *, label: str 
                "chance")
     return format_markdown(
         "By {dim}, {label} was lowest for {group}: {text}, " + verdict + ".",
-        dim=dim, label=label, group=row[dim], text=_group_score_text(row, unit),
+        dim=dim, label=label, group=row[dim], text=_group_score_text(row, unit, noun),
         overall=format_value(overall.value, unit))
 
 
@@ -423,10 +490,12 @@ def _band_counts(row) -> str:
             f"{_interval(row['ci_low'], row['ci_high'], 'percent')}")
 
 
-def band_comparison(rates: pd.DataFrame, what: str) -> dict | None:
+def band_comparison(rates: pd.DataFrame, what: str, *, column: str = "band",
+                    subject: str = "mean CSAT") -> dict | None:
     """Highest against lowest CSAT band of a rate frame by band (``what`` the customers
-    did: "churned in the period"): the difference, whether the 95% intervals overlap and
-    a sentence; None when either band has too few customers."""
+    did: "churned in the period"), or of another ordered ``column`` of levels (``subject``
+    names what the levels are): the difference, whether the 95% intervals overlap and a
+    sentence; None when either end has too few customers."""
     high, low = rates.iloc[-1], rates.iloc[0]
     if high["too_few"] or low["too_few"]:
         return None
@@ -436,12 +505,12 @@ def band_comparison(rates: pd.DataFrame, what: str) -> dict | None:
                "difference." if overlap else
                "The 95% intervals do not overlap: the difference is unlikely to be chance.")
     sentence = format_markdown(
-        "{high} of customers whose mean CSAT was {high_band} {what} ({high_counts}), "
-        "against {low} of those whose mean CSAT was {low_band} ({low_counts}): {points} "
+        "{high} of customers whose {subject} was {high_band} {what} ({high_counts}), "
+        "against {low} of those whose {subject} was {low_band} ({low_counts}): {points} "
         "percentage points {direction}. ",
-        high=format_value(high["value"], "percent"), high_band=high["band"],
+        high=format_value(high["value"], "percent"), high_band=high[column],
         what=what, high_counts=_band_counts(high), low=format_value(low["value"], "percent"),
-        low_band=low["band"], low_counts=_band_counts(low),
+        low_band=low[column], low_counts=_band_counts(low), subject=subject,
         points=f"{abs(difference) * 100:.1f}",
         direction="higher" if difference >= 0 else "lower") + verdict
     return {"difference": difference, "overlap": overlap, "sentence": sentence}
@@ -464,12 +533,11 @@ def _rate_panel(frame: pd.DataFrame, *, x: str, title: str, reference=None,
 
 def summary(report: Report) -> list:
     """The main findings: CSAT, CS, NPS, complaint and follow-up rates, where satisfaction
-    is lowest, and how it goes with repeat buying."""
-    items = [(5, narrative.kpi_sentence("Average CSAT", report.kpi("csat"),
-                                        noun="responses")),
-             (5, narrative.kpi_sentence("Satisfaction CS = S / M",
-                                        report.kpi("satisfaction_score"), noun="responses")),
-             (5, narrative.nps_sentence("NPS", report.kpi("nps"))),
+    is lowest, and how it goes with repeat buying. Data without orders: first what its
+    figures rest on; the customers' own score and, on a snapshot, how churn goes with it."""
+    items = [(5, _score_sentence("Average CSAT", report.kpi("csat"))),
+             (5, _score_sentence("Satisfaction CS = S / M", report.kpi("satisfaction_score"))),
+             (5, _score_sentence("NPS", report.kpi("nps"))),
              (3, narrative.rate_sentence("Complaint rate", report.kpi("complaint_rate"),
                                          noun="customers")),
              (3, narrative.rate_sentence("Follow-up rate", report.kpi("follow_up_rate"),
@@ -477,13 +545,20 @@ def summary(report: Report) -> list:
     worst = _worst_group_sentence(report)
     if worst:
         items.append((3, worst))
-    outcomes = satisfaction_outcomes(report)
-    if not isinstance(outcomes, NotAvailable):
+    outcomes = satisfaction_outcomes(report) if has_orders(report) else None
+    if isinstance(outcomes, pd.DataFrame):
         comparison = band_comparison(_outcome_rates(outcomes, "repeat", "customers"),
                                      "bought twice or more in the period")
         if comparison:
             items.append((3, comparison["sentence"]))
-    return [Text(narrative.findings(items))]
+    if customer_scores(report):
+        items.append((4, _customer_score_sentence(report.kpi("customer_satisfaction"))))
+    if not has_orders(report) and report.has_shape("snapshot"):
+        comparison = _score_churn_comparison(report)
+        if comparison:
+            items.append((3, comparison["sentence"]))
+    findings = Text(narrative.findings(items))
+    return [findings] if has_orders(report) else [Text(_no_orders_basis(report)), findings]
 
 
 def _worst_group_sentence(report: Report) -> str | None:
@@ -505,14 +580,17 @@ def _worst_group_sentence(report: Report) -> str | None:
 
 
 def levels(report: Report) -> list:
-    """CSAT, CS and NPS with their intervals, and the distribution of both scores."""
+    """CSAT, CS and NPS with their intervals, and the distribution of both scores; then the
+    customers' own score, when they have one."""
     csat, cs, nps = report.kpi("csat"), report.kpi("satisfaction_score"), report.kpi("nps")
+    own = _customer_score_levels(report)
     if isinstance(csat, NotAvailable) and isinstance(nps, NotAvailable):
-        return not_available(report, "Satisfaction", csat)
+        return not_available(report, "Survey satisfaction" if own else "Satisfaction",
+                             csat) + own
     out = [Text(" ".join([
-        narrative.kpi_sentence("Average CSAT", csat, noun="responses"),
-        narrative.kpi_sentence("Satisfaction CS = S / M", cs, noun="responses"),
-        narrative.nps_sentence("NPS", nps)]))]
+        _score_sentence("Average CSAT", csat),
+        _score_sentence("Satisfaction CS = S / M", cs),
+        _score_sentence("NPS", nps)]))]
     distributions = [(report.kpi("csat_distribution"), "csat", "CSAT: share of responses"),
                      (nps_distribution(report), "nps", "NPS: share of responses")]
     present = [d for d in distributions if not isinstance(d[0], NotAvailable) and len(d[0])]
@@ -531,7 +609,7 @@ def levels(report: Report) -> list:
         out += _levels_by(report)
     notes = sorted({r.note for r in (csat, nps) if getattr(r, "note", "")})
     out += [Text(f"*Note: {escape_markdown(n)}.*") for n in notes]
-    return out
+    return out + own
 
 
 def _levels_by(report: Report) -> list:
@@ -668,14 +746,17 @@ def _scores_table(frames: dict, dim: str, csat_overall, nps_overall) -> pd.DataF
 
 
 def where_worse(report: Report) -> list:
-    """CS and NPS by segment, region and product category with 95% intervals; groups
-    whose interval lies entirely below the overall value are named."""
+    """CS and NPS by segment, region and product category (when there are orders) with
+    95% intervals; groups whose interval lies entirely below the overall value are named.
+    Then the customers' own score by the same groups, when they have one."""
     overall_csat, overall_cs = report.kpi("csat"), report.kpi("satisfaction_score")
     overall_nps = report.kpi("nps")
+    extra = [report.by] if report.by and report.by not in BREAKDOWNS else []
+    dims = breakdowns(report) + extra
+    own = _customer_scores_by(report, [*BREAKDOWNS, *extra])
     if isinstance(overall_csat, NotAvailable):
-        return not_available(report, "Satisfaction by group", overall_csat)
-    dims = list(BREAKDOWNS) + ([report.by] if report.by and report.by not in BREAKDOWNS
-                               else [])
+        return not_available(report, "Survey satisfaction by group" if own else
+                             "Satisfaction by group", overall_csat) + own
     frames = {dim: scores_by(report, dim) for dim in dims}
     present = {d: f for d, f in frames.items() if not isinstance(f, NotAvailable)
                and len(f["csat"]) >= 2}  # one group (a filter on it) compares nothing
@@ -704,21 +785,24 @@ def where_worse(report: Report) -> list:
                         "{groups}.", dim=dim, overall=format_value(overall_nps.value, "nps"),
                         groups=", ".join(f"{g} ({format_value(v, 'nps')})" for g, v
                                          in zip(low[dim], low["value"]))))
-        out.append(Text("\n".join(f"- {s}" for s in sentences if s)))
+        if any(sentences):
+            out.append(Text("\n".join(f"- {s}" for s in sentences if s)))
         table = pd.concat([_scores_table(f, d, overall_csat, overall_nps)
                            for d, f in present.items()], ignore_index=True)
         out.append(Table(table, _SCORES_FORMATS, caption=(
             "CS = mean CSAT / 5. Segment and region: the customer's; order columns such as "
             "category: the responses of customers who bought in that group in the period "
             "(a customer counts in every group they bought in). Significantly worse: the "
-            "95% interval lies entirely below the overall value.")))
+            "95% interval lies entirely below the overall value." if report.has("orders")
+            else "CS = mean CSAT / 5; groups are the responding customer's. Significantly "
+                 "worse: the 95% interval lies entirely below the overall value.")))
     else:
         out.append(Text("*No breakdown has two or more groups with survey scores in this "
                         "selection.*"))
     for dim, f in frames.items():
         if isinstance(f, NotAvailable):
             out += not_available(report, f"Satisfaction by {dim}", f)
-    return out
+    return out + own
 
 
 def complaints(report: Report) -> list:
@@ -735,7 +819,10 @@ def complaints(report: Report) -> list:
                  narrative.rate_sentence(
                      f"The share of complaining customers followed up within "
                      f"{FOLLOW_UP_WINDOW_DAYS} days", followed,
-                     noun="complaining customers")]
+                     noun="complaining customers")
+                 if isinstance(followed, NotAvailable) or followed.denominator else
+                 "No customer complained in the period, so no complaint follow-up is "
+                 "measured."]
     if len(reasons):
         sentences.append(narrative.top_sentence(reasons, by="reason", value="complaints",
                                                 what="complaint tickets"))
@@ -833,7 +920,14 @@ def _row_rate(row) -> Rate:
 
 def repeat_and_churn(report: Report) -> list:
     """Surveyed customers by CSAT band: the share who bought again and the share who
-    churned, with intervals; the gap between high and low CSAT in words."""
+    churned, with intervals; the gap between high and low CSAT in words. Without orders:
+    on a snapshot, churn by the customers' own score; otherwise one line on what it needs."""
+    if not has_orders(report):
+        if report.has_shape("snapshot"):
+            return _churn_by_score_outputs(report)
+        return [Text("*Satisfaction cannot be set against buying or churn in this data: "
+                     "repeat buying needs orders, and churn needs orders or customers with a "
+                     "churn flag.*")]
     outcomes = satisfaction_outcomes(report)
     if isinstance(outcomes, NotAvailable):
         return not_available(report, "The link between satisfaction, buying and churn",
@@ -882,7 +976,8 @@ def repeat_and_churn(report: Report) -> list:
 
 def conclusions(report: Report) -> list:
     """Recommendations: the generic KPI rules of crmkit.narrative, this report's rules
-    (SATISFACTION_RULES), groups significantly below overall and the repeat-buying gap."""
+    (SATISFACTION_RULES), groups significantly below overall, the repeat-buying gap and,
+    without orders, what the customers' own score says (and on a snapshot, its churn gap)."""
     values = {name: report.kpi(name) for name in ("csat", "nps", "complaint_rate",
                                                   "follow_up_rate")}
     items = narrative.recommendation_items(values)
@@ -895,7 +990,7 @@ def conclusions(report: Report) -> list:
         own["open_ticket_share"] = _row_rate(total)
     items += narrative.recommendation_items(own, rules=SATISFACTION_RULES)
     overall = report.kpi("csat")
-    for dim in BREAKDOWNS:
+    for dim in breakdowns(report):
         frames = scores_by(report, dim)
         if isinstance(frames, NotAvailable) or isinstance(overall, NotAvailable):
             continue
@@ -907,8 +1002,9 @@ def conclusions(report: Report) -> list:
                 overall=format_value(overall.value, "score"), dim=dim,
                 groups=", ".join(f"{g} ({format_value(v, 'score')})"
                                  for g, v in zip(low[dim], low["value"])))))
-    outcomes = satisfaction_outcomes(report)
-    if not isinstance(outcomes, NotAvailable):
+    items += _customer_score_recommendations(report)
+    outcomes = satisfaction_outcomes(report) if has_orders(report) else None
+    if isinstance(outcomes, pd.DataFrame):
         comparison = band_comparison(_outcome_rates(outcomes, "repeat", "customers"), "")
         if comparison and not comparison["overlap"] and comparison["difference"] > 0:
             items.append((2, format_markdown(
@@ -920,9 +1016,196 @@ def conclusions(report: Report) -> list:
     if not items and all(isinstance(v, NotAvailable) for v in values.values()):
         return [Text("No recommendations: this data has no survey or ticket scores to base "
                      "them on.")]
+    if not items and all(isinstance(v, NotAvailable) or getattr(v, "n", None) == 0
+                         for v in values.values()):
+        return [Text("No recommendations: no survey response or ticket falls in this "
+                     "selection to base them on.")]
     if not items:
         return [Text(narrative.recommendations({}))]
     return [Text(narrative.findings(items))]
+
+
+# -- data without orders: the customers' own score and a snapshot's churn ------------------
+
+OWN_SCORE = "the customers' own satisfaction score"
+
+
+def _no_orders_basis(report: Report) -> str:
+    """What the figures of data without orders rest on, in one paragraph."""
+    parts = []
+    feedback = [name for name in ("survey", "ticket") if report.has(f"{name}s")]
+    if feedback:
+        parts.append(f"{' and '.join(feedback)} figures are for the report period")
+    if report.has("customers") and report.has("tickets"):
+        parts.append("complaint and follow-up rates count every customer of the customers "
+                     "table the filters select")
+    as_of = [what for what, has in ((OWN_SCORE, customer_scores(report)),
+                                    ("the churn flag", report.has_shape("snapshot"))) if has]
+    if as_of:
+        verb = "are" if len(as_of) > 1 else "is"
+        parts.append(f"{' and '.join(as_of)} {verb} as of the data, not the period")
+    rests = f": {'; '.join(parts)}" if parts else ""
+    return (f"*This data has no orders{rests}. Repeat buying and scores by product category "
+            "need orders and are not reported.*")
+
+
+def _customer_score_sentence(measure, label: str = "The mean of " + OWN_SCORE) -> str:
+    """The mean of the customers' own score in words ("no customer" rather than "0")."""
+    if not isinstance(measure, NotAvailable) and not measure.n:
+        return "No customer in the selection has a satisfaction score of their own."
+    return narrative.kpi_sentence(label, measure, noun="customers with a score")
+
+
+def _customer_score_levels(report: Report) -> list:
+    """The customers' own score: its mean with interval and its distribution; [] when
+    customers have no score."""
+    if not customer_scores(report):
+        return []
+    mean = report.kpi("customer_satisfaction")
+    spread = report.kpi("customer_satisfaction_distribution")
+    lead = (f"**{OWN_SCORE.capitalize()}** (customers.satisfaction: one score per "
+            "customer, as of the data rather than the period).")
+    out = [Text(lead + " " + _customer_score_sentence(mean, "Its mean"))]
+    if isinstance(mean, NotAvailable) or not mean.n or isinstance(spread, NotAvailable):
+        return out
+    on_csat_scale = set(spread["score"]) <= set(range(1, int(CSAT_SCALE_MAX) + 1))
+    out.append(charts.chart("distribution", spread, x="score", y="value",
+                            scale="csat" if on_csat_scale else None, size=(8, 3.6),
+                            title="Customers' own satisfaction score",
+                            ylabel="Share of customers"))
+    without = spread.attrs.get("without_score", 0)
+    if without:
+        out.append(Text(format_markdown(
+            "{n} of the {total} customers selected have no score on file and are left out "
+            "of these figures.", n=format_value(without, "count"),
+            total=format_value(without + mean.n, "count"))))
+    return out
+
+
+def _customer_score_frames(report: Report, dims: list[str]) -> dict:
+    """dim -> the customers' own score by ``dim`` (customers columns with 2+ groups)."""
+    columns = report.wh.table("customers").columns
+    frames = {}
+    for dim in dims:
+        frame = report.kpi("customer_satisfaction", by=dim) if dim in columns else None
+        if isinstance(frame, pd.DataFrame) and len(frame) >= 2:
+            frames[dim] = _label_groups(frame, dim)
+    return frames
+
+
+def _customer_scores_by(report: Report, dims: list[str]) -> list:
+    """The customers' own score by the customers columns among ``dims``: the lowest group
+    in words and a table with intervals; [] when customers have no score."""
+    if not customer_scores(report):
+        return []
+    overall = report.kpi("customer_satisfaction")
+    if isinstance(overall, NotAvailable) or not overall.n:
+        return []  # the level section says why
+    frames = _customer_score_frames(report, dims)
+    out = []
+    if report.by and report.by not in report.wh.table("customers").columns:
+        out.append(Text(format_markdown(
+            "*The customers' own score cannot be broken down by {by}: it is not a "
+            "customers column.*", by=report.by)))
+    if not frames:
+        return out + [Text(f"*No customer column has two or more groups to compare "
+                           f"{OWN_SCORE} by in this selection.*")]
+    sentences = [lowest_group_sentence(f, dim, overall, label=OWN_SCORE, noun="customers")
+                 for dim, f in frames.items()]
+    table = pd.concat([pd.DataFrame({
+        "dimension": dim, "group": f[dim], "customers": f["n"], "score": f["value"],
+        "score_95%_CI": _intervals(f, "score"),
+        "significantly_lower": np.where(f["too_few"].astype(bool), "too few customers",
+                                        np.where(below_overall(f, overall), "below overall",
+                                                 ""))})
+        for dim, f in frames.items()], ignore_index=True)
+    words = [Text("\n".join(f"- {s}" for s in sentences if s))] if any(sentences) else []
+    return [*words, *out,
+            Table(table, {"customers": "count", "score": "score"},
+                  caption=f"{OWN_SCORE.capitalize()} by group: mean of the customers with a "
+                          "score (95% CI). Significantly lower: the interval lies entirely "
+                          "below the overall mean.")]
+
+
+def _score_churn_comparison(report: Report) -> dict | None:
+    """Churn at the highest against the lowest score with enough customers (see
+    band_comparison); None without two such scores."""
+    frame = churn_by_score(report)
+    if isinstance(frame, NotAvailable):
+        return None
+    sure = frame[~frame["too_few"].astype(bool)].reset_index(drop=True)
+    if len(sure) < 2:
+        return None
+    return band_comparison(sure, "churned", column="score",
+                           subject="own satisfaction score")
+
+
+def _churn_by_score_outputs(report: Report) -> list:
+    """A snapshot: the churn rate by the customers' own score, with counts and intervals,
+    and whether the least satisfied leave more."""
+    lead = Text("*Repeat buying needs orders, which this data does not have. Churn here is "
+                "the snapshot's own flag (churned or not as of its date), set against each "
+                "customer's own satisfaction score.*")
+    frame = churn_by_score(report)
+    if isinstance(frame, NotAvailable):
+        return [lead, *not_available(report, "Churn by satisfaction score", frame)]
+    if frame.empty:
+        return [lead, Text("*No customer in the selection has both a churn flag and a "
+                           "satisfaction score.*")]
+    overall = report.kpi("snapshot_churn_rate")
+    chart = charts.Chart((_rate_panel(frame, x="score", reference=overall,
+                                      title="Churn by the customer's own satisfaction score",
+                                      xlabel="Customer's satisfaction score"),), size=(10, 4))
+    comparison = _score_churn_comparison(report)
+    sentences = [narrative.rate_sentence("Churn as of the snapshot", overall,
+                                         noun="customers"),
+                 comparison["sentence"] if comparison else
+                 "Too few customers at two scores to compare churn.",
+                 "This is an association, not an effect: less satisfied customers may "
+                 "differ in other ways (contract, tenure, price) that also drive churn."]
+    without = frame.attrs.get("without_group", 0)
+    table = frame[["score", "denominator", "numerator"]].rename(
+        columns={"denominator": "customers", "numerator": "churned"}).assign(
+        churn_rate=frame["value"], **{"churn_95%_CI": _intervals(frame, "percent")},
+        too_few=frame["too_few"])
+    caption = ("Customers with a churn flag by their own satisfaction score "
+               "(customers.satisfaction); churned = flagged churned as of the snapshot"
+               + (f"; {without:,} customers without a score left out" if without else ""))
+    return [lead, chart, Text("\n".join(f"- {s}" for s in sentences)),
+            Table(table, {"customers": "count", "churned": "count", "churn_rate": "percent",
+                          "too_few": "flag:too few to say"}, caption=caption)]
+
+
+def _customer_score_recommendations(report: Report) -> list:
+    """(priority, sentence): groups whose own score is significantly below overall and,
+    on a snapshot, a churn gap between the lowest and highest score that is not chance."""
+    if not customer_scores(report):
+        return []
+    items = []
+    overall = report.kpi("customer_satisfaction")
+    if not isinstance(overall, NotAvailable) and overall.n:
+        for dim, frame in _customer_score_frames(report, list(BREAKDOWNS)).items():
+            low = frame[below_overall(frame, overall)]
+            if len(low):
+                items.append((2, format_markdown(
+                    "The customers' own satisfaction score is significantly below the "
+                    "overall {overall} for {dim} {groups}: find what those customers have in "
+                    "common and ask a sample of them what went wrong.",
+                    overall=format_value(overall.value, "score"), dim=dim,
+                    groups=", ".join(f"{g} ({format_value(v, 'score')})"
+                                     for g, v in zip(low[dim], low["value"])))))
+    comparison = _score_churn_comparison(report) if not has_orders(report) and \
+        report.has_shape("snapshot") else None
+    if comparison and not comparison["overlap"] and comparison["difference"] < 0:
+        frame = churn_by_score(report)
+        sure = frame[~frame["too_few"].astype(bool)]
+        items.append((2, format_markdown(
+            "Customers whose own satisfaction score was {low} churned {points} percentage "
+            "points more often than those who gave {high}: contact low scorers before they "
+            "leave; a test of such calls would show whether raising satisfaction keeps "
+            "customers.", low=sure["score"].iloc[0], high=sure["score"].iloc[-1],
+            points=f"{abs(comparison['difference']) * 100:.1f}")))
+    return items
 
 
 # Figures this report computes itself (not registered KPIs), for the appendix.

@@ -57,7 +57,7 @@ def test_maven_pipeline_sales_report(tmp_path, need):
     assert "Revenue over time" not in text and "Net revenue" not in text
     index = (out / "index.html").read_text(encoding="utf-8")
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert set(manifest["not_applicable"]) == {"customer_behaviour", "satisfaction", "churn"}
+    assert set(manifest["not_applicable"]) == {"satisfaction", "churn"}
     assert "Not applicable to this data" in index
 
 
@@ -144,3 +144,17 @@ def test_salesforce_export_by_preset_never_adds_up_two_currencies(tmp_path):
     assert re.search(r"The win rate \(won / closed deals\)(: too few to say| was \d+\.\d%)",
                      text)
     assert "Opportunity funnel" in text
+
+
+def test_subscription_sample_satisfaction_report(tmp_path):
+    out = tmp_path / "subscription-satisfaction"
+    done = render(out, "satisfaction", "--source", "data/sample-subscription")
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = reader_text((out / "satisfaction.html").read_text(encoding="utf-8"))
+    assert_truthful(text)
+    assert not re.search(r"(?<![\d,.])0 customers", text)
+    # Churn set against the customers' own score, and the snapshot's customers as the base
+    # of the complaint rate.
+    assert re.search(r"Churn as of the snapshot was 24\.2% \(363 of 1,500;", text)
+    assert re.search(r"Complaint rate was [\d.]+% \(\d+ of 1,500;", text)
+    assert "Repeat buying needs orders, which this data does not have." in text
