@@ -400,6 +400,8 @@ def appendix_definitions(report: Report) -> list:
 
     own = getattr(report_module(report.name), "DEFINITIONS", []) \
         if report.name in REPORTS else []
+    # A figure of one shape of data (an entry's "shape") is defined only where it is shown.
+    own = [d for d in own if "shape" not in d or report.has_shape(d["shape"])]
     table = pd.concat([table[keep], pd.DataFrame(own, columns=keep)], ignore_index=True)
     return [Table(table, caption="Definitions of the KPIs and figures in this report")]
 
