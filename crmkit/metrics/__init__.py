@@ -82,6 +82,18 @@ from crmkit.metrics.snapshot import (
     snapshot_retention_curve,
     winback_candidates,
 )
+from crmkit.metrics.churn import (
+    churn_reasons,
+    churn_reasons_by_group,
+    churned_customers,
+    contract_churn_risk,
+    customer_lifetimes,
+    inactivity_churn_rate,
+    inactivity_churn_risk,
+    inactivity_lifetimes,
+    inactivity_retention_rate,
+    lapsed_customers,
+)
 from crmkit.metrics.pipeline import (
     average_deal_size,
     bookings,
@@ -99,6 +111,16 @@ from crmkit.metrics.accounts import (
     bookings_concentration,
     new_and_repeat_accounts,
     open_deal_accounts,
+)
+from crmkit.metrics.behaviour import (
+    behaviour_clusters,
+    cohort_month_retention,
+    cohort_retention,
+    group_sizes,
+    orders_per_buyer,
+    predicted_clv,
+    rfm_segment_shares,
+    rfm_segments_by_group,
 )
 from crmkit.metrics.scorecard import kpi_set
 
@@ -119,4 +141,6 @@ __all__ = [
     "win_rate",
     "account_bookings", "accounts_by_attribute", "bookings_concentration",
     "new_and_repeat_accounts", "open_deal_accounts",
+    "behaviour_clusters", "cohort_month_retention", "cohort_retention", "group_sizes",
+    "orders_per_buyer", "predicted_clv", "rfm_segment_shares", "rfm_segments_by_group",
 ]

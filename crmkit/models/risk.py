@@ -230,3 +230,39 @@ def contractual_churn_risk(
     return ChurnRiskModel(scores=scores, coefficients=coef_table, cv_auc=cv_auc,
                           n_customers=len(y), churn_rate=churners / len(y),
                           features=tuple(feature_cols))
+
+
+def noncontractual_holdout_auc(
+    orders: pd.DataFrame,
+    *,
+    observation_end,
+    holdout_days: int = 180,
+    min_customers: int = 30,
+    customer_col: str = "customer_id",
+    date_col: str = "order_date",
+) -> tuple[float, int]:
+    """How well the BG/NBD ranks who buys again: (ROC AUC, customers checked).
+
+    ``orders``: customer_col, date_col, amount (one row per customer and day, as
+    :func:`noncontractual_risk` takes). The model is fitted on the orders up to
+    observation_end − ``holdout_days`` and its expected purchases over ``holdout_days``
+    are scored against who bought in those last days. NaN when fewer than
+    ``min_customers`` customers ordered before the cut, the model does not fit, or one
+    outcome is missing (customers checked is then 0, 0 and all of them).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    cut = pd.Timestamp(observation_end) - pd.Timedelta(days=holdout_days)
+    before = orders[orders[date_col] <= cut]
+    if before[customer_col].nunique() < min_customers:
+        return float("nan"), 0
+    try:
+        risk = noncontractual_risk(before, observation_end=cut, horizon_days=holdout_days,
+                                   customer_col=customer_col, date_col=date_col)
+    except (ValueError, FloatingPointError):
+        return float("nan"), 0
+    bought = set(orders.loc[orders[date_col] > cut, customer_col])
+    outcome = risk.index.isin(bought)
+    if outcome.all() or not outcome.any():
+        return float("nan"), len(risk)
+    return float(roc_auc_score(outcome, risk["expected_purchases"])), len(risk)

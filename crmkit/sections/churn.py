@@ -30,35 +30,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ibis
 import numpy as np
 import pandas as pd
 
 from crmkit import charts, narrative
-from crmkit.metrics import NotAvailable, Rate, apply_filters
-from crmkit.metrics.derived import classified_orders, customer_base, execute, grouped, ts
-from crmkit.metrics.filters import Filters, with_breakdown
-from crmkit.metrics.results import MIN_DENOMINATOR, format_value, rate_frame
+from crmkit.metrics import NotAvailable, Rate
+from crmkit.metrics.churn import (  # noqa: F401  (inactivity_churn: kept importable here)
+    INACTIVE_DAYS,
+    NOT_RECORDED,
+    OTHER,
+    customer_groups,
+    has_churn_dates,
+    inactivity_churn,
+)
+from crmkit.metrics.filters import Filters
+from crmkit.metrics.results import format_value
 from crmkit.report.markup import escape_markdown, format_markdown
 from crmkit.sections.base import COMMON_SECTIONS, Report, Table, Text, not_available
 
 TITLE = "Churn and retention"
-INACTIVE_DAYS = 180  # retail: this long without a completed order counts as churned
 TOP_AT_RISK = 20  # rows of the at-risk list
 TOP_WINBACK = 10  # rows of the win-back call list
 TOP_WINBACK_RULES = 3  # win-back recommendations repeated in the conclusions
-AT_RISK_PROBABILITY = 0.5  # churn probability (1 − p_alive) from which a customer is "at risk"
-RETENTION_MONTHS = (3, 6, 12)  # survival table; inactivity churn starts after INACTIVE_DAYS
 MAX_GROUPS = 6  # survival curves drawn; smaller groups go to "other"
 SIGNIFICANCE = 0.05  # log-rank p-value below which curves "differ"
-HOLDOUT_DAYS = 180  # retail: the BG/NBD is checked on who bought again in these last days
-COMPLAINT_TYPES = ("complaint",)
 # How well a ranking model's AUC lets a reader trust the list (first floor met wins).
 AUC_WORDS = ((0.8, "ranks customers well"), (0.7, "ranks customers fairly"),
              (0.6, "ranks customers only weakly"), (0.0, "is barely better than chance"))
 GROUP_COLUMNS = ("segment", "region")  # breakdown fallbacks when report.by is not usable
-OTHER = "other"
-NOT_RECORDED = "not recorded"
 
 # Win-back rules (data: copy, edit and pass back to winback_items). A reason rule fires
 # when customers who left in the period for one of its ``reasons`` (matched without case)
@@ -132,11 +131,7 @@ class ChurnBasis:
 
 def churn_basis(wh) -> ChurnBasis:
     """Contractual when any customer has a churn_date, else churn by inactivity."""
-    if wh.has("customers") and "churn_date" in wh.table("customers").columns:
-        c = wh.table("customers")
-        if int(execute(c.count(where=c.churn_date.notnull()))) > 0:
-            return ChurnBasis("contractual")
-    return ChurnBasis("inactivity")
+    return ChurnBasis("contractual" if has_churn_dates(wh) else "inactivity")
 
 
 def _basis(report: Report) -> ChurnBasis:
@@ -145,109 +140,28 @@ def _basis(report: Report) -> ChurnBasis:
 
 # -- churn and retention rates -------------------------------------------------------------
 
-def _inactivity_table(wh, filters: Filters, inactive_days: int) -> ibis.Table:
-    """Customers of the selection active at the period start, with ``lapsed`` (bool: the
-    lapse falls in the period), ``last_order`` (last completed order up to the period end)
-    and the customers columns."""
-    gap = pd.Timedelta(days=inactive_days)
-    o = classified_orders(wh, filters, period=False)
-    o = o.filter((o.order_kind == "completed") & o.customer_id.notnull()
-                 & (o.order_date < ts(filters.end_exclusive)))
-    per = o.group_by("customer_id").agg(
-        before=o.order_date.max(where=o.order_date < ts(filters.start)),
-        last_order=o.order_date.max())
-    per = per.filter(per.before >= ts(filters.start - gap))
-    base = customer_base(wh, filters)
-    joined = base.inner_join(per, "customer_id").select(*base.columns, "last_order")
-    return joined.mutate(lapsed=joined.last_order < ts(filters.end_exclusive - gap))
-
-
-def inactivity_churn(wh, filters: Filters, *, inactive_days: int = INACTIVE_DAYS, by=None,
-                     retained: bool = False):
-    """Churn (or, with ``retained``, retention) by inactivity over the period: a Rate, or a
-    rate frame by customers columns. See the module docstring for the definition."""
-    t, by = with_breakdown(wh, "customers", _inactivity_table(wh, filters, inactive_days), by)
-    counted = t.count(where=~t.lapsed) if retained else t.count(where=t.lapsed)
-    frame = rate_frame(grouped(t, by, numerator=counted, denominator=t.count()),
-                       "numerator", "denominator")
-    if by:
-        return frame
-    row = frame.iloc[0]
-    return Rate.from_counts(row["numerator"], row["denominator"])
-
-
 def _rate(report: Report, kind: str, filters: Filters | None = None, by=None):
     """Churn (``kind="churn"``) or retention rate on ``filters`` under the report's basis."""
     filters = report.filters if filters is None else filters
     basis = _basis(report)
     if basis.contractual:
         return report.kpi(f"{kind}_rate", filters, **({"by": by} if by else {}))
-    return report.memo(("inactivity", kind, filters, by), lambda: inactivity_churn(
-        report.wh, filters, inactive_days=basis.inactive_days, by=by,
-        retained=kind == "retention"))
+    return report.kpi(f"inactivity_{kind}_rate", filters, inactive_days=basis.inactive_days,
+                      **({"by": by} if by else {}))
 
 
 def _group_column(report: Report) -> str | None:
     """The breakdown for groups: report.by if a customers column with 2+ values, else
     segment, else region; None when none has two values."""
     def usable(column):
-        if not report.has("customers") or column not in report.wh.table("customers").columns:
-            return False
-        c = report.wh.table("customers")
-        return int(execute(c[column].nunique())) >= 2
+        return customer_groups(report.wh, column) >= 2
 
     return report.memo("group_column", lambda: next(
         (c for c in (report.by, *GROUP_COLUMNS) if c and usable(c)), None))
 
 
-def _in_period(dates: pd.Series, filters: Filters) -> pd.Series:
-    """Dates on a day of the period (times of day included)."""
-    return (dates >= filters.start) & (dates < filters.end_exclusive)
-
-
 def _usable_rate(rate) -> bool:
     return isinstance(rate, Rate) and not rate.too_few and rate.denominator > 0
-
-
-# -- frames pulled for the models ----------------------------------------------------------
-
-CUSTOMER_COLUMNS = ("customer_id", "name", "segment", "region", "owner", "signup_date",
-                    "status", "churn_date", "churn_reason", "tenure_months",
-                    "monthly_revenue")
-
-
-def _customers(report: Report) -> pd.DataFrame:
-    """The selected customers (one row each) with the columns the models and lists need."""
-    def pull():
-        if not report.has("customers"):  # a warehouse built without ingest (tests, frames)
-            return pd.DataFrame({"customer_id": pd.Series([], dtype="string")})
-        c = apply_filters(report.wh, "customers", report.filters, period=False)
-        extra = [report.by] if report.by and report.by in c.columns else []
-        columns = [col for col in dict.fromkeys([*CUSTOMER_COLUMNS, *extra]) if col in c.columns]
-        frame = execute(c.select(*columns))
-        for col in ("signup_date", "churn_date"):
-            if col in frame:
-                frame[col] = pd.to_datetime(frame[col])
-        return frame
-
-    return report.memo("customers_frame", pull)
-
-
-def _daily_orders(report: Report) -> pd.DataFrame:
-    """customer_id, order_date (a day), amount: completed orders of the selection summed per
-    customer and day, up to the period end (what the retail models read)."""
-    def pull():
-        o = classified_orders(report.wh, report.filters, period=False)
-        o = o.filter((o.order_kind == "completed") & o.customer_id.notnull()
-                     & (o.order_date < ts(report.filters.end_exclusive)))
-        o = o.mutate(day=o.order_date.truncate("D"))
-        frame = execute(o.group_by(["customer_id", "day"]).agg(amount=o.amount.sum()))
-        frame = frame.rename(columns={"day": "order_date"})
-        frame["order_date"] = pd.to_datetime(frame["order_date"])
-        frame["amount"] = frame["amount"].astype(float)
-        return frame
-
-    return report.memo("daily_orders", pull)
 
 
 # -- summary -------------------------------------------------------------------------------
@@ -387,35 +301,24 @@ def over_time(report: Report) -> list:
 
 # -- survival ------------------------------------------------------------------------------
 
-def _durations(report: Report):
-    """One row per customer: duration (months), event, group; or NotAvailable."""
-    from crmkit.models.survival import contractual_durations, noncontractual_durations
+def _customer_columns(report: Report) -> tuple[str, ...]:
+    """The customers column the lists carry beyond the usual ones: the report's breakdown."""
+    return (report.by,) if report.by else ()
 
+
+def _durations(report: Report):
+    """The lifetimes KPI of the report's basis (one row per customer: duration in months,
+    event, the group column) with ``group`` for the curves; or NotAvailable."""
     def compute():
-        basis, end = _basis(report), report.filters.end
-        column = _group_column(report)
-        if basis.contractual:
-            customers = _customers(report)
-            if customers.empty:
-                return NotAvailable("no customers in the selection")
-            durations = contractual_durations(customers, observation_end=end).reset_index()
-        else:
-            orders = _daily_orders(report)
-            if orders.empty:
-                return NotAvailable("no completed orders in the selection")
-            durations = noncontractual_durations(orders, observation_end=end,
-                                                 inactive_days=basis.inactive_days)
-            durations = durations.reset_index()
-            if column is not None:
-                groups = _customers(report)[["customer_id", column]]
-                durations = durations.merge(groups, on="customer_id", how="left")
-        if durations.empty:
-            return NotAvailable("no customers signed up by the period end")
-        if column is None:
-            durations["group"] = "all customers"
-        else:
-            durations["group"] = _top_groups(durations[column])
-        return durations
+        basis, column = _basis(report), _group_column(report)
+        columns = (column,) if column else ()
+        durations = (report.kpi("customer_lifetimes", columns=columns) if basis.contractual
+                     else report.kpi("inactivity_lifetimes", columns=columns,
+                                     inactive_days=basis.inactive_days))
+        if isinstance(durations, NotAvailable):
+            return durations
+        return durations.assign(group="all customers" if column is None
+                                else _top_groups(durations[column]))
 
     return report.memo("durations", compute)
 
@@ -425,14 +328,6 @@ def _top_groups(values: pd.Series) -> pd.Series:
     values = values.astype("string")
     keep = values.value_counts().index[:MAX_GROUPS]
     return values.where(values.isin(keep), OTHER).fillna(OTHER).astype(str)
-
-
-def _retention_months(basis: ChurnBasis) -> tuple[float, ...]:
-    if basis.contractual:
-        return RETENTION_MONTHS
-    # Inactivity curves are 1 until the lapse mark by construction: read them after it.
-    mark = basis.inactive_days / (365.25 / 12)
-    return tuple(t for t in (3, 6, 12, 24) if t > mark)[:3]
 
 
 def survival(report: Report) -> list:
@@ -450,7 +345,7 @@ def survival(report: Report) -> list:
     fig = charts.chart("survival", curves, title=f"Share of customers retained by months "
                                                  f"since {since}",
                        xlabel=f"months since {since}", ylabel="retained", size=(10, 4.5))
-    months = _retention_months(basis)
+    months = durations.attrs["months"]
     table = retention_at(durations, months, group_col="group")
     if column is not None:
         overall = retention_at(durations.assign(group="all customers"), months,
@@ -507,31 +402,10 @@ def _logrank_sentence(test: dict, column: str | None) -> str:
 # -- reasons -------------------------------------------------------------------------------
 
 def _reasons(report: Report):
-    """churn_reason, customers, share, monthly_revenue (of the leavers) for customers who
-    churned in the period, most frequent first; NotAvailable for inactivity churn."""
-    def compute():
-        if not _basis(report).contractual:
-            return NotAvailable("churn is inferred from inactivity, so no reason is recorded")
-        c = apply_filters(report.wh, "customers", report.filters, period=False)
-        left = c.filter((c.churn_date.cast("timestamp") >= ts(report.filters.start))
-                        & (c.churn_date.cast("timestamp") < ts(report.filters.end_exclusive)))
-        reason = left.churn_reason.fill_null(NOT_RECORDED)
-        left = left.mutate(churn_reason=ibis.ifelse(reason.strip() == "", NOT_RECORDED,
-                                                    reason))
-        frame = execute(left.group_by("churn_reason").agg(
-            customers=left.count(), monthly_revenue=left.monthly_revenue.sum()))
-        if frame.empty:
-            return frame.assign(share=[])
-        frame["customers"] = frame["customers"].astype("int64")
-        frame["monthly_revenue"] = frame["monthly_revenue"].astype(float).fillna(0.0)
-        frame["share"] = frame["customers"] / frame["customers"].sum()
-        frame = frame.sort_values(["customers", "churn_reason"], ascending=[False, True],
-                                  kind="stable").reset_index(drop=True)
-        if (frame["churn_reason"] != NOT_RECORDED).sum() == 0:
-            return NotAvailable("no churn reasons are recorded")
-        return frame[["churn_reason", "customers", "share", "monthly_revenue"]]
-
-    return report.memo("reasons", compute)
+    """The churn_reasons KPI; NotAvailable for inactivity churn."""
+    if not _basis(report).contractual:
+        return NotAvailable("churn is inferred from inactivity, so no reason is recorded")
+    return report.kpi("churn_reasons")
 
 
 def reasons(report: Report) -> list:
@@ -560,19 +434,15 @@ def reasons(report: Report) -> list:
 
 def _reasons_by_group(report: Report) -> Table | None:
     column = _group_column(report)
-    customers = _customers(report)
-    if column is None or column not in customers:
+    if column is None:
         return None
-    f = report.filters
-    left = customers[customers["churn_date"].pipe(_in_period, f)]
-    if left[column].nunique() < 2:
+    shares = report.kpi("churn_reasons_by_group", by=column)
+    if isinstance(shares, NotAvailable):
         return None
-    counts = pd.crosstab(left["churn_reason"].fillna(NOT_RECORDED).rename("reason"),
-                         left[column].fillna(OTHER))
-    shown = (counts / counts.sum()).map(lambda v: f"{v:.1%}")
-    shown.loc["leavers (all reasons)"] = counts.sum().map(lambda v: f"{v:,}")
+    shown = shares.set_index("reason").map(lambda v: f"{v:.1%}")
+    shown.loc["leavers (all reasons)"] = pd.Series(shares.attrs["leavers"]).map(
+        lambda v: f"{v:,}")
     shown = shown.reset_index()
-    shown.columns = [str(c) for c in shown.columns]
     return Table(shown, caption=f"Share of each reason among the leavers of each "
                                 f"{column.replace('_', ' ')} (last row: leavers)")
 
@@ -587,124 +457,44 @@ class AtRisk:
     scores: pd.DataFrame  # customer_id, customer columns, probability, revenue_at_risk ...
     revenue_at_risk: float  # total over the scored customers (annual)
     revenue_base: float  # their annual revenue: the denominator of the share at risk
-    at_risk: int  # customers with churn probability >= AT_RISK_PROBABILITY
+    at_risk: int  # customers with churn probability >= at_risk_probability
     scored: int  # active customers scored
     fitted: int  # customers the model was fitted on
     auc: float  # cross-validated (contractual) or holdout (inactivity) ROC AUC
     auc_note: str
+    at_risk_probability: float  # the KPI's "at risk" floor
     coefficients: pd.DataFrame | None = None
 
 
 def _risk(report: Report):
-    return report.memo("risk", lambda: _contractual_risk(report) if _basis(report).contractual
-                       else _inactivity_risk(report))
+    """The churn risk KPI of the report's basis as an :class:`AtRisk`; or NotAvailable."""
+    def compute():
+        basis = _basis(report)
+        if basis.contractual:
+            scores = report.kpi("contract_churn_risk", columns=_customer_columns(report))
+        else:
+            scores = report.kpi("inactivity_churn_risk", columns=_customer_columns(report),
+                                inactive_days=basis.inactive_days)
+        if isinstance(scores, NotAvailable):
+            return scores
+        a = scores.attrs
+        if basis.contractual:
+            note = (f"cross-validated AUC of a logistic model on "
+                    f"{', '.join(f.replace('_', ' ') for f in a['features'])}")
+            coefficients = pd.DataFrame({"feature": list(a["odds_ratios"]),
+                                         "odds_ratio": list(a["odds_ratios"].values())})
+        else:
+            note = (f"AUC of the BG/NBD expected purchases, fitted on orders up to "
+                    f"{a['holdout_days']} days before the period end, at ranking which of "
+                    f"{a['checked']:,} customers bought again in those days")
+            coefficients = None
+        return AtRisk(kind=basis.kind, scores=scores, revenue_at_risk=a["revenue_at_risk"],
+                      revenue_base=a["revenue_base"], at_risk=a["at_risk"],
+                      scored=a["scored"], fitted=a["fitted"], auc=a["auc"], auc_note=note,
+                      at_risk_probability=a["at_risk_probability"],
+                      coefficients=coefficients)
 
-
-def _contractual_risk(report: Report):
-    from crmkit.models.risk import churn_features, contractual_churn_risk
-
-    customers = _customers(report)
-    if customers.empty or customers["monthly_revenue"].isna().all():
-        return NotAvailable("needs customers.monthly_revenue")
-    end = report.filters.end
-    tickets = _complaints(report) if report.has("tickets") else None
-    surveys = _csat(report) if report.has("surveys") else None
-    features = churn_features(customers, observation_end=end, tickets=tickets,
-                              surveys=surveys, complaint_types=COMPLAINT_TYPES)
-    # A ticket or survey feature without variance (none in the selection) says nothing.
-    flat = [c for c in ("complaints", "csat") if c in features
-            and features[c].nunique(dropna=True) <= 1]
-    features = features.drop(columns=flat)
-    try:
-        model = contractual_churn_risk(features)
-    except ValueError as err:
-        return NotAvailable(str(err))
-    scores = model.scores.join(customers.set_index("customer_id")
-                               .drop(columns="monthly_revenue"), how="left")
-    scores = scores.reset_index().rename(columns={"index": "customer_id",
-                                                  "p_churn": "churn_probability"})
-    return AtRisk(
-        kind="contractual", scores=scores,
-        revenue_at_risk=float(scores["revenue_at_risk"].sum()),
-        revenue_base=float(scores["monthly_revenue"].fillna(0).sum() * 12),
-        at_risk=int((scores["churn_probability"] >= AT_RISK_PROBABILITY).sum()),
-        scored=len(scores), fitted=model.n_customers, auc=model.cv_auc,
-        auc_note=f"cross-validated AUC of a logistic model on "
-                 f"{', '.join(f.replace('_', ' ') for f in model.features)}",
-        coefficients=model.coefficients.reset_index())
-
-
-def _complaints(report: Report) -> pd.DataFrame:
-    t = apply_filters(report.wh, "tickets", report.filters, period=False)
-    t = t.filter(t.customer_id.notnull() & (t.opened_at < ts(report.filters.end_exclusive))
-                 & t.type.lower().isin(list(COMPLAINT_TYPES)))
-    return execute(t.select("customer_id", "opened_at", "type"))
-
-
-def _csat(report: Report) -> pd.DataFrame:
-    """customer_id, date, csat: one row per customer with the mean CSAT up to the period
-    end (churn_features takes the mean per customer, so the mean of one row is the same
-    number, and only one row per customer crosses from the warehouse)."""
-    s = apply_filters(report.wh, "surveys", report.filters, period=False)
-    s = s.filter(s.customer_id.notnull() & s.csat.notnull()
-                 & (s.date < ts(report.filters.end_exclusive)))
-    frame = execute(s.group_by("customer_id").agg(date=s.date.max(), csat=s.csat.mean()))
-    frame["date"] = pd.to_datetime(frame["date"])
-    return frame
-
-
-def _inactivity_risk(report: Report):
-    from crmkit.models.risk import noncontractual_risk
-
-    orders = _daily_orders(report)
-    if orders["customer_id"].nunique() < MIN_DENOMINATOR:
-        return NotAvailable(f"fewer than {MIN_DENOMINATOR} customers with orders")
-    end = report.filters.end
-    try:
-        risk = noncontractual_risk(orders, observation_end=end)
-    except (ValueError, FloatingPointError) as err:
-        return NotAvailable(f"the BG/NBD model did not fit ({err})")
-    auc, checked = _holdout_auc(orders, end)
-    # Active = not yet lapsed by the inactivity definition; the lapsed are win-back's.
-    days = _basis(report).inactive_days
-    active = risk[(risk["days_since_last_order"] < days)
-                  & (risk["trailing_revenue"] > 0)].copy()
-    active["churn_probability"] = 1 - active["p_alive"]
-    customers = _customers(report).set_index("customer_id")
-    scores = active.join(customers, how="left").reset_index()
-    scores = scores.sort_values(["revenue_at_risk", "churn_probability"],
-                                ascending=False, kind="stable").reset_index(drop=True)
-    return AtRisk(
-        kind="inactivity", scores=scores,
-        revenue_at_risk=float(scores["revenue_at_risk"].sum()),
-        revenue_base=float(scores["trailing_revenue"].sum()),
-        at_risk=int((scores["churn_probability"] >= AT_RISK_PROBABILITY).sum()),
-        scored=len(scores), fitted=len(risk), auc=auc,
-        auc_note=f"AUC of the BG/NBD expected purchases, fitted on orders up to "
-                 f"{HOLDOUT_DAYS} days before the period end, at ranking which of "
-                 f"{checked:,} customers bought again in those days")
-
-
-def _holdout_auc(orders: pd.DataFrame, end: pd.Timestamp) -> tuple[float, int]:
-    """(AUC, customers checked): BG/NBD fitted up to end − HOLDOUT_DAYS, scored on who
-    bought in the last HOLDOUT_DAYS. NaN when one outcome is missing."""
-    from sklearn.metrics import roc_auc_score
-
-    from crmkit.models.risk import noncontractual_risk
-
-    cut = end - pd.Timedelta(days=HOLDOUT_DAYS)
-    before = orders[orders["order_date"] <= cut]
-    if before["customer_id"].nunique() < MIN_DENOMINATOR:
-        return float("nan"), 0
-    try:
-        risk = noncontractual_risk(before, observation_end=cut, horizon_days=HOLDOUT_DAYS)
-    except (ValueError, FloatingPointError):
-        return float("nan"), 0
-    bought = set(orders.loc[orders["order_date"] > cut, "customer_id"])
-    outcome = risk.index.isin(bought)
-    if outcome.all() or not outcome.any():
-        return float("nan"), len(risk)
-    return float(roc_auc_score(outcome, risk["expected_purchases"])), len(risk)
+    return report.memo("risk", compute)
 
 
 def _auc_words(auc: float) -> str:
@@ -718,7 +508,7 @@ def _at_risk_sentence(risk: AtRisk) -> str:
         "{n} of {m} active customers are at risk (churn probability {p} or more); the "
         "expected revenue at risk is {revenue} a year, {share} of their annual revenue.",
         n=format_value(risk.at_risk, "count"), m=format_value(risk.scored, "count"),
-        p=format_value(AT_RISK_PROBABILITY, "percent"),
+        p=format_value(risk.at_risk_probability, "percent"),
         revenue=format_value(risk.revenue_at_risk, "currency"),
         share=format_value(risk.revenue_at_risk / risk.revenue_base
                            if risk.revenue_base else np.nan, "percent"))
@@ -783,35 +573,13 @@ def at_risk(report: Report) -> list:
 # -- win-back ------------------------------------------------------------------------------
 
 def _leavers(report: Report):
-    """Customers who churned (or lapsed) in the period, one row each: customer_id, the
-    customers columns, left_on, annual_revenue; highest annual revenue first."""
-    def compute():
-        f = report.filters
-        if _basis(report).contractual:
-            c = _customers(report)
-            left = c[c["churn_date"].pipe(_in_period, f)].copy()
-            left["left_on"] = left["churn_date"]
-            left["annual_revenue"] = left["monthly_revenue"].astype(float) * 12
-        else:
-            days = _basis(report).inactive_days
-            t = _inactivity_table(report.wh, f, days)
-            t = t.filter(t.lapsed)
-            o = classified_orders(report.wh, f, period=False)
-            o = o.filter(o.order_kind == "completed")
-            year = o.inner_join(t.select("customer_id", "last_order"), "customer_id")
-            year = year.filter(year.order_date > year.last_order - ibis.interval(days=365))
-            revenue = execute(year.group_by("customer_id").agg(
-                annual_revenue=year.amount.sum()))
-            ids = execute(t.select("customer_id", "last_order"))
-            left = ids.merge(_customers(report), on="customer_id", how="left")
-            left = left.merge(revenue, on="customer_id", how="left")
-            left["last_order"] = pd.to_datetime(left["last_order"])
-            left["left_on"] = left["last_order"].dt.normalize() + pd.Timedelta(days=days)
-            left["annual_revenue"] = left["annual_revenue"].astype(float).fillna(0.0)
-        return left.sort_values(["annual_revenue", "customer_id"], ascending=[False, True],
-                                kind="stable").reset_index(drop=True)
-
-    return report.memo("leavers", compute)
+    """The customers who churned (or lapsed) in the period, one row each: the customers
+    columns, left_on, annual_revenue; highest annual revenue first."""
+    basis = _basis(report)
+    if basis.contractual:
+        return report.kpi("churned_customers", columns=_customer_columns(report))
+    return report.kpi("lapsed_customers", columns=_customer_columns(report),
+                      inactive_days=basis.inactive_days)
 
 
 def _rule_for(reason: str, rules: list[dict]) -> dict | None:
@@ -826,7 +594,7 @@ def winback_items(report: Report, *, reason_rules: list[dict] | None = None,
     reason_rules = WINBACK_REASON_RULES if reason_rules is None else reason_rules
     group_rule = WINBACK_GROUP_RULE if group_rule is None else group_rule
     leavers = _leavers(report)
-    if leavers.empty:
+    if isinstance(leavers, NotAvailable) or leavers.empty:
         return []
     items = []  # (priority, annual revenue concerned, sentence)
     total = len(leavers)
@@ -865,6 +633,8 @@ def winback(report: Report) -> list:
     """Who to win back first: what the period's leavers were worth, the customers worth
     most, and rules (reasons, groups that churn most) turned into actions."""
     leavers = _leavers(report)
+    if isinstance(leavers, NotAvailable):
+        return not_available(report, "Win-back", leavers)
     if leavers.empty:
         return [Text("No customer churned in the period, so there is no one to win back.")]
     contractual = _basis(report).contractual
@@ -1140,26 +910,6 @@ def _snapshot_recommendations(report: Report) -> list:
                 "reason can be answered.", reason=top["churn_reason"],
                 n=f"{int(top['customers']):,}")))
     return items
-
-
-# Figures this report computes itself (not registered KPIs), for the appendix.
-DEFINITIONS = [
-    {"title": "Churn (inactivity)", "formula": f"without churn dates: a customer churns "
-     f"{INACTIVE_DAYS} days after their last completed order, on that day; rate = churned in "
-     "the period / customers active at its start", "unit": "percent", "grain": "period"},
-    {"title": "Retention at n months", "formula": "Kaplan-Meier survival at n months since "
-     "signup (lifelines), censored at the period end; groups compared by a log-rank test",
-     "unit": "percent", "grain": "group"},
-    {"title": "Churn reasons", "formula": "customers whose churn_date falls in the period, by "
-     "churn_reason / all of them", "unit": "percent", "grain": "reason"},
-    {"title": "Churn probability", "formula": "contractual: logistic regression on tenure, "
-     "revenue, complaints and satisfaction (cross-validated AUC shown); retail: 1 - BG/NBD "
-     f"P(alive). At risk from {AT_RISK_PROBABILITY:.0%}", "unit": "probability",
-     "grain": "customer"},
-    {"title": "Revenue at risk", "formula": "contractual: monthly_revenue x 12 x churn "
-     "probability; retail: trailing-12-month revenue x (1 - P(alive))", "unit": "currency",
-     "grain": "customer"},
-]
 
 
 SHAPES = {

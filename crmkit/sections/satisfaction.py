@@ -1,11 +1,10 @@
 """Sections of the satisfaction report: how satisfied customers are, where it is worse,
 complaints and follow-ups, and whether satisfaction goes with repeat buying and churn.
 
-Levels, breakdowns by customer columns and the service rates are registered KPIs
-(:mod:`crmkit.metrics.satisfaction`). The figures no KPI gives yet (monthly scores, scores
-by product category, NPS distribution, complaint reasons and contact channels, resolution
-times, satisfaction bands against buying and churn) are small ibis aggregations here, with
-their definitions in the captions.
+Every figure is a registered KPI (:mod:`crmkit.metrics.satisfaction`): levels and
+breakdowns, scores per month and by what customers bought, the NPS distribution, complaint
+reasons and contact channels, complaints followed up, resolution times, and repeat buying
+and churn by CSAT band. This module lays them out.
 
 Satisfaction scores come from ``surveys`` and, when there is no surveys table, from the
 ``csat`` of ``tickets`` (the rule of the ``csat`` KPI); NPS only from surveys. The
@@ -22,34 +21,17 @@ from __future__ import annotations
 
 import math
 
-import ibis
 import numpy as np
 import pandas as pd
 
 from crmkit import charts, narrative
-from crmkit.metrics import (
-    PERIOD_COLUMNS,
-    Filters,
-    NotAvailable,
-    Rate,
-    apply_filters,
-)
-from crmkit.metrics.derived import classified_orders, execute, grouped, in_period
-from crmkit.metrics.filters import with_breakdown
-from crmkit.metrics.results import (
-    MIN_DENOMINATOR,
-    MetricUnavailable,
-    format_value,
-    mean_frame,
-    nps_frame,
-    rate_frame,
-)
+from crmkit.metrics import NotAvailable, Rate
+from crmkit.metrics.results import MIN_DENOMINATOR, format_value, rate_frame
 from crmkit.metrics.satisfaction import (
     CSAT_SCALE_MAX,
-    DETRACTOR_MAX,
-    PROMOTER_MIN,
+    FOLLOW_UP_WINDOW_DAYS,
+    TREND_CONTEXT_MONTHS,
     has_customer_scores,
-    score_rows,
 )
 from crmkit.report.markup import escape_markdown, format_markdown
 from crmkit.sections.base import COMMON_SECTIONS, Report, Table, Text, not_available
@@ -59,16 +41,7 @@ TITLE = "Customer satisfaction"
 # Where satisfaction is compared: customers columns reach surveys through customer_id;
 # order columns (category) through the customers who bought them in the period.
 BREAKDOWNS = ("segment", "region", "category")
-# Months before the period shown in the trend, for context.
-TREND_CONTEXT_MONTHS = 12
 TOP_REASONS = 8
-COMPLAINT_TYPE = "complaint"
-FOLLOW_UP_TYPE = "follow_up"
-# A complaint counts as followed up when the customer has a follow_up ticket opened within
-# this many days after their first complaint of the period.
-FOLLOW_UP_WINDOW_DAYS = 30
-# Customers grouped by their mean CSAT in the period: (label, upper bound, exclusive).
-CSAT_BANDS = (("low (1-2)", 2.5), ("mid (3)", 3.5), ("high (4-5)", math.inf))
 UNKNOWN_GROUP = "(unknown)"
 # Churn is set against the customers' own score level by level on a scale of at most this
 # many levels (1-5, 0-10); a finer score (0-100) has too few customers per level.
@@ -106,31 +79,6 @@ def _no_breakdown(what: str, by: str, table: str) -> Text:
                                 "of {table} or customers.*", what=what, by=by, table=table))
 
 
-def _score_rows(report: Report, column: str, filters: Filters | None = None):
-    """(table, rows with a ``column`` score after the filters), or NotAvailable.
-
-    Surveys first, tickets' csat when there is no surveys table (as the csat KPI does).
-    """
-    try:
-        return score_rows(report.wh, report.filters if filters is None else filters, column)
-    except MetricUnavailable as exc:
-        return NotAvailable(str(exc))
-
-
-def _score_aggregates(t, column: str) -> dict:
-    if column == "nps":
-        return {"promoters": t.count(where=t.nps >= PROMOTER_MIN),
-                "passives": t.count(where=(t.nps > DETRACTOR_MAX) & (t.nps < PROMOTER_MIN)),
-                "detractors": t.count(where=t.nps <= DETRACTOR_MAX)}
-    return {"mean": t[column].mean(), "std": t[column].std(), "n": t.count()}
-
-
-def _score_frame(t, column: str, keys: list[str], *, scale: float = 1.0) -> pd.DataFrame:
-    """Mean (csat) or NPS frame of ``t`` grouped by ``keys``."""
-    frame = grouped(t, keys, **_score_aggregates(t, column))
-    return nps_frame(frame) if column == "nps" else mean_frame(frame, scale=scale)
-
-
 def _label_groups(frame, column: str):
     """``frame`` with missing group names shown as UNKNOWN_GROUP (NotAvailable as is)."""
     if isinstance(frame, NotAvailable):
@@ -150,49 +98,22 @@ def reaches(report: Report, table: str, column: str) -> bool:
                                  and column in report.wh.table("customers").columns)
 
 
-def monthly_scores(report: Report, by: str | None = None) -> dict:
-    """{"csat": frame, "nps": frame} per month from TREND_CONTEXT_MONTHS before the period
-    to its end: month, [by], value, n, ci_low, ci_high, too_few (NPS also its counts).
-    A missing score (or a ``by`` the score table cannot reach) is NotAvailable."""
-    def compute():
-        f = report.filters
-        start = None if f.start is None else (
-            f.start - pd.DateOffset(months=TREND_CONTEXT_MONTHS)).to_period("M").start_time
-        window = f.with_period(start, f.end)
-        out = {}
-        for column in ("csat", "nps"):
-            found = _score_rows(report, column, window)
-            if isinstance(found, NotAvailable):
-                out[column] = found
-                continue
-            table, t = found
-            t = t.mutate(month=t[PERIOD_COLUMNS[table]].truncate("M"))
-            try:
-                t, keys = with_breakdown(report.wh, table, t, by)
-            except MetricUnavailable as why:
-                out[column] = NotAvailable(str(why))
-                continue
-            frame = _score_frame(t, column, ["month", *keys])
-            out[column] = _label_groups(frame, by) if by else frame
-        return out
-
-    return report.memo(("monthly_scores", by), compute)
+def monthly_scores(report: Report, by: str | None = None, *,
+                   context_months: int = TREND_CONTEXT_MONTHS) -> dict:
+    """{"csat": frame, "nps": frame} per month from ``context_months`` before the period
+    to its end (KPIs csat_by_month, nps_by_month): month, [by], value, n, ci_low, ci_high,
+    too_few (NPS also its counts). A missing score (or a ``by`` the score table cannot
+    reach) is NotAvailable."""
+    out = {}
+    for column in ("csat", "nps"):
+        frame = report.kpi(f"{column}_by_month", context_months=context_months, by=by)
+        out[column] = _label_groups(frame, by) if by else frame
+    return out
 
 
 def nps_distribution(report: Report):
-    """Share of responses per NPS score 0-10: score, numerator, denominator, value,
-    ci_low, ci_high, too_few; or NotAvailable."""
-    def compute():
-        found = _score_rows(report, "nps")
-        if isinstance(found, NotAvailable):
-            return found
-        _, t = found
-        t = t.mutate(score=t.nps)
-        counts = grouped(t, ["score"], numerator=t.count())
-        counts["denominator"] = counts["numerator"].sum()
-        return rate_frame(counts, "numerator", "denominator")
-
-    return report.memo("nps_distribution", compute)
+    """Share of responses per NPS score 0-10 (KPI nps_distribution)."""
+    return report.kpi("nps_distribution")
 
 
 def scores_by(report: Report, dim: str) -> dict | NotAvailable:
@@ -206,30 +127,12 @@ def scores_by(report: Report, dim: str) -> dict | NotAvailable:
                 "nps": _label_groups(report.kpi("nps", by=dim), dim)}
     if not report.has("orders") or dim not in report.wh.table("orders").columns:
         return csat
-    return report.memo(("scores_by_purchase", dim), lambda: _scores_by_purchase(report, dim))
-
-
-def _scores_by_purchase(report: Report, dim: str) -> dict | NotAvailable:
-    o = classified_orders(report.wh, report.filters)
-    o = o.filter((o.order_kind == "completed") & o.customer_id.notnull())
-    bought = o.select(buyer=o.customer_id.cast("string"), bought_in=o[dim]).distinct()
-    out = {}
-    for column in ("csat", "nps"):
-        found = _score_rows(report, column)
-        if isinstance(found, NotAvailable):
-            if column == "csat":
-                return found
-            out[column] = found
-            continue
-        _, s = found
-        s = s.filter(s.customer_id.notnull())
-        j = s.join(bought, s.customer_id.cast("string") == bought.buyer)
-        j = j.select(**{column: j[column], dim: j.bought_in})
-        out[column] = _label_groups(_score_frame(j, column, [dim]), dim)
-        if column == "csat":
-            out["cs"] = _label_groups(_score_frame(j, column, [dim], scale=CSAT_SCALE_MAX),
-                                      dim)
-    return out
+    csat = report.kpi("csat_by_purchase", by=dim)
+    if isinstance(csat, NotAvailable):
+        return csat
+    return {"csat": _label_groups(csat, dim),
+            "cs": _label_groups(report.kpi("satisfaction_score_by_purchase", by=dim), dim),
+            "nps": _label_groups(report.kpi("nps_by_purchase", by=dim), dim)}
 
 
 def breakdowns(report: Report) -> list[str]:
@@ -252,28 +155,28 @@ def customer_scores(report: Report) -> bool:
     return report.memo("customer_scores", lambda: has_customer_scores(report.wh))
 
 
-def churn_by_score(report: Report):
+def churn_by_score(report: Report, *, max_levels: int = MAX_SCORE_LEVELS):
     """Churn by the customers' own score on a snapshot: score (as text: "4"), numerator
     (churned), denominator (customers with a churn flag and that score), value, ci_low,
     ci_high, too_few, from ``snapshot_churn_rate`` by satisfaction;
     ``attrs["without_group"]``: customers with a flag and no score. NotAvailable without
-    scores, or on a scale finer than MAX_SCORE_LEVELS."""
+    scores, or on a scale of more than ``max_levels`` values."""
     def compute():
         if not customer_scores(report):
             return NotAvailable("needs customers' satisfaction scores")
         frame = report.kpi("snapshot_churn_rate", by="satisfaction")
         if isinstance(frame, NotAvailable):
             return frame
-        if len(frame) > MAX_SCORE_LEVELS:
+        if len(frame) > max_levels:
             return NotAvailable(f"customers.satisfaction takes {len(frame)} values; churn is "
                                 f"set against it level by level on a scale of at most "
-                                f"{MAX_SCORE_LEVELS}")
+                                f"{max_levels}")
         out = frame.rename(columns={"satisfaction": "score"})
         out["score"] = [charts.score_text(float(v)) for v in out["score"]]
         out.attrs = dict(frame.attrs)
         return out
 
-    return report.memo("churn_by_score", compute)
+    return report.memo(("churn_by_score", max_levels), compute)
 
 
 def below_overall(frame: pd.DataFrame, overall) -> pd.Series:
@@ -284,148 +187,44 @@ def below_overall(frame: pd.DataFrame, overall) -> pd.Series:
 
 
 def complaint_reasons(report: Report):
-    """Complaint tickets opened in the period per reason: reason, complaints, share."""
-    def compute():
-        if not report.has("tickets"):
-            return NotAvailable("needs tickets")
-        t = apply_filters(report.wh, "tickets", report.filters)
-        t = t.filter(t.type == COMPLAINT_TYPE)
-        frame = grouped(t, ["reason"], complaints=t.count())
-        frame["reason"] = frame["reason"].astype(object).where(frame["reason"].notna(),
-                                                               "(no reason)")
-        frame["share"] = frame["complaints"] / frame["complaints"].sum()
-        return frame.sort_values("complaints", ascending=False, kind="stable") \
-            .reset_index(drop=True)
-
-    return report.memo("complaint_reasons", compute)
+    """Complaint tickets opened in the period per reason (KPI complaint_reasons): reason,
+    complaints, share."""
+    frame = report.kpi("complaint_reasons")
+    if isinstance(frame, NotAvailable):
+        return frame
+    frame = frame.copy()
+    frame["reason"] = frame["reason"].astype(object).where(frame["reason"].notna(),
+                                                           "(no reason)")
+    return frame
 
 
 def complaints_by_contact_channel(report: Report):
-    """Share of the period's tickets that are complaints, per contact channel (a rate
-    frame: channel + numerator, denominator, value, ci_low, ci_high, too_few)."""
-    def compute():
-        if not report.has("tickets"):
-            return NotAvailable("needs tickets")
-        t = apply_filters(report.wh, "tickets", report.filters)
-        frame = grouped(t, ["channel"], numerator=t.count(where=t.type == COMPLAINT_TYPE),
-                        denominator=t.count())
-        return _label_groups(rate_frame(frame, "numerator", "denominator"), "channel")
-
-    return report.memo("complaints_by_contact_channel", compute)
+    """Share of the period's tickets that are complaints, per contact channel (KPI
+    complaint_share_by_channel)."""
+    return _label_groups(report.kpi("complaint_share_by_channel"), "channel")
 
 
-def complaints_followed_up(report: Report):
+def complaints_followed_up(report: Report, *, window_days: int = FOLLOW_UP_WINDOW_DAYS):
     """Rate: customers with a complaint in the period who had a follow_up ticket within
-    FOLLOW_UP_WINDOW_DAYS after their first complaint of the period."""
-    def compute():
-        if not report.has("tickets"):
-            return NotAvailable("needs tickets")
-        t = apply_filters(report.wh, "tickets", report.filters)
-        t = t.filter((t.type == COMPLAINT_TYPE) & t.customer_id.notnull())
-        first = t.group_by(complainer=t.customer_id.cast("string")).agg(
-            first_complaint=t.opened_at.min())
-        fu = apply_filters(report.wh, "tickets", report.filters, period=False)
-        fu = fu.filter(fu.type == FOLLOW_UP_TYPE)
-        fu = fu.select(customer=fu.customer_id.cast("string"), follow_up_at=fu.opened_at)
-        j = first.join(fu, first.complainer == fu.customer)
-        j = j.filter((j.follow_up_at >= j.first_complaint)
-                     & (j.follow_up_at < j.first_complaint
-                        + ibis.interval(days=FOLLOW_UP_WINDOW_DAYS)))
-        return Rate.from_counts(execute(j.complainer.nunique()), execute(first.count()))
-
-    return report.memo("complaints_followed_up", compute)
+    ``window_days`` after their first complaint of the period (KPI complaints_followed_up)."""
+    return report.kpi("complaints_followed_up", window_days=window_days)
 
 
 def resolution_times(report: Report):
-    """Tickets opened in the period by type (and "all types" last): tickets, closed,
-    median_hours, p90_hours (opened_at to closed_at, closed tickets) and still_open (a
-    Wilson rate: numerator, denominator, value, ci_low, ci_high, too_few)."""
-    def compute():
-        if not report.has("tickets"):
-            return NotAvailable("needs tickets")
-        if execute(report.wh.table("tickets").closed_at.count()) == 0:
-            return NotAvailable("tickets have no closed_at")
-        t = apply_filters(report.wh, "tickets", report.filters)
-        hours = (t.closed_at.epoch_seconds() - t.opened_at.epoch_seconds()) / 3600
-        t = t.mutate(hours=hours.cast("float64"))
-        aggs = {"tickets": t.count(), "closed": t.count(where=t.closed_at.notnull()),
-                "median_hours": t.hours.quantile(0.5), "p90_hours": t.hours.quantile(0.9)}
-        by_type = grouped(t, ["type"], **aggs)
-        by_type["type"] = by_type["type"].astype(object).where(by_type["type"].notna(),
-                                                               UNKNOWN_GROUP)
-        total = grouped(t, [], **aggs).assign(type="all types")
-        frame = pd.concat([by_type, total[by_type.columns]], ignore_index=True)
-        frame["open"] = frame["tickets"] - frame["closed"]
-        rates = rate_frame(frame[["open", "tickets"]].rename(
-            columns={"open": "numerator", "tickets": "denominator"}), "numerator",
-            "denominator")
-        return pd.concat([frame[["type", "tickets", "closed", "median_hours", "p90_hours"]],
-                          rates], axis=1)
-
-    return report.memo("resolution_times", compute)
+    """Tickets opened in the period by type, "all types" last (KPI resolution_time):
+    tickets, closed, median_hours, p90_hours and still open as a rate."""
+    return _label_groups(report.kpi("resolution_time"), "type")
 
 
 def resolution_by(report: Report, by: str):
     """Median and 90th percentile hours to close by a customers (or tickets) column."""
-    def compute():
-        t = apply_filters(report.wh, "tickets", report.filters)
-        t = t.mutate(hours=((t.closed_at.epoch_seconds() - t.opened_at.epoch_seconds())
-                            / 3600).cast("float64"))
-        try:
-            t, keys = with_breakdown(report.wh, "tickets", t, by)
-        except MetricUnavailable as why:
-            return NotAvailable(str(why))
-        frame = grouped(t, keys, tickets=t.count(),
-                        median_hours=t.hours.quantile(0.5), p90_hours=t.hours.quantile(0.9))
-        return _label_groups(frame, by)
-
-    return report.memo(("resolution_by", by), compute)
+    return _label_groups(report.kpi("resolution_time", by=by), by)
 
 
 def satisfaction_outcomes(report: Report):
-    """Surveyed customers by CSAT band (CSAT_BANDS, on each customer's mean score in the
-    period) -> band, customers, repeat (customers with 2+ completed orders in the period),
-    churn_base (customers in the customers table not churned before their first survey
-    of the period), churned (of those, churn_date in the period). NotAvailable without
-    scores."""
-    def compute():
-        found = _score_rows(report, "csat")
-        if isinstance(found, NotAvailable):
-            return found
-        table, s = found
-        s = s.filter(s.customer_id.notnull())
-        per = s.group_by(customer=s.customer_id.cast("string")).agg(
-            csat=s.csat.mean(), first_survey=s[PERIOD_COLUMNS[table]].min())
-        cases = [(per.csat < upper, label) for label, upper in CSAT_BANDS[:-1]]
-        per = per.mutate(band=ibis.cases(*cases, else_=CSAT_BANDS[-1][0]))
-        o = classified_orders(report.wh, report.filters)
-        o = o.filter((o.order_kind == "completed") & o.customer_id.notnull())
-        bought = o.group_by(buyer=o.customer_id.cast("string")).agg(orders=o.count())
-        j = per.left_join(bought, per.customer == bought.buyer)
-        j = j.select("customer", "band", "first_survey", orders=j.orders.fill_null(0))
-        churn = _has_churn_dates(report)
-        if churn:
-            c = report.wh.table("customers")
-            c = c.select(known=c.customer_id.cast("string"),
-                         churn=c.churn_date.cast("timestamp"))
-            j = j.left_join(c, j.customer == c.known)
-        aggs = {"customers": j.count(), "repeat": j.count(where=j.orders >= 2)}
-        if churn:
-            base = j.known.notnull() & (j.churn.isnull() | (j.churn >= j.first_survey))
-            aggs["churn_base"] = j.count(where=base)
-            aggs["churned"] = j.count(where=base & in_period(j.churn, report.filters))
-        frame = grouped(j, ["band"], **aggs)
-        order = [label for label, _ in CSAT_BANDS]
-        frame = frame.set_index("band").reindex(order).fillna(0).astype("int64")
-        return frame.reset_index()
-
-    return report.memo("satisfaction_outcomes", compute)
-
-
-def _has_churn_dates(report: Report) -> bool:
-    if not report.has("customers") or "churn_date" not in report.wh.table("customers").columns:
-        return False
-    return bool(execute(report.wh.table("customers").churn_date.count()))
+    """Surveyed customers by CSAT band (KPI csat_band_outcomes): band, customers, repeat,
+    churn_base, churned."""
+    return report.kpi("csat_band_outcomes")
 
 
 def _outcome_rates(outcomes: pd.DataFrame, numerator: str, denominator: str) -> pd.DataFrame:
@@ -823,13 +622,14 @@ def complaints(report: Report) -> list:
                  if isinstance(followed, NotAvailable) or followed.denominator else
                  "No customer complained in the period, so no complaint follow-up is "
                  "measured."]
-    if len(reasons):
+    has_reasons = not isinstance(reasons, NotAvailable) and len(reasons)
+    if has_reasons:
         sentences.append(narrative.top_sentence(reasons, by="reason", value="complaints",
                                                 what="complaint tickets"))
     out = [Text("\n".join(f"- {s}" for s in sentences))]
     has_channels = not isinstance(channels, NotAvailable) and len(channels) \
         and channels["channel"].ne(UNKNOWN_GROUP).any()
-    if len(reasons):
+    if has_reasons:
         panels = [charts.panel("bar", reasons, x="complaints", y="reason", share="share",
                                unit="count", top=TOP_REASONS,
                                title="Complaint tickets by reason")]
@@ -1206,26 +1006,6 @@ def _customer_score_recommendations(report: Report) -> list:
             "customers.", low=sure["score"].iloc[0], high=sure["score"].iloc[-1],
             points=f"{abs(comparison['difference']) * 100:.1f}")))
     return items
-
-
-# Figures this report computes itself (not registered KPIs), for the appendix.
-DEFINITIONS = [
-    {"title": "CSAT and NPS per month", "formula": "mean survey csat and NPS of the responses "
-     "dated in each month, with 95% intervals; months under 30 responses marked",
-     "unit": "score / nps", "grain": "month"},
-    {"title": "Complaint reasons", "formula": "complaint tickets opened in the period by "
-     "reason / all complaint tickets opened in it", "unit": "percent", "grain": "reason"},
-    {"title": "Complaints followed up", "formula": "complaining customers with a follow_up "
-     f"ticket within {FOLLOW_UP_WINDOW_DAYS} days / complaining customers", "unit": "percent",
-     "grain": "period"},
-    {"title": "Resolution time", "formula": "closed_at - opened_at of tickets opened in the "
-     "period: median and 90th percentile in hours, by type; open = no closed_at",
-     "unit": "hours", "grain": "ticket type"},
-    {"title": "Repeat buying and churn by CSAT band", "formula": "customers banded by their "
-     "mean survey csat (low 1-2, mid 3, high 4-5): share with 2+ completed orders in the "
-     "period, and share with a churn_date in it (of those not churned before their first "
-     "survey); an association, not an effect", "unit": "percent", "grain": "CSAT band"},
-]
 
 
 SECTIONS = {
