@@ -33,3 +33,24 @@ def selected_rows(wh, filters) -> pd.DataFrame:
         rows.append({"filter": name, "table": table,
                      "rows": int(execute(apply_filters(wh, table, one, period=False).count()))})
     return pd.DataFrame(rows)
+
+
+# -- what the filter panel offers (queries the sections layer does not make itself) ---------
+def distinct_values(wh, table: str, column: str, limit: int) -> set:
+    """Up to ``limit`` distinct non-empty values of ``table.column`` (the panel's choices)."""
+    t = wh.table(table)
+    values = execute(t.filter(t[column].notnull()).select(column).distinct().limit(limit))
+    return {v.item() if hasattr(v, "item") else v for v in values[column].tolist() if v != ""}
+
+
+def date_span(wh, table: str, column: str) -> tuple:
+    """First and last day of ``table.column`` (None, None when it has no dates)."""
+    dates = wh.table(table)[column]
+    first, last = execute(dates.min()), execute(dates.max())
+    return (None if pd.isna(first) else pd.Timestamp(first).date(),
+            None if pd.isna(last) else pd.Timestamp(last).date())
+
+
+def table_rows(wh, table: str) -> int:
+    """Rows of ``table`` (a warehouse without an ingest audit to read them from)."""
+    return int(execute(wh.table(table).count()))

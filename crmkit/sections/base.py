@@ -150,7 +150,9 @@ class Report:
         if record is not None:
             return record["kept"] + record["flagged"] > 0
         if not self.wh.audit.get("tables"):  # a warehouse not written by crmkit ingest
-            return self.wh.has(table) and bool(self.wh.table(table).count().execute())
+            from crmkit.metrics.selection import table_rows
+
+            return self.wh.has(table) and table_rows(self.wh, table) > 0
         return False
 
     def has_shape(self, shape: str) -> bool:
@@ -286,8 +288,10 @@ def default_period(wh: Warehouse) -> tuple[pd.Timestamp | None, pd.Timestamp | N
     period = audited_quarter(wh.audit)
     if period is None and not wh.audit.get("tables") and wh.has("orders"):
         # A warehouse not written by crmkit ingest: ask the data.
-        period = last_full_quarter(
-            pd.Timestamp(wh.table("orders").order_date.max().execute()).date())
+        from crmkit.metrics.selection import date_span
+
+        last = date_span(wh, "orders", "order_date")[1]
+        period = last_full_quarter(last) if last is not None else None
     if period is None:
         return None, None
     return pd.Timestamp(period[0]), pd.Timestamp(period[1])

@@ -47,6 +47,7 @@ from crmkit.exceptions import CrmkitError
 from crmkit.kept import Kept
 from crmkit.metrics import Filters
 from crmkit.metrics.filters import DIMENSIONS, FILTER_COLUMNS
+from crmkit.metrics.selection import date_span, distinct_values
 from crmkit.sections.base import Report, Table, Text, figure_output, filter_params_text
 
 # dimension -> label; product has too many values for a dropdown (its parameter applies).
@@ -94,7 +95,7 @@ def filter_options(wh, *, max_options: int = MAX_OPTIONS,
         values: set = set()
         for table, column in FILTER_COLUMNS[name].items():
             if wh.has(table) and column in wh.table(table).columns:
-                values |= _distinct(wh.table(table), column, max_options + 1)
+                values |= distinct_values(wh, table, column, max_options + 1)
         if 0 < len(values) <= max_options:
             dimensions[name] = _sorted(values)
     attributes = {}
@@ -104,17 +105,13 @@ def filter_options(wh, *, max_options: int = MAX_OPTIONS,
         for column in wh.attributes(table):
             if column in attributes or column in DIMENSIONS or column in ("start", "end"):
                 continue
-            values = _distinct(wh.table(table), column, max_attribute_values + 1)
+            values = distinct_values(wh, table, column, max_attribute_values + 1)
             if 2 <= len(values) <= max_attribute_values:
                 attributes[column] = _sorted(values)
     first, last = _order_days(wh)
     return FilterOptions(dimensions, attributes, first, last)
 
 
-def _distinct(t, column: str, limit: int) -> set:
-    values = (t.filter(t[column].notnull()).select(column).distinct().limit(limit)
-              .execute()[column].tolist())
-    return {v.item() if hasattr(v, "item") else v for v in values if v != ""}
 
 
 def _sorted(values) -> tuple:
@@ -131,10 +128,7 @@ def _order_days(wh) -> tuple[date | None, date | None]:
         return (pd.Timestamp(recorded["min"]).date(), pd.Timestamp(recorded["max"]).date())
     if not wh.has("orders"):
         return None, None
-    dates = wh.table("orders").order_date
-    first, last = dates.min().execute(), dates.max().execute()
-    return (None if pd.isna(first) else pd.Timestamp(first).date(),
-            None if pd.isna(last) else pd.Timestamp(last).date())
+    return date_span(wh, "orders", "order_date")
 
 
 # -- the command that renders a view ------------------------------------------------------
