@@ -93,6 +93,7 @@ from crmkit.metrics.churn import (
     inactivity_lifetimes,
     inactivity_retention_rate,
     lapsed_customers,
+    survival_by_group,
 )
 from crmkit.metrics.pipeline import (
     average_deal_size,

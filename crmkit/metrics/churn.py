@@ -23,7 +23,8 @@ import pandas as pd
 from crmkit.metrics.derived import classified_orders, customer_base, execute, grouped, ts
 from crmkit.metrics.filters import Filters, apply_filters, with_breakdown
 from crmkit.metrics.registry import metric
-from crmkit.metrics.results import MIN_DENOMINATOR, MetricUnavailable, Rate, rate_frame
+from crmkit.metrics.results import (MIN_DENOMINATOR, MetricUnavailable, NotAvailable, Rate,
+                                    rate_frame)
 
 INACTIVE_DAYS = 180  # retail: this long without a completed order counts as churned
 AT_RISK_PROBABILITY = 0.5  # churn probability from which an active customer is "at risk"
@@ -431,3 +432,50 @@ def lapsed_customers(wh, filters, *, inactive_days: int = INACTIVE_DAYS,
 def _by_revenue(left: pd.DataFrame) -> pd.DataFrame:
     return left.sort_values(["annual_revenue", "customer_id"], ascending=[False, True],
                             kind="stable").reset_index(drop=True)
+
+
+# Groups a survival comparison draws: the largest ones, the rest (and missing) as "other".
+SURVIVAL_GROUPS = 6
+
+
+@metric(name="survival_by_group", returns="frame",
+        title="Retention curves by group (Kaplan–Meier)", unit="percent",
+        grain="group × month since signup (or first order)", needs=("customers",),
+        formula="Kaplan–Meier share retained by months since signup (contractual: churn "
+                "date as the event, censored at the period end) or since the first order "
+                "(retail: the event is 180 days without an order); 95% bands; retention "
+                "read at 3, 6 and 12 months (and 24 for retail) with the customers still "
+                "at risk; groups compared by a log-rank test; the largest 6 groups of the "
+                "breakdown, the rest as other")
+def survival_by_group(wh, filters, *, contractual: bool = True,
+                      inactive_days: int = INACTIVE_DAYS, column: str | None = None,
+                      max_groups: int = SURVIVAL_GROUPS) -> pd.DataFrame:
+    """The curves (group, time, survival, ci_lower, ci_upper ...); ``attrs`` holds
+    ``table`` (retention at the months, per group, and for all customers when grouped),
+    ``test`` (the log-rank test, None with one group), ``customers`` and ``months``."""
+    from crmkit.models.survival import logrank_test, retention_at, survival_curves
+
+    columns = (column,) if column else ()
+    durations = (customer_lifetimes(wh, filters, columns=columns) if contractual else
+                 inactivity_lifetimes(wh, filters, columns=columns,
+                                      inactive_days=inactive_days))
+    if isinstance(durations, NotAvailable):
+        raise MetricUnavailable(durations.reason)
+    if column is None:
+        durations = durations.assign(group="all customers")
+    else:
+        values = durations[column].astype("string")
+        keep = values.value_counts().index[:max_groups]
+        durations = durations.assign(
+            group=values.where(values.isin(keep), OTHER).fillna(OTHER).astype(str))
+    months = durations.attrs["months"]
+    curves = survival_curves(durations, group_col="group")
+    table = retention_at(durations, months, group_col="group")
+    if column is not None:
+        overall = retention_at(durations.assign(group="all customers"), months,
+                               group_col="group")
+        table = pd.concat([table, overall], ignore_index=True)
+    test = (logrank_test(durations, group_col="group")
+            if durations["group"].nunique() >= 2 else None)
+    curves.attrs.update(table=table, test=test, customers=len(durations), months=months)
+    return curves

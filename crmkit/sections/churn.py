@@ -306,63 +306,31 @@ def _customer_columns(report: Report) -> tuple[str, ...]:
     return (report.by,) if report.by else ()
 
 
-def _durations(report: Report):
-    """The lifetimes KPI of the report's basis (one row per customer: duration in months,
-    event, the group column) with ``group`` for the curves; or NotAvailable."""
-    def compute():
-        basis, column = _basis(report), _group_column(report)
-        columns = (column,) if column else ()
-        durations = (report.kpi("customer_lifetimes", columns=columns) if basis.contractual
-                     else report.kpi("inactivity_lifetimes", columns=columns,
-                                     inactive_days=basis.inactive_days))
-        if isinstance(durations, NotAvailable):
-            return durations
-        return durations.assign(group="all customers" if column is None
-                                else _top_groups(durations[column]))
-
-    return report.memo("durations", compute)
-
-
-def _top_groups(values: pd.Series) -> pd.Series:
-    """The MAX_GROUPS largest groups kept, the rest (and missing) as "other"."""
-    values = values.astype("string")
-    keep = values.value_counts().index[:MAX_GROUPS]
-    return values.where(values.isin(keep), OTHER).fillna(OTHER).astype(str)
-
-
 def survival(report: Report) -> list:
     """Kaplan-Meier retention curves by group with 95% bands, retention at 3 / 6 / 12
     months with the customers still at risk, and a log-rank test in words."""
-    from crmkit.models.survival import logrank_test, retention_at, survival_curves
-
     basis = _basis(report)
-    durations = _durations(report)
-    if isinstance(durations, NotAvailable):
-        return not_available(report, "Survival", durations)
     column = _group_column(report)
-    curves = survival_curves(durations, group_col="group")
+    curves = report.kpi("survival_by_group", contractual=basis.contractual,
+                        inactive_days=basis.inactive_days, column=column,
+                        max_groups=MAX_GROUPS)
+    if isinstance(curves, NotAvailable):
+        return not_available(report, "Survival", curves)
     since = "signup" if basis.contractual else "first order"
     fig = charts.chart("survival", curves, title=f"Share of customers retained by months "
                                                  f"since {since}",
                        xlabel=f"months since {since}", ylabel="retained", size=(10, 4.5))
-    months = durations.attrs["months"]
-    table = retention_at(durations, months, group_col="group")
-    if column is not None:
-        overall = retention_at(durations.assign(group="all customers"), months,
-                               group_col="group")
-        table = pd.concat([table, overall], ignore_index=True)
     out = [fig]
-    scope = (f"All {len(durations):,} customers of the selection who "
+    scope = (f"All {curves.attrs['customers']:,} customers of the selection who "
              + ("signed up" if basis.contractual else "first ordered")
              + f" by {report.filters.end:%Y-%m-%d}, followed to that date"
              + ("" if basis.contractual else
                 f"; by construction nobody counts as churned before {basis.inactive_days} "
                 "days without an order") + ".")
     out.append(Text(escape_markdown(scope)))
-    if durations["group"].nunique() >= 2:
-        test = logrank_test(durations, group_col="group")
-        out.append(Text(_logrank_sentence(test, column)))
-    out.append(Table(*_retention_table(table, column or "group"),
+    if curves.attrs["test"] is not None:
+        out.append(Text(_logrank_sentence(curves.attrs["test"], column)))
+    out.append(Table(*_retention_table(curves.attrs["table"], column or "group"),
                      caption="Kaplan-Meier share retained at each mark (95% CI) and the "
                              "customers still observed there (at risk)"))
     return out
