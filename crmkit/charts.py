@@ -435,7 +435,15 @@ def _finish(ax: Axes, title: str | None, texts: Iterable[object] = ()) -> Axes:
 def _groups(data: pd.DataFrame, hue: str | None) -> list[tuple[object, pd.DataFrame]]:
     if hue is None:
         return [(None, data)]
-    return list(data.groupby(hue, sort=True, observed=True, dropna=False))
+    return list(named(data, hue).groupby(hue, sort=True, observed=True))
+
+
+def named(data: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The rows of ``data`` whose ``column`` names a group: a chart never draws a missing
+    value (None, NaN, blank) as a bar, line or category of its own."""
+    values = data[column]
+    known = values.notna() & (values.astype(str).str.strip() != "")
+    return data if known.all() else data[known]
 
 
 def _time_values(values: pd.Series) -> pd.Series:
@@ -551,6 +559,7 @@ def bar_frame(data: pd.DataFrame, *, x: str, y: str, share: str | None = None,
               top: int | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The bars :func:`bar` draws, in order (first on top), and their labels."""
     _check_columns(data, x=x, y=y, share=share)
+    data = named(data, y)
     _check_unique(data, y, "y")
     frame = data[[y, x] + ([share] if share else [])].copy()
     if sort:
@@ -601,6 +610,7 @@ def leaderboard_frame(data: pd.DataFrame, *, rep: str = "sales_rep", actual: str
     """The reps :func:`leaderboard` draws, in order (first on top): ``rep``, ``actual``,
     ``target`` and ``_attainment``."""
     _check_columns(data, rep=rep, actual=actual, target=target, attainment=attainment)
+    data = named(data, rep)
     _check_unique(data, rep, "rep")
     frame = data[[rep, actual, target]].copy()
     goal = frame[target].astype(float)
@@ -987,6 +997,7 @@ def rate_bars_frame(frame: pd.DataFrame, *, x: str, y: str = "value",
     interval's top, else the value, else 0); and the top of the value axis."""
     _check_columns(frame, "frame", x=x, y=y, ci_low=ci_low, ci_high=ci_high,
                    numerator=numerator, denominator=denominator, too_few=too_few)
+    frame = named(frame, x)
     _check_unique(frame, x, "x", "frame")
     data = frame.sort_values(y, ascending=False, kind="stable") if sort else frame
     values = data[y].to_numpy(dtype=float)
@@ -1071,6 +1082,7 @@ def nps_bars_frame(frame: pd.DataFrame, *, x: str) -> pd.DataFrame:
     ``_high``, ``_few``, ``_label`` and ``_anchor`` (the interval's top, at least 0)."""
     _check_columns(frame, "frame", x=x, value="value", ci_low="ci_low", ci_high="ci_high",
                    n="n", too_few="too_few")
+    frame = named(frame, x)
     values = frame["value"].to_numpy(dtype=float)
     high = frame["ci_high"].to_numpy(dtype=float)
     few = frame["too_few"].astype(bool).to_numpy()

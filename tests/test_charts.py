@@ -11,6 +11,7 @@ from pathlib import Path
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+import json
 import pandas as pd
 import pytest
 from matplotlib import cbook, font_manager
@@ -412,3 +413,14 @@ def test_figure_png_draws_at_figure_size_wraps_long_titles_and_closes():
     assert image.size == (800, 300) and image.mode == "RGB"
     assert "\n" in right.get_title(loc="left") and left.get_title(loc="left") == "Short"
     assert not plt.fignum_exists(fig.number)
+
+
+def test_a_missing_group_is_never_drawn():
+    from crmkit import vegalite
+
+    frame = pd.DataFrame({"region": ["East", None, " ", "West"],
+                          "revenue": [10.0, 99.0, 5.0, 4.0]})
+    bars, labels = charts.bar_frame(frame, x="revenue", y="region")
+    assert bars["region"].tolist() == ["East", "West"]
+    spec = vegalite.bar(frame, x="revenue", y="region")
+    assert "(blank)" not in json.dumps(spec) and "East" in json.dumps(spec)

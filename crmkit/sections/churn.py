@@ -317,7 +317,9 @@ def survival(report: Report) -> list:
     if isinstance(curves, NotAvailable):
         return not_available(report, "Survival", curves)
     since = "signup" if basis.contractual else "first order"
-    fig = charts.chart("survival", curves, title=f"Share of customers retained by months "
+    drawn = curves.copy()
+    drawn.attrs = {}  # the retention table and test ride in attrs; a chart needs the curves
+    fig = charts.chart("survival", drawn, title=f"Share of customers retained by months "
                                                  f"since {since}",
                        xlabel=f"months since {since}", ylabel="retained", size=(10, 4.5))
     out = [fig]
