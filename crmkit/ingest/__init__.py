@@ -31,6 +31,7 @@ from crmkit.ingest.clean import Built, build_table
 from crmkit.ingest.currency import convert_amounts, load_rates
 from crmkit.ingest.lookups import join_lookups
 from crmkit.ingest.readers import database_tables, literal, new_tmp_dir, quote, stage
+from crmkit.ingest.rules import MAX_MAGNITUDE
 from crmkit.shapes import reports_fed
 from crmkit.schema import PRIMARY_TABLES, TABLES
 from crmkit.secrets import redact_url
@@ -45,6 +46,8 @@ MEMORY_LIMIT = os.environ.get("CRMKIT_MEMORY_LIMIT", "1GB")
 # Loaded first so that children can check their references against kept keys.
 # Bump when what ingest writes changes: warehouses written before are then rebuilt.
 WAREHOUSE_FORMAT = 4
+# A killed ingest's work folder (.ingest-*) untouched this long is removed by the next run.
+STALE_TMP_SECONDS = 3600
 LOAD_ORDER = ("campaigns", "customers", "orders", "opportunities", "leads", "tickets",
               "surveys", "targets")
 
@@ -207,6 +210,7 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
             return previous
 
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_stale_tmp(folder)
     tmp = new_tmp_dir(folder)
     out_db = tmp / DB_FILE
     started = time.perf_counter()
@@ -287,6 +291,21 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return audit
+
+
+def _remove_stale_tmp(folder: Path, older_than: float = STALE_TMP_SECONDS) -> list[Path]:
+    """Remove the work folders of ingests that were killed (``.ingest-*`` untouched for
+    ``older_than`` seconds: a live ingest writes to its own all the time)."""
+    now, removed = time.time(), []
+    for path in folder.glob(".ingest-*"):
+        try:
+            newest = max([path.stat().st_mtime] + [p.stat().st_mtime for p in path.rglob("*")])
+        except OSError:
+            continue
+        if path.is_dir() and now - newest > older_than:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def _snapshot_from_data(records: dict) -> date | None:
@@ -429,10 +448,13 @@ def _control_totals(con: duckdb.DuckDBPyConnection, scored: str, amount: str,
                     money: dict) -> dict:
     """Sums of the amount in and out (kept, flagged, quarantined); per currency when the
     amounts are in several currencies and were not converted: never one sum across them."""
-    a = quote(amount)
+    # Only finite amounts add up (a quarantined "inf" or "NaN" is no money, and would
+    # make every total NaN).
+    a = f"CASE WHEN isfinite({quote(amount)}) AND abs({quote(amount)}) <= {MAX_MAGNITUDE!r} " \
+        f"THEN {quote(amount)} END"
     sums = (f"sum({a}), sum({a}) FILTER (WHERE __reason IS NULL AND flags IS NULL), "
             f"sum({a}) FILTER (WHERE __reason IS NULL AND flags IS NOT NULL), "
-            f"sum({a}) FILTER (WHERE __reason IS NOT NULL), count(*) FILTER (WHERE {a} IS NULL)")
+            f"sum({a}) FILTER (WHERE __reason IS NOT NULL), count(*) FILTER (WHERE ({a}) IS NULL)")
 
     def part(r):
         return {"in": _money(r[0]), "kept": _money(r[1]), "flagged": _money(r[2]),

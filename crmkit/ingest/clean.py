@@ -22,7 +22,8 @@ from crmkit.config import STATUS_TABLES, ColumnSpec, TableConfig, Test
 from crmkit.exceptions import ConfigError, SchemaError
 from crmkit.ingest.readers import literal, quote
 from crmkit.ingest.rules import (CHURNED_STATUSES, DAYS_PER_MONTH, DEFAULT_DATE_FORMATS,
-                                 FALSE_WORDS, FLAG_RULES, FLAGGED_REFERENCES, LOST_STAGES, OUTCOME_SYNONYMS,
+                                 FALSE_WORDS, FIRST_PLAUSIBLE_DATE, FLAG_RULES,
+                                 FLAGGED_REFERENCES, MAX_MAGNITUDE, PLAUSIBLE_YEARS_AHEAD, LOST_STAGES, OUTCOME_SYNONYMS,
                                  STATUS_SYNONYMS, TRUE_WORDS, WON_STAGES)
 from crmkit.schema import DERIVED_NAMES, TABLES, Column, Table
 from crmkit.warehouse import BOOKKEEPING
@@ -568,8 +569,16 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
             reasons.append((f"{has} AND {c} IS NULL", f"unparseable {col.name}"))
         if col.required:
             reasons.append((f"{c} IS NULL", f"missing {col.name}"))
+        if col.kind in ("number", "integer"):
+            reasons.append((f"NOT isfinite({c}) OR abs({c}) > {MAX_MAGNITUDE!r}",
+                            f"{col.name} not a finite number"))
         if col.kind == "integer":
             reasons.append((f"{c} <> round({c})", f"{col.name} not a whole number"))
+        if col.kind == "date":
+            last = dt.date.today().replace(year=dt.date.today().year + PLAUSIBLE_YEARS_AHEAD)
+            reasons.append((f"{c} < TIMESTAMP {literal(FIRST_PLAUSIBLE_DATE)} OR {c} > "
+                            f"TIMESTAMP {literal(last.isoformat())}",
+                            f"{col.name} out of range"))
     reasons += _range_checks(table, spec, present, mapping, cols, built)
     if spec.name == "orders":
         reasons.append(("starts_with(status, '?')", "unknown status"))

@@ -110,10 +110,11 @@ def _csv_select(path: Path, spec: TableConfig, tmp_dir: Path, transcode: bool) -
         path = _transcode(path, spec, tmp_dir)
     elif transcode:
         _check_utf8_start(path, spec)
-    # A quote inside a quoted field is written twice (RFC 4180, as CRMs export it);
-    # DuckDB's detection may leave the escape unset and keep both.
+    # Fields are quoted with " and a quote inside one is written twice (RFC 4180, as CRMs
+    # export them): set, not sniffed, so a name such as 't Hoekje cannot pass for a quote
+    # character and DuckDB keeps no doubled quotes.
     options = ["header = true", "all_varchar = true", "auto_detect = true",
-               "null_padding = true", "strict_mode = false", "escape = '\"'"]
+               "null_padding = true", "strict_mode = false", "quote = '\"'", "escape = '\"'"]
     if spec.delimiter:
         options.append(f"delim = {literal(spec.delimiter)}")
     elif path.name.lower().endswith((".tsv", ".tsv.gz")):

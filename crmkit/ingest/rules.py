@@ -68,3 +68,10 @@ FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0", "lost", "closed lost", "否"
 # (day/month order is never guessed: 03/04/2025 needs a date_format).
 DEFAULT_DATE_FORMATS = ("%Y/%m/%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y%m%d",
                         "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y年%m月%d日")
+
+# Plausible values: a date outside these years, or a number that is not finite or beyond
+# this magnitude, is a data error (a 9999-12-31 placeholder, an "inf" export) and is
+# quarantined with the reason instead of breaking every total it would enter.
+FIRST_PLAUSIBLE_DATE = "1900-01-01"
+PLAUSIBLE_YEARS_AHEAD = 10  # after the day of the ingest
+MAX_MAGNITUDE = 1e15

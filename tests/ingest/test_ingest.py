@@ -285,3 +285,42 @@ def test_sample_data_loads_all_seven_tables(tmp_path):
         assert record["quarantined"] == 0, (name, record["reasons"])
         assert query(wh, f"SELECT count(*) FROM {name}") == \
             [(record["kept"] + record["flagged"],)]
+
+
+def test_a_killed_ingests_work_folder_is_removed_by_the_next_run(tmp_path):
+    import os
+    import time
+
+    write(tmp_path / "src", "orders.csv", "order_id,order_date,amount\n1,2024-01-01,3\n")
+    stale = tmp_path / "wh" / ".ingest-killed"
+    fresh = tmp_path / "wh" / ".ingest-running"
+    for folder in (stale, fresh):
+        folder.mkdir(parents=True)
+        (folder / "orders.utf8.csv").write_text("x")
+    old = time.time() - 7200
+    os.utime(stale / "orders.utf8.csv", (old, old))
+    os.utime(stale, (old, old))
+    run_ingest(source=tmp_path / "src", tmp_path=tmp_path)
+    assert not stale.exists() and fresh.exists()  # another ingest may still be writing there
+
+
+def test_implausible_dates_and_non_finite_numbers_are_quarantined(tmp_path):
+    write(tmp_path / "src", "orders.csv",
+          "order_id,order_date,amount\n1,2024-01-01,3\n2,9999-12-31,4\n3,0001-01-01,5\n"
+          "4,2024-01-02,NaN\n5,2024-01-03,inf\n6,2024-01-04,1e400\n7,2024-01-05,-Infinity\n"
+          "8,2024-01-06,1e308\n")
+    audit, wh = run_ingest(source=tmp_path / "src", tmp_path=tmp_path)
+    orders = audit["tables"]["orders"]
+    assert orders["reasons"] == {"order_date out of range": 2, "amount not a finite number": 5}
+    assert orders["kept"] == 1 and audit["reconciled"] is True
+    assert query(wh, "SELECT order_id FROM orders") == [("1",)]
+
+
+def test_an_apostrophe_in_a_name_is_not_taken_for_a_quote(tmp_path):
+    write(tmp_path / "src", "customers.csv",
+          "customer_id,name,segment\n1,'t Hoekje,SMB\n2,\"He said \"\"hi\"\"\",SMB\n"
+          "3,O'Brien's,Consumer\n")
+    audit, wh = run_ingest(source=tmp_path / "src", tmp_path=tmp_path)
+    assert audit["tables"]["customers"]["kept"] == 3
+    assert query(wh, "SELECT name FROM customers ORDER BY customer_id") == [
+        ("'t Hoekje",), ('He said "hi"',), ("O'Brien's",)]

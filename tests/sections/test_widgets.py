@@ -354,10 +354,10 @@ def test_a_slow_section_never_blocks_the_panel(small_warehouse, displayed):
 
     report = tiny_report(small_warehouse, {"slow": slow})
     panel = live(report, filter_options(small_warehouse), sections=("slow",))
-    began = time.perf_counter()
     panel.dimension_widgets["region"].value = "East"
-    handler = time.perf_counter() - began
-    assert handler < 0.2  # the event handler returns while the redraw waits
+    # The event handler has returned (we are here) while the section cannot have finished:
+    # it waits for `release`, set only below.
+    assert not release.is_set()
     time.sleep(0.1)
     assert "working…" in panel.status.value
     panel.dimension_widgets["region"].value = "West"  # taken while the worker is busy
