@@ -34,7 +34,7 @@ from crmkit.ingest.readers import database_tables, literal, new_tmp_dir, quote, 
 from crmkit.ingest.rules import MAX_MAGNITUDE
 from crmkit.shapes import reports_fed
 from crmkit.schema import PRIMARY_TABLES, TABLES
-from crmkit.secrets import redact_url
+from crmkit.secrets import redact_url, safe_name
 from crmkit.warehouse import AUDIT_FILE, DB_FILE, REJECTS_FILE
 
 _PROJECT = Path(__file__).resolve().parents[2]
@@ -81,7 +81,7 @@ def default_warehouse(config: IngestConfig) -> Path:
         return config.warehouse
     key = str(config.path or config.source) + (f"#{config.preset}" if config.preset and
                                                 not config.path else "")
-    name = Path(config.path).stem if config.path else Path(redact_url(config.source)).name
+    name = Path(config.path).stem if config.path else safe_name(config.source)
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]
     return (DEFAULT_WAREHOUSE_ROOT / f"{name or 'source'}-{digest}").resolve()
 

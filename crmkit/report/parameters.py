@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from crmkit.exceptions import ParameterError
-from crmkit.secrets import REDACTED, SECRET_URL, redact_url
+from crmkit.secrets import REDACTED, has_secret, redact_url, url_secrets
 
 TYPES = ("str", "int", "float", "bool", "date", "list")
 DATE_SUFFIXES = ("start", "end", "date")
@@ -338,12 +338,12 @@ def _check_period(specs: dict[str, ParameterSpec], typed: dict[str, Any], where:
 
 def is_secret(name: str, value: Any) -> bool:
     """True for a password/secret/token-like name or a URL carrying a password."""
-    return bool(SECRET_NAME.search(name)) or (isinstance(value, str) and bool(SECRET_URL.search(value)))
+    return bool(SECRET_NAME.search(name)) or (isinstance(value, str) and has_secret(value))
 
 
 def redact(name: str, value: Any) -> Any:
     """The value as it may be shown: the password of a URL masked, a secret by name masked."""
-    if isinstance(value, str) and SECRET_URL.search(value):
+    if isinstance(value, str) and has_secret(value):
         return redact_url(value)
     if SECRET_NAME.search(name) and value not in (None, ""):
         return REDACTED
@@ -354,11 +354,5 @@ def secret_texts(name: str, value: Any) -> list[str]:
     """The substrings of a secret value that must never be written out (longest first)."""
     if not isinstance(value, str) or not value:
         return []
-    texts = {value}
-    match = SECRET_URL.search(value)
-    if match:
-        password = match.group(2)
-        texts.add(password)
-        from urllib.parse import unquote
-        texts.add(unquote(password))
+    texts = {value, *url_secrets(value)}
     return sorted((t for t in texts if len(t) >= 3), key=len, reverse=True)
