@@ -482,6 +482,10 @@ def _table_config(where: str, name: str, spec: dict, defaults: dict,
                 return None
     fmt = settings.get("format") or (file_format(file) if file else None)
     date_format = settings.get("date_format") or []
+    formats = date_format if isinstance(date_format, list) else [date_format]
+    if any(not isinstance(f, str) or "%" not in f for f in formats):
+        raise ConfigError(f"{where}.date_format: {date_format!r}; write strptime formats "
+                          "such as \"%d/%m/%Y\" (or a list of them)")
     lookups = [_lookup(item, i, where, source, settings)
                for i, item in enumerate(_list(settings.get("lookups"), f"{where}.lookups"))]
     lookups = [lk for lk in lookups if lk is not None]

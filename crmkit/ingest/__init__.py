@@ -98,10 +98,17 @@ def ensure_warehouse(config: str | Path | None = None, source: str | Path | None
 
 
 def _sha256(path: Path) -> str:
+    if path.is_dir():
+        raise SourceError(f"{path} is a folder (or a link to one), not a file; name the "
+                          "file that holds the table")
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 22):
-            h.update(block)
+    try:
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 22):
+                h.update(block)
+    except PermissionError:
+        raise SourceError(f"cannot read {path}: permission denied; give your user read "
+                          "access to it") from None
     return h.hexdigest()
 
 
@@ -209,7 +216,16 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
             previous["skipped"] = True
             return previous
 
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"the warehouse {folder} is a file; name a folder (--warehouse DIR)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".crmkit-write-check"
+        probe.touch()
+        probe.unlink()
+    except PermissionError:
+        raise ConfigError(f"cannot write the warehouse folder {folder}: permission denied; "
+                          "name another with --warehouse (or `warehouse:` in a config)") from None
     _remove_stale_tmp(folder)
     tmp = new_tmp_dir(folder)
     out_db = tmp / DB_FILE

@@ -41,25 +41,32 @@ def stage(con: duckdb.DuckDBPyConnection, spec: TableConfig, source: str,
     """Create ``stage_<name>`` from the source; return its name."""
     name = f"stage_{spec.name}"
     kind = source_kind(source)
-    if kind == "postgresql":
-        relation = _postgres_to_csv(source, spec, tmp_dir)
-        select = _csv_select(relation, spec, tmp_dir, transcode=False)
-    elif kind == "duckdb":
-        select = _duckdb_select(con, source, spec)
-    else:
-        select = _file_select(spec, tmp_dir)
     create = f"CREATE OR REPLACE TABLE {name} AS SELECT row_number() OVER () AS __row, * FROM "
     try:
-        try:
-            con.execute(f"{create}({select})")
-        except duckdb.Error as exc:
-            # Text fields with line breaks inside quotes (a CRM's descriptions and comments)
-            # are read by DuckDB's single-threaded scanner only.
-            if "parallel=false" not in str(exc) or not select.endswith(")"):
-                raise
-            con.execute(f"{create}({select[:-1]}, parallel = false))")
+        if kind == "postgresql":
+            relation = _postgres_to_csv(source, spec, tmp_dir)
+            select = _csv_select(relation, spec, tmp_dir, transcode=False)
+        elif kind == "duckdb":
+            select = _duckdb_select(con, source, spec)
+        else:
+            select = _file_select(spec, tmp_dir)
+        return _create_stage(con, create, select, name)
+    except (EOFError, OSError) as exc:  # a truncated .gz, a file that vanished
+        raise SourceError(f"{spec.name}: could not read {spec.label} to its end "
+                          f"({type(exc).__name__}: {exc}); is the file whole?") from None
     except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
         raise _read_error(spec, exc) from None
+
+
+def _create_stage(con, create: str, select: str, name: str) -> str:
+    try:
+        con.execute(f"{create}({select})")
+    except duckdb.Error as exc:
+        # Text fields with line breaks inside quotes (a CRM's descriptions and comments)
+        # are read by DuckDB's single-threaded scanner only.
+        if "parallel=false" not in str(exc) or not select.endswith(")"):
+            raise
+        con.execute(f"{create}({select[:-1]}, parallel = false))")
     return name
 
 
@@ -233,9 +240,14 @@ def database_tables(source: str) -> set[str]:
     if source_kind(source) == "duckdb":
         if not Path(source).exists():
             raise SourceError(f"source database not found: {source}")
-        with duckdb.connect(source, read_only=True) as con:
-            return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()")
-                    .fetchall()}
+        try:
+            with duckdb.connect(source, read_only=True) as con:
+                return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()")
+                        .fetchall()}
+        except duckdb.Error as exc:
+            raise SourceError(f"cannot open {source} as a DuckDB database "
+                              f"({str(exc).splitlines()[0]}); is it a DuckDB file of a "
+                              f"compatible version, and whole?") from None
     with _pg_connect(source) as conn:
         rows = conn.execute("SELECT table_name FROM information_schema.tables WHERE "
                             "table_schema = current_schema()").fetchall()

@@ -324,3 +324,33 @@ def test_an_apostrophe_in_a_name_is_not_taken_for_a_quote(tmp_path):
     assert audit["tables"]["customers"]["kept"] == 3
     assert query(wh, "SELECT name FROM customers ORDER BY customer_id") == [
         ("'t Hoekje",), ('He said "hi"',), ("O'Brien's",)]
+
+
+def test_bad_files_and_folders_are_clear_errors_never_tracebacks(tmp_path):
+    import gzip
+    import os
+
+    ok = "order_id,order_date,amount\n" + "".join(f"{i},2024-01-01,{i}\n" for i in range(5000))
+    cases = []
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "real").mkdir()
+    os.symlink(tmp_path / "a" / "real", tmp_path / "a" / "orders.csv")
+    cases.append((["--source", str(tmp_path / "a")], "is a folder (or a link to one)"))
+    (tmp_path / "b").mkdir()
+    data = gzip.compress(ok.encode())
+    (tmp_path / "b" / "orders.csv.gz").write_bytes(data[: len(data) // 2])
+    cases.append((["--source", str(tmp_path / "b")], "could not read orders.csv.gz to its end"))
+    (tmp_path / "c.duckdb").write_bytes(b"this is not a database" * 100)
+    cases.append((["--source", str(tmp_path / "c.duckdb")], "cannot open"))
+    write(tmp_path / "d", "orders.csv", ok)
+    (tmp_path / "wh-file").write_text("x")
+    cases.append((["--source", str(tmp_path / "d"), "--warehouse", str(tmp_path / "wh-file")],
+                  "is a file; name a folder"))
+    write(tmp_path, "bad-format.yaml", "source: d\ntables:\n  orders:\n    date_format: 5\n")
+    cases.append((["--config", str(tmp_path / "bad-format.yaml")],
+                  "date_format: 5; write strptime formats"))
+    for args, message in cases:
+        done = cli("ingest", *args, "--force")
+        assert done.returncode == 2, (args, done.stderr)
+        assert message in done.stderr, (args, done.stderr)
+        assert "Traceback" not in done.stderr
