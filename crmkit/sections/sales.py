@@ -16,6 +16,7 @@ from crmkit.metrics import NotAvailable
 from crmkit.metrics.results import format_value
 from crmkit.report.markup import escape_markdown, format_markdown
 from crmkit.sections.base import COMMON_SECTIONS, Report, Table, Text, not_available
+from crmkit.shapes import data_columns
 
 TITLE = "Sales performance"
 BREAKDOWNS = ("category", "region", "channel")
@@ -438,13 +439,12 @@ def owners(report: Report) -> list:
 
 
 def _deal_columns(report: Report) -> set[str]:
-    """The opportunity columns (and attributes) that hold values, from the ingest audit."""
-    record = report.wh.audit.get("tables", {}).get("opportunities", {})
-    known = set(record.get("columns", {})) | set(record.get("derived", {})) | \
-        set(record.get("attributes", {}))
-    if not record and report.has("opportunities"):
-        known = set(report.wh.table("opportunities").columns)
-    return known
+    """The opportunity columns (and attributes) that hold values, from the ingest audit
+    (crmkit.shapes.data_columns); every column of a warehouse not written by ingest."""
+    if not report.wh.audit.get("tables"):
+        return set(report.wh.table("opportunities").columns) if report.has("opportunities") \
+            else set()
+    return data_columns(report.wh.audit).get("opportunities", set())
 
 
 SHAPES = {
