@@ -1133,6 +1133,56 @@ def nps_bars(frame: pd.DataFrame, *, x: str, overall: object = None,
     return _finish(ax, title, frame[x])
 
 
+# -- sparklines ------------------------------------------------------------------------------
+
+SPARKLINE_SIZE = (1.7, 0.45)  # inches: a KPI card's width, a line of text high
+SPARKLINE_DPI = 200  # drawn at twice the report's dpi and shown at half: crisp on any screen
+
+
+def sparkline_frame(data: pd.DataFrame, *, x: str = "period", y: str = "value"
+                    ) -> pd.DataFrame:
+    """The points :func:`sparkline` draws: ``x``, ``y`` and ``position`` (the period's
+    place among all rows, so a period without a value leaves a gap) of the rows with a
+    value, in time order."""
+    _check_columns(data, x=x, y=y)
+    ordered = data.sort_values(x, kind="stable")
+    values = pd.to_numeric(ordered[y], errors="coerce").astype(float).to_numpy()
+    frame = pd.DataFrame({x: ordered[x].to_numpy(), y: values,
+                          "position": np.arange(len(ordered))})
+    return frame[np.isfinite(values)].reset_index(drop=True)
+
+
+def sparkline(data: pd.DataFrame, *, x: str = "period", y: str = "value",
+              ax: Axes | None = None, color: str = MAIN_COLOR, **kwargs) -> Axes:
+    """A KPI's trend in a line of text's height: the line of ``y`` over ``x`` with the
+    last point marked, no axes, ticks or labels; the value axis spans the data (a
+    sparkline shows the shape, its card the numbers). ``data``: one row per period, e.g.
+    period (its start), value. ``kwargs`` go to ``ax.plot``.
+
+    Not a :class:`Chart` kind: sparklines are drawn inside the KPI cards and the
+    scorecard table (crmkit.sections.cards), HTML that the report and the live panel show
+    alike, as these PNGs.
+    """
+    points = sparkline_frame(data, x=x, y=y)
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        # A Figure of its own, not pyplot's: many are drawn per report and none is shown.
+        ax = Figure(figsize=SPARKLINE_SIZE, dpi=SPARKLINE_DPI, layout="none").add_axes(
+            (0.03, 0.12, 0.94, 0.76))
+    xs = points["position"].to_numpy()  # periods are evenly spaced: no date axis
+    ax.plot(xs, points[y], color=color, linewidth=1.4, solid_capstyle="round", **kwargs)
+    if len(points):
+        ax.plot(xs[-1:], points[y].iloc[-1:], marker="o", markersize=3.5, color=color,
+                linestyle="none")
+        low, high = points[y].min(), points[y].max()
+        pad = (high - low) * 0.12 or abs(high) * 0.05 or 1.0
+        ax.set_ylim(low - pad, high + pad)
+        ax.set_xlim(xs[0] - 0.3, max(xs[-1], xs[0] + 1) + 0.3)
+    ax.set_axis_off()
+    return ax
+
+
 # -- charts as data ------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 User mistakes (a missing file, a bad column, a wrong parameter) are CrmkitError: printed as
 one clear message with exit status 2, never a traceback. Anything else is a bug and keeps
-its traceback.
+its traceback. Whatever is printed has the command line's credentials masked
+(crmkit.secrets.command_secrets): a library's message may quote a connection string.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from crmkit import __version__
 from crmkit.exceptions import CrmkitError
+from crmkit.secrets import command_secrets, redact_url, scrub, unencoded_at
 
 
 def _say(message: str) -> None:
@@ -46,10 +48,16 @@ def cmd_ingest(args) -> int:
     if args.preset and not args.source:
         raise ConfigError("--preset reads a --source folder (a CRM's export); with a config, "
                           "write `preset:` in it")
+    if args.source and unencoded_at(args.source):
+        raise ConfigError(f"--source {redact_url(args.source)}: the password holds a bare "
+                          "'@', which PostgreSQL takes for the end of the password; write "
+                          "each '@' in it as %40")
+    secrets = command_secrets(args)
     config = resolve_config(args.config, args.source, args.preset)
     folder = Path(args.warehouse) if args.warehouse else default_warehouse(config)
-    audit = ingest(config, folder, force=args.force, progress=_say)
-    print(format_audit(audit))
+    audit = ingest(config, folder, force=args.force,
+                   progress=lambda message: _say(scrub(message, secrets)))
+    print(scrub(format_audit(audit), secrets))
     print(f"warehouse: {folder}")
     if any(r["quarantined"] for r in audit["tables"].values()):
         print(f"quarantined rows with their reasons: {folder / 'rejects.csv'}")
@@ -114,11 +122,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except CrmkitError as exc:
-        _say(f"crmkit {args.command}: error: {exc}")
+        _say(f"crmkit {args.command}: error: {scrub(str(exc), command_secrets(args))}")
         return 2
     except KeyboardInterrupt:
         _say("interrupted")
         return 130
+    except Exception:  # a bug: its traceback stays, without the credentials it may quote
+        import traceback
+
+        _say(scrub(traceback.format_exc(), command_secrets(args)).rstrip())
+        return 1
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ A config is a YAML file (examples in ``examples/``; every setting in ``docs/conf
     preset: salesforce                # optional: a CRM's standard export (crmkit/presets)
     snapshot_date: 2024-12-31         # optional: anchors a snapshot's tenure
     currency: USD                     # optional: the report currency
+    timezone: Europe/Berlin           # optional: the zone timestamps are stored in (UTC)
+    plausible_dates: {earliest: 1900-01-01, latest: 2035-12-31}   # optional: else quarantined
     rates: {EUR: 1.08}                # optional: report-currency units per unit
     defaults: {encoding: utf-8, date_format: "%d/%m/%Y", null_values: ["N/A"]}
     tables:
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,8 +51,9 @@ FILE_SUFFIXES = {
     ".xlsx": "excel", ".xlsm": "excel", ".xls": "excel",
 }
 TOP_KEYS = ("source", "preset", "warehouse", "snapshot_date", "currency", "rates",
-            "defaults", "tables")
-READ_KEYS = ("encoding", "delimiter", "date_format", "decimal", "thousands", "null_values")
+            "timezone", "plausible_dates", "targets", "scorecard", "defaults", "tables")
+READ_KEYS = ("encoding", "delimiter", "quote", "skip_rows", "date_format", "decimal",
+             "thousands", "null_values")
 DEFAULT_KEYS = set(READ_KEYS)
 TABLE_KEYS = {"file", "table", "sheet", "format", *READ_KEYS, "columns", "derive",
               "status_rules", "unique", "rules", "derive_from", "lookups", "stages",
@@ -60,12 +64,39 @@ STATUS_OPERATORS = set(TESTS)  # kept for callers of the old name
 RULE_KEYS = {*TESTS, "ignore_case", "optional", "quarantine", "flag", "min", "max",
              "exclusive"}
 STATUS_RULE_KEYS = {"column", "status", *TESTS, "ignore_case", "optional"}
-LOOKUP_KEYS = {"file", "table", "key", "on", "columns", "name", "match", "optional",
+LOOKUP_KEYS = {"file", "table", "key", "on", "columns", "name", "match", "optional", "pick",
                *READ_KEYS, "sheet", "format"}
 # Tables whose `status` a status rule may set: order statuses are a closed set.
 STATUS_TABLES = ("orders", "customers", "leads")
 STAGED_TABLES = ("opportunities", "leads")
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+# Timestamps with an offset are converted to this zone; those without are taken as in it.
+DEFAULT_TIMEZONE = "UTC"
+PLAUSIBLE_DATES_KEYS = ("earliest", "latest", "years_ahead")
+
+
+@dataclass(frozen=True)
+class PlausibleDates:
+    """The dates a CRM record can carry: one before ``earliest`` or after the latest date
+    (``latest``, else ``years_ahead`` years after the day of the ingest) is a data error (a
+    9999-12-31 placeholder, a 2205 typo) and its row is quarantined."""
+
+    earliest: dt.date = dt.date(1900, 1, 1)
+    latest: dt.date | None = None
+    years_ahead: int = 10
+
+    def last(self, today: dt.date | None = None) -> dt.date:
+        """The latest plausible date, inclusive."""
+        if self.latest is not None:
+            return self.latest
+        today = today or dt.date.today()
+        if (today.month, today.day) == (2, 29):  # into a year that may have no 29 February
+            today = today.replace(day=28)
+        return today.replace(year=today.year + self.years_ahead)
+
+    def describe(self, today: dt.date | None = None) -> str:
+        """'before 1900-01-01 or after 2036-12-06': what is out of range."""
+        return f"before {self.earliest.isoformat()} or after {self.last(today).isoformat()}"
 
 
 @dataclass(frozen=True)
@@ -143,6 +174,9 @@ class Lookup:
     match: str = "exact"
     optional: bool = False
     read: dict = field(default_factory=dict)  # encoding, delimiter ... as for a table
+    # A key that repeats (a lead's campaign memberships): keep the "first" or "last" row
+    # per key by this column; None: a repeated key stops ingest.
+    pick: tuple[str, str] | None = None
 
     @property
     def label(self) -> str:
@@ -160,7 +194,9 @@ class TableConfig:
     format: str | None = None
     encoding: str = "utf-8"
     encodings: list[str] = field(default_factory=list)  # tried in order; [] = [encoding]
-    delimiter: str | None = None
+    delimiter: str | None = None  # None: detected among , ; tab | (crmkit.ingest.readers)
+    quote: str = '"'
+    skip_rows: int = 0  # lines before the header (an export's title lines)
     date_format: list[str] = field(default_factory=list)
     decimal: str = "."
     thousands: str | None = None
@@ -175,6 +211,9 @@ class TableConfig:
     stages: list[str] = field(default_factory=list)
     optional: bool = False
     snapshot_date: dt.date | None = None
+    # Top-level settings every table is read with (set from the config, as snapshot_date).
+    timezone: str = DEFAULT_TIMEZONE
+    plausible_dates: PlausibleDates = PlausibleDates()
 
     @property
     def label(self) -> str:
@@ -205,6 +244,10 @@ class IngestConfig:
     rates: dict[str, float] | None = None
     rates_file: Path | None = None
     dated_rates_file: Path | None = None  # Salesforce DatedConversionRate: by close date
+    timezone: str = DEFAULT_TIMEZONE
+    plausible_dates: PlausibleDates = PlausibleDates()
+    # `targets` and `scorecard`: checked here, read by the reports (read_report_settings)
+    report_settings: dict = field(default_factory=dict)
 
     @property
     def is_database(self) -> bool:
@@ -250,6 +293,18 @@ def preset_settings(name: str) -> dict:
 
 def merge_preset(preset: dict, raw: dict) -> dict:
     """The config's settings over a preset's: table by table, column by column."""
+    for key in ("tables", "defaults"):
+        if raw.get(key) is not None and not isinstance(raw[key], dict):
+            raise ConfigError(f"`{key}`: expected a mapping (table name: settings), got "
+                              f"{raw[key]!r}")
+    for name, spec in (raw.get("tables") or {}).items():
+        if spec is not None and not isinstance(spec, dict):
+            raise ConfigError(f"tables.{name}: expected a mapping of settings (file, "
+                              f"columns ...), got {spec!r}")
+        if isinstance(spec, dict) and spec.get("columns") is not None \
+                and not isinstance(spec["columns"], dict):
+            raise ConfigError(f"tables.{name}.columns: expected a mapping canonical column: "
+                              f"source column, got {spec['columns']!r}")
     out = {k: v for k, v in preset.items() if k != "tables"}
     out.update({k: v for k, v in raw.items() if k not in ("tables", "defaults", "preset")})
     out["defaults"] = {**(preset.get("defaults") or {}), **(raw.get("defaults") or {})}
@@ -277,20 +332,39 @@ def merge_preset(preset: dict, raw: dict) -> dict:
     return out
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a date that does not exist (2024-02-30) stays text,
+    so that the setting holding it can name it (PyYAML raises a bare ValueError)."""
+
+
+def _date_or_text(loader: yaml.SafeLoader, node: yaml.Node):
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_ConfigLoader.add_constructor("tag:yaml.org,2002:timestamp", _date_or_text)
+
+
 def load_config(path: str | Path) -> IngestConfig:
     """Read and check a YAML ingest config; raise ConfigError naming what is wrong."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file not found: {path}")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_ConfigLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with `source` and `tables`")
     if "source" not in raw:
+        import difflib
+
+        typo = difflib.get_close_matches("source", [str(k) for k in raw], n=1, cutoff=0.6)
+        hint = f"; is `{typo[0]}` meant to be `source`?" if typo else ""
         raise ConfigError(f"{path}: `source` is missing (a folder, a .duckdb file or a "
-                          "postgresql:// URL)")
+                          f"postgresql:// URL){hint}")
     return config_from_settings(raw, where=str(path), base=path.parent, path=path)
 
 
@@ -305,12 +379,23 @@ def config_from_settings(raw: dict, *, where: str, base: Path,
     """Check raw settings (a parsed YAML mapping) and build the IngestConfig."""
     unknown = set(raw) - set(TOP_KEYS)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; "
+        raise ConfigError(f"{where}: unknown key(s) {sorted(map(str, unknown))}; "
                           f"valid: {', '.join(TOP_KEYS)}")
     preset = raw.get("preset")
     if preset is not None:
         raw = merge_preset(preset_settings(str(preset)), raw)
+    if raw.get("source") is None or isinstance(raw["source"], (bool, dict, list)):
+        raise ConfigError(f"{where}: `source` {raw.get('source')!r}; give a folder, a .duckdb "
+                          "file or a postgresql:// URL as text")
     source = str(raw["source"])
+    from crmkit.secrets import unencoded_at
+
+    if source_kind(source) == "postgresql" and unencoded_at(source):
+        raise ConfigError(f"{where}: the password in `source` has an @ that is not encoded; "
+                          "write it as %40 (or give the password in PGPASSWORD)")
+    warehouse = raw.get("warehouse")
+    if warehouse is not None and not isinstance(warehouse, (str, Path)):
+        raise ConfigError(f"{where}: `warehouse` {warehouse!r}; give a folder path as text")
     if source_kind(source) != "postgresql":
         source = str((base / source).resolve()) if not Path(source).is_absolute() else source
     defaults = raw.get("defaults") or {}
@@ -318,7 +403,7 @@ def config_from_settings(raw: dict, *, where: str, base: Path,
         raise ConfigError(f"{where}: `defaults` must be a mapping of read settings")
     bad = set(defaults) - DEFAULT_KEYS
     if bad:
-        raise ConfigError(f"{where}: unknown default(s) {sorted(bad)}; valid: "
+        raise ConfigError(f"{where}: unknown default(s) {sorted(map(str, bad))}; valid: "
                           f"{', '.join(sorted(DEFAULT_KEYS))}")
     snapshot = _date_setting(raw.get("snapshot_date"), f"{where}: snapshot_date")
     currency = raw.get("currency")
@@ -326,6 +411,9 @@ def config_from_settings(raw: dict, *, where: str, base: Path,
         raise ConfigError(f"{where}: currency {currency!r}; use a three-letter ISO code "
                           "(USD, EUR, CNY ...)")
     rates, rates_file = _rates(raw.get("rates"), where, source)
+    timezone = _timezone(raw.get("timezone"), where)
+    plausible = _plausible_dates(raw.get("plausible_dates"), where)
+    report_settings = _report_settings(raw, where)
     dated_file = None
     if isinstance(rates_file, tuple):
         rates_file, dated_file = rates_file
@@ -337,17 +425,25 @@ def config_from_settings(raw: dict, *, where: str, base: Path,
         table = _table_config(where, name, spec or {}, defaults, source)
         if table is not None:
             table.snapshot_date = snapshot
+            table.timezone, table.plausible_dates = timezone, plausible
             tables[name] = table
     warehouse = raw.get("warehouse")
     config = IngestConfig(source=source, tables=tables, path=path, preset=preset,
                           warehouse=(base / warehouse).resolve() if warehouse else None,
                           snapshot_date=snapshot,
                           currency=str(currency).upper() if currency else None,
-                          rates=rates, rates_file=rates_file, dated_rates_file=dated_file)
+                          rates=rates, rates_file=rates_file, dated_rates_file=dated_file,
+                          timezone=timezone, plausible_dates=plausible,
+                          report_settings=report_settings)
     if not tables_raw:
-        config.tables = discover_tables(source).tables
+        # Tables found by name start from `defaults` as named ones do.
+        config.tables = {name: _table_config(where, name, {}, defaults, source)
+                         for name in discover_tables(source).tables}
         for table in config.tables.values():
             table.snapshot_date = snapshot
+            table.timezone, table.plausible_dates = timezone, plausible
+            # Found by name, not asked for: a database without one of them is fine.
+            table.optional = True
     return config
 
 
@@ -358,6 +454,123 @@ def _date_setting(value, where: str) -> dt.date | None:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
         raise ConfigError(f"{where}: {value!r} is not a date; write YYYY-MM-DD") from None
+
+
+def time_zones() -> frozenset[str]:
+    """The IANA time zone names DuckDB converts with (its ICU extension, built in)."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        return frozenset(r[0] for r in con.execute("SELECT name FROM pg_timezone_names()")
+                         .fetchall())
+
+
+def _timezone(value, where: str) -> str:
+    if value is None:
+        return DEFAULT_TIMEZONE
+    name = value.strip() if isinstance(value, str) else ""
+    known = time_zones()
+    if name in known:
+        return name
+    spelt = sorted(z for z in known if z.lower() == name.lower())
+    hint = f"did you mean {spelt[0]}? " if spelt else ""
+    raise ConfigError(f"{where}: timezone {value!r} is not a time zone; {hint}write an IANA "
+                      "name such as `timezone: Europe/Berlin` (Asia/Shanghai, "
+                      "America/New_York, UTC; a fixed UTC+8 is Etc/GMT-8)")
+
+
+# -- settings the reports read: targets and the scorecard's status rules ------------------
+TARGET_PERIODS = ("month", "quarter", "year")
+SCORECARD_RULE_KEYS = ("on_track", "at_risk", "without_target", "kpis")
+SCORECARD_REFERENCES = ("previous_period", "none")
+
+
+def read_report_settings(path: str | Path) -> dict:
+    """``{"targets": ..., "scorecard": ...}`` of config file ``path``, checked (the rest
+    of the config is ingest's); empty mappings for a config without them."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    return _report_settings(raw if isinstance(raw, dict) else {}, str(path))
+
+
+def _report_settings(raw: dict, where: str) -> dict:
+    """Check ``targets:`` (KPI -> a number, or {value: N, per: month|quarter|year}) and
+    ``scorecard:`` (status rules); the KPI names are checked by the report, which knows
+    them (crmkit.metrics.scorecard)."""
+    targets = raw.get("targets") or {}
+    if not isinstance(targets, dict):
+        raise ConfigError(f"{where}: targets must map KPI names to targets, e.g. "
+                          "{win_rate: 0.3, revenue: {value: 1000000, per: quarter}}")
+    for name, target in targets.items():
+        value = target.get("value") if isinstance(target, dict) else target
+        if isinstance(target, dict) and (set(target) - {"value", "per"} or
+                                         target.get("per", "month") not in TARGET_PERIODS):
+            raise ConfigError(f"{where}: targets.{name}: {target!r}; write a number, or "
+                              f"{{value: N, per: {' | '.join(TARGET_PERIODS)}}}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: targets.{name}: {value!r} is not a number (rates "
+                              "as fractions: 0.3 for 30%)")
+    scorecard = raw.get("scorecard") or {}
+    check_status_rules(scorecard, f"{where}: scorecard", nested=True)
+    for name, own in (scorecard.get("kpis") or {}).items():
+        check_status_rules(own, f"{where}: scorecard.kpis.{name}", nested=False)
+    return {"targets": dict(targets), "scorecard": dict(scorecard)}
+
+
+def check_status_rules(setting, where: str, *, nested: bool = True) -> None:
+    """Raise ConfigError naming a wrong key or value of the scorecard's status rules."""
+    if not isinstance(setting, dict):
+        raise ConfigError(f"{where}: expected a mapping of rules "
+                          f"({', '.join(SCORECARD_RULE_KEYS)})")
+    valid = SCORECARD_RULE_KEYS if nested else SCORECARD_RULE_KEYS[:-1]
+    unknown = sorted(set(setting) - set(valid))
+    if unknown:
+        raise ConfigError(f"{where}: unknown rule(s) {unknown}; valid: {', '.join(valid)}")
+    for key in ("on_track", "at_risk"):
+        value = setting.get(key)
+        if value is not None and (isinstance(value, bool) or
+                                  not isinstance(value, (int, float)) or value < 0):
+            raise ConfigError(f"{where}.{key}: {value!r}; use a share of the reference "
+                              "such as 0.9")
+    if setting.get("without_target", "none") not in SCORECARD_REFERENCES:
+        raise ConfigError(f"{where}.without_target: {setting['without_target']!r}; use "
+                          f"{' or '.join(SCORECARD_REFERENCES)}")
+    if not isinstance(setting.get("kpis", {}), dict):
+        raise ConfigError(f"{where}.kpis: expected KPI -> rules")
+
+
+def _plausible_dates(value, where: str) -> PlausibleDates:
+    at = f"{where}: plausible_dates"
+    example = ("such as `plausible_dates: {earliest: 1900-01-01, latest: 2035-12-31}` or "
+               "`{earliest: 1900-01-01, years_ahead: 10}`")
+    if value is None:
+        return PlausibleDates()
+    if not isinstance(value, dict):
+        raise ConfigError(f"{at}: expected a mapping {example}")
+    bad = set(value) - set(PLAUSIBLE_DATES_KEYS)
+    if bad:
+        raise ConfigError(f"{at}: unknown key(s) {sorted(map(str, bad))}; valid: "
+                          f"{', '.join(PLAUSIBLE_DATES_KEYS)}")
+    if "latest" in value and "years_ahead" in value:
+        raise ConfigError(f"{at}: give `latest` (a date) or `years_ahead` (years after the "
+                          "day of the ingest), not both")
+    earliest = _date_setting(value.get("earliest"), f"{at}.earliest") or \
+        PlausibleDates.earliest
+    latest = _date_setting(value.get("latest"), f"{at}.latest")
+    years = value.get("years_ahead", PlausibleDates.years_ahead)
+    if isinstance(years, bool) or not isinstance(years, int) or not 0 <= years <= 1000:
+        raise ConfigError(f"{at}.years_ahead: {years!r}; use a whole number of years "
+                          "(0 to 1000) after the day of the ingest")
+    plausible = PlausibleDates(earliest=earliest, latest=latest, years_ahead=years)
+    if earliest > plausible.last():
+        raise ConfigError(f"{at}: earliest {earliest.isoformat()} is after the latest "
+                          f"plausible date {plausible.last().isoformat()}; every date would "
+                          f"be quarantined. Write the range {example}")
+    return plausible
 
 
 def _rates(value, where: str, source: str
@@ -406,7 +619,7 @@ def _table_config(where: str, name: str, spec: dict, defaults: dict,
         raise ConfigError(f"{where}: expected a mapping of settings")
     bad = set(spec) - TABLE_KEYS
     if bad:
-        raise ConfigError(f"{where}: unknown setting(s) {sorted(bad)}; valid: "
+        raise ConfigError(f"{where}: unknown setting(s) {sorted(map(str, bad))}; valid: "
                           f"{', '.join(sorted(TABLE_KEYS))}")
     table = TABLES[name]
     settings = {**defaults, **spec}
@@ -463,6 +676,17 @@ def _table_config(where: str, name: str, spec: dict, defaults: dict,
     file = settings.get("file")
     table_name = settings.get("table")
     kind = source_kind(source)
+    for key, kinds, what in (("file", (str,), "a file name"),
+                             ("table", (str,), "a database table's name"),
+                             ("sheet", (str, int), "a sheet's name or its number from 0")):
+        value = settings.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)):
+            raise ConfigError(f"{where}.{key}: {value!r}; write {what}")
+    if table_name is not None and kind not in ("duckdb", "postgresql") \
+            and derive_from is None:
+        raise ConfigError(f"{where}.table: {table_name!r} names a database table, but the "
+                          f"source {Path(source).name} is not a database; give `file:` "
+                          "(a file in the source folder)")
     if derive_from is None:
         if kind in ("duckdb", "postgresql"):
             table_name = table_name or name
@@ -491,13 +715,50 @@ def _table_config(where: str, name: str, spec: dict, defaults: dict,
     lookups = [lk for lk in lookups if lk is not None]
     return TableConfig(
         name=name, file=file, table=table_name, sheet=settings.get("sheet"), format=fmt,
-        encoding=encodings[0], encodings=encodings, delimiter=settings.get("delimiter"),
+        encoding=encodings[0], encodings=encodings, **_csv_dialect(settings, where),
         date_format=[date_format] if isinstance(date_format, str) else list(date_format),
-        decimal=str(settings.get("decimal", ".")), thousands=settings.get("thousands"),
+        **_number_format(settings, where),
         null_values=_strings(settings.get("null_values") or [], f"{where}.null_values"),
         columns=columns, derive=derive, status_rules=status_rules, unique=unique,
         rules=rules, derive_from=derive_from, lookups=lookups, stages=stages,
         optional=optional)
+
+
+def _number_format(settings: dict, where: str) -> dict:
+    """`decimal` and `thousands`, checked: a digit or the same mark for both would misread
+    every amount (thousands: 5 strips every 5) without a word."""
+    decimal = settings.get("decimal", ".")
+    thousands = settings.get("thousands")
+    if decimal not in (".", ","):
+        raise ConfigError(f"{where}.decimal: {decimal!r}; write \".\" (1234.5) or \",\" "
+                          "(1234,5)")
+    if thousands is not None and thousands not in (",", ".", " ", "'", "\u00a0", "\u202f"):
+        raise ConfigError(f"{where}.thousands: {thousands!r}; write the mark between "
+                          "thousands: \",\" (1,234), \".\" (1.234), \" \" or \"'\"")
+    if thousands == decimal:
+        raise ConfigError(f"{where}: decimal and thousands are both {decimal!r}; a number "
+                          "such as 1,234 could then be read two ways")
+    return {"decimal": decimal, "thousands": thousands}
+
+
+def _csv_dialect(settings: dict, where: str) -> dict:
+    """`delimiter`, `quote` and `skip_rows`, checked: how a CSV file's fields are read."""
+    delimiter = settings.get("delimiter")
+    quote = '"' if settings.get("quote") is None else settings["quote"]
+    for key, value in (("delimiter", delimiter), ("quote", quote)):
+        if value is not None and (not isinstance(value, str) or len(value) != 1
+                                  or value in "\r\n" or value.isalnum()):
+            raise ConfigError(f"{where}.{key}: {value!r}; write one character, such as "
+                              + ("',' ';' '|' or \"\\t\" (a tab)" if key == "delimiter"
+                                 else "'\"' (the default) or \"'\""))
+    if delimiter is not None and delimiter == quote:
+        raise ConfigError(f"{where}: delimiter and quote are both {quote!r}; the quote "
+                          "character encloses values that hold the delimiter")
+    skip_rows = 0 if settings.get("skip_rows") is None else settings["skip_rows"]
+    if isinstance(skip_rows, bool) or not isinstance(skip_rows, int) or skip_rows < 0:
+        raise ConfigError(f"{where}.skip_rows: {skip_rows!r}; write the number of lines "
+                          "before the header row (0 or more)")
+    return {"delimiter": delimiter, "quote": quote, "skip_rows": skip_rows}
 
 
 def _find_file(folder: Path, name: str) -> Path:
@@ -558,7 +819,7 @@ def _column_spec(value, where: str) -> ColumnSpec:
                           f"`column` (and `values`, `default`) or `value`; got {value!r}")
     bad = set(value) - set(COLUMN_KEYS)
     if bad:
-        raise ConfigError(f"{where}: unknown setting(s) {sorted(bad)}; valid: "
+        raise ConfigError(f"{where}: unknown setting(s) {sorted(map(str, bad))}; valid: "
                           f"{', '.join(COLUMN_KEYS)}")
     if "value" in value:
         if set(value) - {"value"}:
@@ -646,7 +907,7 @@ def _status_rules(value, table: str, where: str) -> list[StatusRule]:
                               f"{', '.join(TESTS)}; got {rule!r}")
         bad = set(rule) - STATUS_RULE_KEYS
         if bad:
-            raise ConfigError(f"{at}: unknown setting(s) {sorted(bad)}; valid: "
+            raise ConfigError(f"{at}: unknown setting(s) {sorted(map(str, bad))}; valid: "
                               f"{', '.join(sorted(STATUS_RULE_KEYS))}")
         test = _test(rule, str(rule["column"]), at)
         if test is None:
@@ -675,7 +936,7 @@ def _rules(value, table: str, where: str) -> list[Rule]:
                                   "{equals: X, quarantine: reason}")
             bad = set(rule) - RULE_KEYS
             if bad:
-                raise ConfigError(f"{at}: unknown setting(s) {sorted(bad)}; valid: "
+                raise ConfigError(f"{at}: unknown setting(s) {sorted(map(str, bad))}; valid: "
                                   f"{', '.join(sorted(RULE_KEYS))}")
             column_name = TABLES[table].canonical_name(str(column)) or str(column)
             test = _test(rule, column_name, at)
@@ -690,8 +951,10 @@ def _rules(value, table: str, where: str) -> list[Rule]:
                                       f"`{actions[0]}` applies to tests")
                 for bound in ("min", "max"):
                     if bound in rule and (isinstance(rule[bound], bool)
-                                          or not isinstance(rule[bound], (int, float))):
-                        raise ConfigError(f"{at}.{bound}: {rule[bound]!r} is not a number")
+                                          or not isinstance(rule[bound], (int, float))
+                                          or not math.isfinite(rule[bound])):
+                        raise ConfigError(f"{at}.{bound}: {rule[bound]!r} is not a number; "
+                                          "write a finite bound such as 0")
                 out.append(Rule(column=column_name, min=rule.get("min"), max=rule.get("max"),
                                 exclusive=bool(rule.get("exclusive", False)),
                                 optional=bool(rule.get("optional", False))))
@@ -719,7 +982,7 @@ def _lookup(item, i: int, where: str, source: str, settings: dict) -> Lookup | N
         item = {("on" if k is True else k): v for k, v in item.items()}
     bad = set(item) - LOOKUP_KEYS
     if bad:
-        raise ConfigError(f"{at}: unknown setting(s) {sorted(bad)}; valid: "
+        raise ConfigError(f"{at}: unknown setting(s) {sorted(map(str, bad))}; valid: "
                           f"{', '.join(sorted(LOOKUP_KEYS))}")
     if "key" not in item or not ({"file", "table"} & set(item)):
         raise ConfigError(f"{at}: a lookup needs `file` (or `table` in a database) and `key`")
@@ -736,6 +999,14 @@ def _lookup(item, i: int, where: str, source: str, settings: dict) -> Lookup | N
         raise ConfigError(f"{at}.columns: a list of the lookup's columns, or a mapping "
                           "new name: lookup column")
     optional = item.get("optional", False)
+    pick = item.get("pick")
+    if pick is not None:
+        if not (isinstance(pick, dict) and len(pick) == 1
+                and next(iter(pick)) in ("first", "last") and next(iter(pick.values()))):
+            raise ConfigError(f"{at}.pick: {pick!r}; when the key repeats in the lookup, keep "
+                              "one row per key: `pick: {first: COLUMN}` (the earliest by "
+                              "COLUMN) or `pick: {last: COLUMN}`")
+        pick = (next(iter(pick)), str(next(iter(pick.values()))))
     file = table = None
     kind = source_kind(source)
     if "file" in item:
@@ -751,9 +1022,10 @@ def _lookup(item, i: int, where: str, source: str, settings: dict) -> Lookup | N
         name = item.get("name") or table.split(".")[-1]
     read = {k: settings[k] for k in READ_KEYS if k in settings}
     read.update({k: item[k] for k in (*READ_KEYS, "sheet", "format") if k in item})
+    _csv_dialect(read, at)
     return Lookup(name=_snake_word(str(name)), key=key, on=str(item.get("on", key)), file=file,
                   table=table, columns=columns, match=match, optional=bool(optional),
-                  read=read)
+                  read=read, pick=pick)
 
 
 def _snake_word(name: str) -> str:

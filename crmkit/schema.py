@@ -243,7 +243,8 @@ TABLES: dict[str, Table] = {
                 C("channel", "category", "Marketing channel"),
                 C("start_date", "date", "First day"),
                 C("end_date", "date", "Last day"),
-                C("cost", "number", "Total cost", required=True, min=0),
+                C("cost", "number", "Total cost; a campaign without one is kept and left "
+                  "out of ROI and the costs per lead and acquisition", min=0),
             ),
         ),
         Table(

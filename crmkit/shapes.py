@@ -45,6 +45,13 @@ def reports_fed(audit: dict) -> dict[str, dict]:
     snapshot = any(_has(audit, "customers", c) for c in ("churned", "status", "churn_date"))
     feedback = [t for t in ("surveys", "tickets") if _rows(audit, t) > 0]
     out = {}
+    dated = [t for t in ("orders", "opportunities", "leads", "tickets", "surveys", "campaigns")
+             if _rows(audit, t) > 0]
+    out["kpi_scorecard"] = (
+        (True, "the KPIs of " + ", ".join(dated + (["the customer snapshot"] if snapshot and
+                                                   not orders else [])))
+        if dated or snapshot else (False, "needs orders, opportunities, or a customer "
+                                          "snapshot"))
     out["sales_performance"] = (
         (True, " and ".join(t for t, has in (("orders", orders), ("opportunities", deals))
                             if has)) if orders or deals else
@@ -69,6 +76,14 @@ def reports_fed(audit: dict) -> dict[str, dict]:
         (True, "customers' churn flag and tenure (a snapshot)") if snapshot and tenure else
         (False, "needs customers' tenure with their churn flag") if snapshot else
         (False, "needs orders, or customers with a churn flag and tenure"))
+    credited = [what for what, has in (("leads", _has(audit, "leads", "campaign_id")),
+                                       ("deals", _has(audit, "opportunities", "campaign_id")),
+                                       ("orders", _has(audit, "orders", "campaign_id")))
+                if has]
+    out["campaigns"] = (
+        (True, "campaigns" + (f" and the {', '.join(credited)} that name them"
+                              if credited else "")) if _rows(audit, "campaigns") > 0 else
+        (False, "needs campaigns"))
     return {name: {"feeds": feeds, "because": why} for name, (feeds, why) in out.items()}
 
 

@@ -76,10 +76,12 @@ def serve(notebooks: str | Path | None = None, *, port: int = DEFAULT_PORT,
         raise ConfigError(f"no notebook folder at {folder}; pass --notebooks DIR")
     if source or config:
         from crmkit.ingest import ensure_warehouse
+        from crmkit.secrets import command_secrets, scrub
 
+        secrets = command_secrets(argparse.Namespace(source=source, config=config))
         ensure_warehouse(config=config, source=None if config else source,
                          preset=preset if source and not config else None,
-                         progress=lambda line: print(line, flush=True))
+                         progress=lambda line: print(scrub(line, secrets), flush=True))
     prepare_environment(source=source, config=config, preset=preset)
     from voila.app import Voila
 

@@ -67,6 +67,11 @@ def resolve_config(config: str | Path | None = None, source: str | Path | None =
     if source is None:
         raise SourceError("nothing to ingest: give --config FILE or --source PATH")
     source = str(source)
+    from crmkit.secrets import unencoded_at
+
+    if source_kind(source) == "postgresql" and unencoded_at(source):
+        raise SourceError("the password in the PostgreSQL URL has an @ that is not encoded; "
+                          "write it as %40 (or give the password in PGPASSWORD)")
     if source_kind(source) not in ("postgresql",) and not Path(source).exists():
         raise SourceError(f"source not found: {source}")
     resolved = str(Path(source).resolve()) if source_kind(source) != "postgresql" else source
@@ -151,7 +156,10 @@ def _fingerprint(config: IngestConfig, inputs: dict) -> str | None:
                        "duckdb": duckdb.__version__,
                        "inputs": inputs, "snapshot": str(snapshot),
                        "currency": config.currency, "rates": config.rates,
-                       "settings": settings}, sort_keys=True, default=str)
+                       "settings": settings,
+                       # targets and scorecard rules: a change re-renders the reports
+                       "reports": getattr(config, "report_settings", None)},
+                      sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -201,11 +209,7 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
             "customers.csv (or .parquet/.xlsx), or map one under `tables` in a config.")
     if "customers" not in tables and "orders" in tables:
         tables["customers"] = TableConfig(name="customers", derive_from="orders")
-    config = IngestConfig(source=config.source, tables=tables, warehouse=config.warehouse,
-                          path=config.path, preset=config.preset,
-                          snapshot_date=config.snapshot_date, currency=config.currency,
-                          rates=config.rates, rates_file=config.rates_file,
-                          dated_rates_file=config.dated_rates_file)
+    config = replace(config, tables=tables)
     inputs = _inputs(config)
     fingerprint = _fingerprint(config, inputs)
     audit_path = folder / AUDIT_FILE
@@ -226,6 +230,13 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
     except PermissionError:
         raise ConfigError(f"cannot write the warehouse folder {folder}: permission denied; "
                           "name another with --warehouse (or `warehouse:` in a config)") from None
+    except (NotADirectoryError, FileExistsError):
+        raise ConfigError(f"cannot make the warehouse folder {folder}: a part of its path is "
+                          "a file; name another with --warehouse (or `warehouse:` in a "
+                          "config)") from None
+    except OSError as exc:  # a read-only disk, a name too long
+        raise ConfigError(f"cannot make the warehouse folder {folder}: {exc.strerror}; name "
+                          "another with --warehouse (or `warehouse:` in a config)") from None
     _remove_stale_tmp(folder)
     tmp = new_tmp_dir(folder)
     out_db = tmp / DB_FILE
@@ -235,6 +246,10 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
         con = duckdb.connect()
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         con.execute("SET enable_progress_bar = false")  # ours is the per-table line
+        # A timestamptz source column is read as text with its offset: print it in UTC, so
+        # that no local zone (or its seconds, before 1900) enters; ingest converts it to
+        # config.timezone (crmkit.ingest.clean).
+        con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET temp_directory = '{tmp / 'spill'}'")
         con.execute(f"ATTACH '{out_db}' AS wh")
         con.execute("CREATE TABLE wh.rejects (table_name VARCHAR, source_row BIGINT, "
@@ -289,12 +304,17 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
             "crmkit_version": crmkit.__version__,
             "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "source": redact_url(config.source),
-            "config": str(config.path) if config.path else None,
+            "config": str(Path(config.path).resolve()) if config.path else None,
             "preset": config.preset,
             "fingerprint": fingerprint,
             "seconds": round(time.perf_counter() - started, 2),
             "tables": {n: records[n] for n in TABLES if n in records},
             "currency": _currency_record(money, rates, config),
+            "timezone": config.timezone,
+            "plausible_dates": {"earliest": config.plausible_dates.earliest.isoformat(),
+                                "latest": config.plausible_dates.last().isoformat(),
+                                "years_ahead": None if config.plausible_dates.latest
+                                else config.plausible_dates.years_ahead},
             "warnings": warnings,
         }
         audit["reconciled"] = all(_reconciles(r) for r in audit["tables"].values())
@@ -396,6 +416,7 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, spec: TableConfig, built: B
         "input": spec.label, **source,
         "rows_in": row[0], "kept": row[1], "flagged": row[2], "quarantined": row[3],
         "flags": flags, "reasons": reasons,
+        "reason_details": {k: v for k, v in built.reason_details.items() if k in reasons},
         "columns": {c: s.describe() for c, s in mapping.specs.items()},
         "derived": {**dict(mapping.derive), **built.derived},
         "attributes": mapping.attributes,
@@ -529,6 +550,8 @@ def format_audit(audit: dict) -> str:
             if counts:
                 lines.append(f"{pad}   {label}: " + "; ".join(
                     f"{k} {v:,}" for k, v in counts.items()))
+        for reason, detail in r.get("reason_details", {}).items():
+            lines.append(f"{pad}   {reason}: {detail}")
         dates = [k.split(" ", 1)[1] for k in r["reasons"]
                  if k.startswith("unparseable ") and k.endswith(("_date", "_at", " date"))]
         if dates or r["flags"].get("closed_before_created"):
@@ -572,6 +595,9 @@ def format_audit(audit: dict) -> str:
                      f"{currency['rates_source']}: " + ", ".join(
                          f"1 {k} = {v:.6g} {currency['report']}"
                          for k, v in currency["rates"].items()))
+    if audit.get("timezone", "UTC") != "UTC":
+        lines.append(f"timestamps in {audit['timezone']} (setting timezone): those with a UTC "
+                     "offset converted, those without taken as in it")
     for warning in audit.get("warnings", []):
         lines.append(f"WARNING: {warning}")
     lines.append("every row accounted for" if audit.get("reconciled")

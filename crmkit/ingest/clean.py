@@ -20,11 +20,11 @@ import duckdb
 
 from crmkit.config import STATUS_TABLES, ColumnSpec, TableConfig, Test
 from crmkit.exceptions import ConfigError, SchemaError
-from crmkit.ingest.readers import literal, quote
+from crmkit.ingest.readers import UNREADABLE, UNREADABLE_LINE, literal, quote
 from crmkit.ingest.rules import (CHURNED_STATUSES, DAYS_PER_MONTH, DEFAULT_DATE_FORMATS,
-                                 FALSE_WORDS, FIRST_PLAUSIBLE_DATE, FLAG_RULES,
-                                 FLAGGED_REFERENCES, MAX_MAGNITUDE, PLAUSIBLE_YEARS_AHEAD, LOST_STAGES, OUTCOME_SYNONYMS,
-                                 STATUS_SYNONYMS, TRUE_WORDS, WON_STAGES)
+                                 FALSE_WORDS, FLAG_RULES, FLAGGED_REFERENCES, LOST_STAGES,
+                                 MAX_MAGNITUDE, OUTCOME_SYNONYMS, STATUS_SYNONYMS, TRUE_WORDS,
+                                 UTC_OFFSET, WON_STAGES, ZONED_TIME)
 from crmkit.schema import DERIVED_NAMES, TABLES, Column, Table
 from crmkit.warehouse import BOOKKEEPING
 
@@ -178,20 +178,63 @@ def parse_expression(col: Column, raw: str, spec: TableConfig) -> str:
     if col.kind in ("text", "category"):
         return text
     if col.kind == "date":
-        formats = list(spec.date_format) or list(DEFAULT_DATE_FORMATS)
-        fmt_list = "[" + ", ".join(literal(f) for f in formats) + "]"
-        # An ISO 8601 time with a zone (Salesforce's 2024-05-01T14:03:22.000Z) is read in
-        # UTC; the zone is then dropped, as warehouse dates carry none.
-        zoned = (f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)")
-        return (f"coalesce(TRY_CAST({text} AS TIMESTAMP), "
-                f"CASE WHEN regexp_matches({text}, '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$') "
-                f"THEN {zoned} END, try_strptime({text}, {fmt_list}))")
+        return _timestamp(text, spec)
     if col.kind in ("number", "integer"):
         return _number(raw, spec)
     if col.kind == "bool":
         return (f"CASE WHEN lower({text}) IN ({_words(TRUE_WORDS)}) THEN true "
                 f"WHEN lower({text}) IN ({_words(FALSE_WORDS)}) THEN false END")
     raise AssertionError(col.kind)
+
+
+def _timestamp(text: str, spec: TableConfig) -> str:
+    """SQL reading a date or time as a naive TIMESTAMP in the config's time zone.
+
+    One rule for every reader: a time with a UTC offset (``10:00+02:00``, ``10:00Z``,
+    ``10:00 -0500``, ``+05``; PostgreSQL's and DuckDB's timestamptz as text,
+    ``08:00:00+00``) is converted to ``spec.timezone``; a time without one, and a date
+    alone, is taken as already in that zone and kept as it is. The part before the offset
+    is read as ISO 8601 or with the table's date formats; a format with ``%z`` reads its
+    own offset.
+    """
+    formats = list(spec.date_format) or list(DEFAULT_DATE_FORMATS)
+    plain = [f for f in formats if "%z" not in f and "%Z" not in f]
+    zoned = [f for f in formats if f not in plain]
+
+    def strptime(value: str, fmts: list[str]) -> str:
+        return f"try_strptime({value}, [{', '.join(literal(f) for f in fmts)}])"
+
+    def local(instant: str) -> str:  # a TIMESTAMPTZ -> the wall-clock time in the zone
+        if spec.timezone == "UTC":  # the same, without ICU's per-row zone lookup
+            return f"make_timestamp(epoch_us({instant}))"
+        return f"timezone({literal(spec.timezone)}, {instant})"
+
+    # DuckDB reads the common offsets itself (+02:00, +0530, +05, Z, UTC), and the rest once
+    # written its way (no space before the offset, seconds in the time, an upper-case Z).
+    # Only a date format before the offset is left to arithmetic: slower, so tried last.
+    spaced = f"regexp_replace(upper({text}), '\\s+([-+][0-9]|Z$)', '\\1')"
+    written = f"regexp_replace({spaced}, '([ T][0-9]{{1,2}}:[0-9]{{2}})([-+Z])', '\\1:00\\2')"
+    offset = f"regexp_extract({text}, {literal(UTC_OFFSET)}, 1)"
+    hhmmss = f"rpad(substr(replace({offset}, ':', ''), 2), 6, '0')"
+    seconds = (f"CASE WHEN upper({offset}) IN ('Z', 'UTC', 'GMT') THEN 0 ELSE "
+               f"(CASE WHEN starts_with({offset}, '-') THEN -1 ELSE 1 END) * "
+               f"(CAST(substr({hhmmss}, 1, 2) AS INTEGER) * 3600 + "
+               f"CAST(substr({hhmmss}, 3, 2) AS INTEGER) * 60 + "
+               f"CAST(substr({hhmmss}, 5, 2) AS INTEGER)) END")
+    stamp = f"regexp_replace({text}, {literal(UTC_OFFSET)}, '')"
+    wall = f"coalesce(TRY_CAST({stamp} AS TIMESTAMP), {strptime(stamp, plain)})" if plain \
+        else f"TRY_CAST({stamp} AS TIMESTAMP)"
+    instant = [f"TRY_CAST({text} AS TIMESTAMPTZ)", f"TRY_CAST({written} AS TIMESTAMPTZ)",
+               f"timezone('UTC', {wall} - to_seconds({seconds}))"]
+    without = [f"TRY_CAST({text} AS TIMESTAMP)"] + ([strptime(text, plain)] if plain else [])
+    if zoned:
+        instant.append(strptime(text, zoned))
+        without.append(local(strptime(text, zoned)))
+    # A zone by name (2025-03-01 08:00 Europe/Berlin), which only TIMESTAMPTZ reads.
+    without.append(local(f"TRY_CAST({text} AS TIMESTAMPTZ)"))
+    return (f"CASE WHEN regexp_matches({text}, {literal(ZONED_TIME)}) "
+            f"THEN {local('coalesce(' + ', '.join(instant) + ')')} "
+            f"ELSE coalesce({', '.join(without)}) END")
 
 
 _DERIVE_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z_0-9]*)|([0-9]+(?:\.[0-9]+)?)|([-+*/()]))")
@@ -301,6 +344,9 @@ class Built:
     skipped_rules: list[str] = field(default_factory=list)  # optional rules with no column
     value_maps: dict[str, str] = field(default_factory=dict)
     snapshot_date: str | None = None
+    # reason -> what it means and the setting that moves it ("before 1900-01-01 or ..."):
+    # the reason itself stays a short label the audit counts.
+    reason_details: dict[str, str] = field(default_factory=dict)
 
 
 def _tested_rules(spec: TableConfig, mapping: Mapping, cols: Columns, built: Built
@@ -516,6 +562,10 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
     table = TABLES[spec.name]
     joined = joined or {}
     source_columns = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall()]
+    # Rows the CSV reader could not split into the header's columns (more fields than it
+    # has): quarantined with the reader's reason, their line kept as their record.
+    unreadable = [c for c in (UNREADABLE, UNREADABLE_LINE) if c in source_columns]
+    source_columns = [c for c in source_columns if c not in unreadable]
     raw_columns = [c for c in source_columns if c != "__row"]
     mapping = map_columns(spec, source_columns, joined)
     built = Built(mapping)
@@ -569,16 +619,21 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
             reasons.append((f"{has} AND {c} IS NULL", f"unparseable {col.name}"))
         if col.required:
             reasons.append((f"{c} IS NULL", f"missing {col.name}"))
+        if col.name == "currency":  # an ISO 4217 code; "dollars" or "$" cannot be converted
+            reasons.append((f"{c} IS NOT NULL AND NOT regexp_full_match(trim(CAST({c} AS "
+                            f"VARCHAR)), '[A-Za-z]{{3}}')", "currency not a currency code"))
         if col.kind in ("number", "integer"):
             reasons.append((f"NOT isfinite({c}) OR abs({c}) > {MAX_MAGNITUDE!r}",
                             f"{col.name} not a finite number"))
         if col.kind == "integer":
             reasons.append((f"{c} <> round({c})", f"{col.name} not a whole number"))
         if col.kind == "date":
-            last = dt.date.today().replace(year=dt.date.today().year + PLAUSIBLE_YEARS_AHEAD)
-            reasons.append((f"{c} < TIMESTAMP {literal(FIRST_PLAUSIBLE_DATE)} OR {c} > "
-                            f"TIMESTAMP {literal(last.isoformat())}",
-                            f"{col.name} out of range"))
+            plausible = spec.plausible_dates
+            label = f"{col.name} out of range"
+            reasons.append((f"{c} < TIMESTAMP {literal(plausible.earliest.isoformat())} OR "
+                            f"{c} >= TIMESTAMP {literal(plausible.last().isoformat())} "
+                            "+ INTERVAL 1 DAY", label))
+            built.reason_details[label] = f"{plausible.describe()} (setting plausible_dates)"
     reasons += _range_checks(table, spec, present, mapping, cols, built)
     if spec.name == "orders":
         reasons.append(("starts_with(status, '?')", "unknown status"))
@@ -646,6 +701,12 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
              f"ELSE {cols.alias[src]} END AS {quote(name)}"
              for name, src in mapping.attributes.items()]
     carried = list(dict.fromkeys([*cols.raw_alias.values(), *cols.alias.values()]))
+    base += unreadable
+    carried += unreadable
+    if unreadable:
+        reason_sql = f"coalesce({UNREADABLE}, {reason_sql})"
+        record = (f"CASE WHEN {UNREADABLE} IS NOT NULL THEN to_json(struct_pack(line := "
+                  f"{UNREADABLE_LINE})) ELSE {record} END")
     # Columns the `derived` step has: a shaped column replaces one of these or is added.
     existing = checked | set(mapping.derive) | ({"status"} if status_parsed else set())
 

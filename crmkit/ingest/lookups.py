@@ -46,7 +46,8 @@ def join_lookups(con: duckdb.DuckDBPyConnection, spec: TableConfig, staged: str,
             sheet=lookup.read.get("sheet"), format=lookup.read.get("format"),
             encodings=_list(lookup.read.get("encoding", "utf-8")),
             encoding=_list(lookup.read.get("encoding", "utf-8"))[0],
-            delimiter=lookup.read.get("delimiter"),
+            delimiter=lookup.read.get("delimiter"), quote=lookup.read.get("quote") or '"',
+            skip_rows=lookup.read.get("skip_rows") or 0,
             null_values=_list(lookup.read.get("null_values", [])))
         if lspec.file is not None and lspec.format is None:
             from crmkit.config import file_format
@@ -72,13 +73,17 @@ def join_lookups(con: duckdb.DuckDBPyConnection, spec: TableConfig, staged: str,
             raise SchemaError(f"{where}: {', '.join(map(repr, absent))} not in "
                               f"{lookup.label}; columns found: {', '.join(lcolumns)}")
         lkey = _key(quote(lookup.on), lookup, lspec.null_values)
+        picked = 0
+        if lookup.pick is not None:
+            ltable, picked = _pick(con, ltable, lkey, lookup, lcolumns, where)
         repeated = con.execute(
             f"SELECT k, count(*) FROM (SELECT {lkey} AS k FROM {ltable}) WHERE k IS NOT NULL "
             f"GROUP BY k HAVING count(*) > 1 ORDER BY 2 DESC, 1 LIMIT 5").fetchall()
         if repeated:
             keys = ", ".join(f"{k!r} ({n} rows)" for k, n in repeated)
             raise SchemaError(f"{where}: {lookup.on} repeats {keys}; a lookup needs one row "
-                              "per key (a join would duplicate the table's rows)")
+                              "per key (a join would duplicate the table's rows); to keep one "
+                              "of them, set `pick: {first: COLUMN}` or `pick: {last: COLUMN}`")
         taken = set(stage_columns) | set(joined)
         names = {}
         for new, lcol in wanted.items():
@@ -114,12 +119,37 @@ def join_lookups(con: duckdb.DuckDBPyConnection, spec: TableConfig, staged: str,
                         "on": lookup.on, "match": lookup.match,
                         "columns": names, "matched": matched, "unmatched": unmatched,
                         "rows_without_key": no_key,
+                        **({"pick": {lookup.pick[0]: lookup.pick[1]}, "rows_left_out": picked}
+                           if lookup.pick else {}),
                         "unmatched_keys": {str(k): n for k, n in keys.items()}})
     if spec.lookups:
         con.execute(f"CREATE OR REPLACE TABLE stage_{spec.name} AS SELECT * FROM {staged}")
         con.execute(f"DROP TABLE {staged}")
         staged = f"stage_{spec.name}"
     return staged, joined, records
+
+
+def _pick(con, ltable: str, lkey: str, lookup: Lookup, lcolumns: list[str],
+          where: str) -> tuple[str, int]:
+    """The lookup with one row per key: the first or last by the ``pick`` column (read as a
+    timestamp where it is one, else as text; ties and missing values by file order).
+    Returns the new table and how many rows were left out."""
+    which, column = lookup.pick
+    if column not in lcolumns:
+        raise SchemaError(f"{where}.pick: {column!r} is not a column of {lookup.label}; "
+                          f"columns found: {', '.join(lcolumns)}")
+    order = "ASC" if which == "first" else "DESC"
+    c = quote(column)
+    out = f"{ltable}_picked"
+    con.execute(
+        f"CREATE TABLE {out} AS SELECT * EXCLUDE (__pick) FROM (SELECT *, row_number() OVER "
+        f"(PARTITION BY {lkey} ORDER BY TRY_CAST({c} AS TIMESTAMP) {order} NULLS LAST, "
+        f"CAST({c} AS VARCHAR) {order} NULLS LAST, __row) AS __pick FROM {ltable}) "
+        f"WHERE __pick = 1 OR {lkey} IS NULL")
+    before = con.execute(f"SELECT count(*) FROM {ltable}").fetchone()[0]
+    after = con.execute(f"SELECT count(*) FROM {out}").fetchone()[0]
+    con.execute(f"DROP TABLE {ltable}")
+    return out, before - after
 
 
 def _list(value) -> list[str]:

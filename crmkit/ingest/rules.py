@@ -69,9 +69,14 @@ FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0", "lost", "closed lost", "否"
 DEFAULT_DATE_FORMATS = ("%Y/%m/%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y%m%d",
                         "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y年%m月%d日")
 
-# Plausible values: a date outside these years, or a number that is not finite or beyond
-# this magnitude, is a data error (a 9999-12-31 placeholder, an "inf" export) and is
-# quarantined with the reason instead of breaking every total it would enter.
-FIRST_PLAUSIBLE_DATE = "1900-01-01"
-PLAUSIBLE_YEARS_AHEAD = 10  # after the day of the ingest
+# A UTC offset at the end of a time: Z, UTC, GMT, +02:00, -0500, +05, +05:53:28 (an old
+# local mean time, as PostgreSQL prints it). A time of day must come before it, so that
+# a date alone (2025-03-01, whose "-01" would pass for an offset) is never read as zoned.
+UTC_OFFSET = r"\s*([zZ]|UTC|GMT|[+-][0-9]{2}(:?[0-9]{2}){0,2})$"
+ZONED_TIME = r"[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?" + UTC_OFFSET
+
+# Plausible values: a number that is not finite or beyond this magnitude is a data error
+# (an "inf" export) and is quarantined with the reason instead of breaking every total it
+# would enter. Dates outside the config's `plausible_dates` (crmkit.config.PlausibleDates:
+# 1900-01-01 to ten years after the ingest) are quarantined the same way.
 MAX_MAGNITUDE = 1e15

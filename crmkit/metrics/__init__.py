@@ -56,7 +56,10 @@ from crmkit.metrics.customers import (
     retention_rate,
 )
 from crmkit.metrics.campaigns import (
+    attribution,
     campaign_cost,
+    campaign_lead_conversion,
+    campaign_over_time,
     campaign_performance,
     campaign_roi,
     conversion_rate,
@@ -128,7 +131,8 @@ from crmkit.metrics.scorecard import kpi_set
 __all__ = [
     "FILTER_COLUMNS", "MIN_DENOMINATOR", "PERIOD_COLUMNS", "PIPELINE_STAGES", "Filters",
     "Measure", "Metric", "NotAvailable", "Nps", "Rate", "apply_filters", "average_clv", "average_order_value",
-    "cac", "campaign_cost", "campaign_performance", "campaign_roi", "churn_over_time", "churn_rate",
+    "attribution", "cac", "campaign_cost", "campaign_lead_conversion",
+    "campaign_over_time", "campaign_performance", "campaign_roi", "churn_over_time", "churn_rate",
     "clv_by_customer", "complaint_rate", "conversion_rate", "cost_per_acquisition", "csat",
     "csat_distribution", "customer_mix", "customer_value", "follow_up_rate", "get_metric",
     "kpi_set", "lead_funnel", "loyalty", "metric_definitions", "metrics", "new_customers", "nps", "orders",

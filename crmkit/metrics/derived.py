@@ -128,6 +128,13 @@ def customer_base(wh, filters: Filters) -> ibis.Table:
     From the customers table when there is one (all its columns kept, for breakdowns),
     else the distinct customers of the filtered orders (all periods).
     """
+    if wh.has("customers") and not wh.has("orders"):  # no purchases to date a signup by
+        c = apply_filters(wh, "customers", filters, period=False)
+        signup = (c.signup_date.cast("timestamp") if "signup_date" in c.columns
+                  else null_timestamp())
+        churn = (c.churn_date.cast("timestamp") if "churn_date" in c.columns
+                 else null_timestamp())
+        return c.mutate(kpi_signup=signup, kpi_churn=churn)
     first = first_purchases(wh)
     if wh.has("customers"):
         c = apply_filters(wh, "customers", filters, period=False)

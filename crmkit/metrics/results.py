@@ -195,6 +195,22 @@ def wilson_interval(numerator, denominator, *, z: float = Z95):
     return low, high
 
 
+def difference_interval(k1, n1, k2, n2, *, z: float = Z95) -> tuple[float, float, float]:
+    """p1 − p2 of two independent proportions and its 95% interval by Newcombe's hybrid
+    score method (Newcombe 1998, method 10), built on the Wilson intervals above
+    (statsmodels, which has it, is not a dependency for five lines). NaNs when either
+    denominator is 0."""
+    if not n1 or not n2:
+        return math.nan, math.nan, math.nan
+    p1, p2 = k1 / n1, k2 / n2
+    l1, u1 = wilson_interval(k1, n1, z=z)
+    l2, u2 = wilson_interval(k2, n2, z=z)
+    d = p1 - p2
+    low = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return d, low, high
+
+
 def nps_interval(promoters, passives, detractors, *, z: float = Z95):
     """NPS and its normal-approximation interval; arrays broadcast. NaN when no responses."""
     p = np.asarray(promoters, dtype=float)

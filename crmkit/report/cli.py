@@ -6,6 +6,10 @@
 Repeating ``--param`` with the same name renders once per value (``--param region=East
 --param region=West`` -> ``churn--region=East.html``, ``churn--region=West.html``); two
 repeated names give every combination. A list parameter takes ``a,b,c`` in one value.
+
+The parameters that name the data (``source``, ``config``, ``warehouse``) choose it as
+the options do: see :func:`choose_data`. Nothing the command prints carries a
+credential of the command line (:func:`crmkit.secrets.command_secrets`).
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ import time
 from pathlib import Path
 
 from crmkit.exceptions import ConfigError, CrmkitError, ParameterError, RenderError
+from crmkit.secrets import command_secrets, redact_url, scrub, unencoded_at
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SOURCE = PROJECT_ROOT / "data" / "sample"
 # Files in a warehouse folder that are not data (DuckDB's write-ahead log, locks).
 _NOT_DATA = (".wal", ".lock", ".tmp")
+# Report parameters that name the data (crmkit/sections/notebooks.py declares them).
+DATA_PARAMETERS = ("source", "config", "warehouse")
 
 
 def add_render_parser(subparsers) -> argparse.ArgumentParser:
@@ -63,16 +70,17 @@ def run_render(args: argparse.Namespace) -> int:
     try:
         return _run(args)
     except RenderError as err:
-        print(f"crmkit render: error: {err}", file=sys.stderr)
+        print(f"crmkit render: error: {scrub(str(err), command_secrets(args))}", file=sys.stderr)
         return 1
     except CrmkitError as err:
-        print(f"crmkit render: error: {err}", file=sys.stderr)
+        print(f"crmkit render: error: {scrub(str(err), command_secrets(args))}", file=sys.stderr)
         return 2
 
 
 def _run(args: argparse.Namespace) -> int:
     from crmkit.report.render import (
         available_reports,
+        check_output_folder,
         check_parameters,
         default_notebooks_dir,
         render,
@@ -88,16 +96,27 @@ def _run(args: argparse.Namespace) -> int:
 
     names = args.reports or available_reports(notebooks)
     check_parameters(args.reports or None, param_sets, notebooks_dir=notebooks)  # before ingest
-    if args.preset and not args.source:
+    (kind, named, given), param_sets = choose_data(args, param_sets)
+    if args.preset and kind != "source":
         raise ConfigError("--preset reads a --source folder (a CRM's export); with a config, "
                           "write `preset:` in it")
-    context, checksum, source_text = {}, None, args.config or args.source
+    takes_data = _takes_warehouse(names, notebooks)
+    if kind and not takes_data:
+        raise ParameterError(
+            f"{given} names the data, but no report here ({', '.join(names)}) declares a "
+            "`warehouse` parameter to receive it, so its numbers would come from elsewhere; "
+            "render reports that take the data, or leave the data out")
+    warehouse, source_text = ingested_warehouse(named) if kind == "warehouse" else (None, None)
+    check_output_folder(args.out, keep=False)  # before the ingest: a wrong --out stops at once
+    context, checksum = {}, None
     not_applicable: dict[str, str] = {}
-    if args.config or args.source or _takes_warehouse(names, notebooks):
-        warehouse = _warehouse(args.config, args.source, args.preset)
+    if takes_data:
+        if warehouse is None:
+            warehouse = _warehouse(named if kind == "config" else None,
+                                   named if kind == "source" else None, args.preset)
+            source_text = named or _shown_path(DEFAULT_SOURCE)
         context["warehouse"] = str(Path(warehouse).resolve())
         checksum = warehouse_checksum(warehouse)
-        source_text = source_text or _shown_path(DEFAULT_SOURCE)
         if not any({"start", "end"} & set(p) for p in param_sets):
             context.update(default_period(warehouse))
         check_against_data(warehouse, param_sets)  # before anything is written
@@ -131,6 +150,68 @@ def parse_params(items: list[str]) -> list[dict[str, str]]:
     return [dict(zip(names, combo)) for combo in itertools.product(*(values[n] for n in names))]
 
 
+def choose_data(args: argparse.Namespace, param_sets: list[dict[str, str]]
+                ) -> tuple[tuple[str | None, str | None, str], list[dict[str, str]]]:
+    """The data this run reads, from ``--config``/``--source`` and the report parameters
+    that name data, and the parameter sets without those parameters.
+
+    Returns ``((kind, value, as given), param_sets)``: kind ``"config"``, ``"source"``,
+    ``"warehouse"`` (an ingested warehouse folder, read as it is) or None for the bundled
+    sample. ``--param source=X`` reads X exactly as ``--source X`` does (ingested,
+    checked, cached, named in the header), ``--param config=F`` as ``--config F``.
+
+    Why drive rather than refuse: the reports declare these parameters (``--list``
+    shows them, the live filter panel writes ``--param warehouse=``), so a user who
+    gives what a report declares gets that data, and no second spelling has to be
+    learnt from an error. What is refused (exit 2) is what would leave the header naming
+    one data set and the numbers coming from another: two different data named at once
+    (``--source A --param source=B``), several values for one (a parameter batch renders
+    one data set), and a password with a bare ``@`` that PostgreSQL would split.
+    """
+    named: list[tuple[str, str, str]] = []  # (kind, value, as given)
+    for kind in ("config", "source"):
+        value = getattr(args, kind, None)
+        if value:
+            named.append((kind, value, f"--{kind} {redact_url(value)}"))
+    for kind in DATA_PARAMETERS:
+        values = list(dict.fromkeys(p[kind] for p in param_sets if kind in p))
+        if len(values) > 1:
+            raise ParameterError(
+                f"--param {kind} is given {len(values)} values "
+                f"({', '.join(redact_url(v) or repr(v) for v in values)}); one run reads one "
+                f"data set: run crmkit render once per {kind}")
+        if values and values[0]:
+            named.append((kind, values[0], f"--param {kind}={redact_url(values[0])}"))
+    if len({(kind, value) for kind, value, _ in named}) > 1:
+        raise ParameterError(f"{' and '.join(g for *_, g in named)} name different data; "
+                             "name the data once (--source PATH, or --config FILE)")
+    kind, value, given = named[0] if named else (None, None, "")
+    if value and unencoded_at(value):
+        raise ConfigError(f"{given}: the password holds a bare '@', which PostgreSQL takes "
+                          "for the end of the password; write each '@' in it as %40")
+    stripped = []
+    for params in param_sets:
+        rest = {k: v for k, v in params.items() if k not in DATA_PARAMETERS}
+        if rest not in stripped:
+            stripped.append(rest)
+    return (kind, value, given), stripped
+
+
+def ingested_warehouse(folder: str) -> tuple[Path, str]:
+    """The warehouse folder ``--param warehouse=`` names, read as it is (no ingest), and
+    the data it holds as the header names it (its audit's source, credentials masked)."""
+    path = Path(folder)
+    try:
+        audit = json.loads((path / "audit.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ParameterError(
+            f"--param warehouse={folder}: no ingested warehouse there (no readable "
+            f"audit.json); ingest it first (crmkit ingest --source DATA --warehouse {folder}) "
+            "or name the data with --source") from None
+    source = str(audit.get("source") or path.resolve())
+    return path, redact_url(source if "://" in source else _shown_path(Path(source)))
+
+
 def _takes_warehouse(names: list[str], notebooks: Path) -> bool:
     from crmkit.report.parameters import read_parameters
 
@@ -139,7 +220,8 @@ def _takes_warehouse(names: list[str], notebooks: Path) -> bool:
 
 
 def _warehouse(config: str | None, source: str | None, preset: str | None = None) -> Path:
-    """The warehouse folder for the data source, ingested when the source changed.
+    """The warehouse folder for the data source, ingested when the source changed; its
+    messages printed with the source's credentials masked.
 
     With neither ``--config`` nor ``--source``: the project's ``data/sample``.
     """
@@ -147,8 +229,10 @@ def _warehouse(config: str | None, source: str | None, preset: str | None = None
 
     if config is None and source is None:
         source = str(DEFAULT_SOURCE)
-    return Path(ensure_warehouse(config=config, source=source, preset=preset,
-                                 progress=lambda message: print(f"  ingest: {message}", flush=True)))
+    secrets = command_secrets(argparse.Namespace(source=source, config=config))
+    return Path(ensure_warehouse(
+        config=config, source=source, preset=preset,
+        progress=lambda message: print(f"  ingest: {scrub(message, secrets)}", flush=True)))
 
 
 def check_against_data(warehouse: str | Path, param_sets: list[dict[str, str]]) -> None:

@@ -69,7 +69,13 @@ def index_page(groups: dict[str, list[tuple[str, dict]]], *, version: str,
     reports the data cannot feed, each with the reason."""
     now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip()
     sections = []
-    for report, entries in sorted(groups.items(), key=lambda kv: kv[1][0][1].get("title", kv[0])):
+    def place(item):  # the reports' own order (scorecard first), then notebooks by title
+        report, entries = item
+        order = entries[0][1].get("order")
+        return (0, order, "") if isinstance(order, int) else \
+            (1, 0, entries[0][1].get("title", report))
+
+    for report, entries in sorted(groups.items(), key=place):
         rows = []
         for _name, entry in entries:
             failure = entry.get("last_failure")

@@ -31,22 +31,19 @@ import ast
 import datetime as dt
 import io
 import json
-import re
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from crmkit.exceptions import ParameterError
-from crmkit.secrets import REDACTED, has_secret, redact_url, url_secrets
+from crmkit.secrets import REDACTED, SECRET_NAME, has_secret, redact_url, url_secrets
 
 TYPES = ("str", "int", "float", "bool", "date", "list")
 DATE_SUFFIXES = ("start", "end", "date")
 TRUE = ("true", "yes", "y", "1", "on")
 FALSE = ("false", "no", "n", "0", "off")
 NONE = ("none", "null")
-
-SECRET_NAME = re.compile(r"password|passwd|secret|token|credential|api_?key", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

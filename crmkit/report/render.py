@@ -9,7 +9,13 @@ write HTML and the executed notebook atomically -> record in the manifest -> ind
 Decisions, in one place:
 
 - Parameters are checked for every report before anything runs or is written; a bad one
-  raises ParameterError and leaves the report folder as it was.
+  raises ParameterError and leaves the report folder as it was. Then the folder is
+  checked: one that is a file or cannot be written is a ConfigError before any run.
+- The data: a caller that chooses it (the CLI puts the ingested ``warehouse`` in
+  ``context``) names it in ``source``, which the header shows for the reports that
+  take it. A parameter naming other data (``source``, ``db_url`` ...) beside that is a
+  ParameterError: the header must name the data the numbers come from. Without data in
+  ``context`` a report reads the data its own parameters name, and the header says so.
 - A parameter given to a batch of reports applies to the reports that declare it; one no
   selected report declares is an error. ``RenderEvent.ignored`` names the parameters a
   report did not take.
@@ -42,7 +48,7 @@ from typing import Any, Callable, Iterable
 
 from crmkit import __version__
 from crmkit.exceptions import ConfigError, ParameterError, RenderError
-from crmkit.report.files import locked, write_atomic
+from crmkit.report.files import check_writable_folder, locked, write_atomic
 from crmkit.report.index import load_manifest, save_manifest, write_index
 from crmkit.report.parameters import (
     ParameterSpec,
@@ -144,6 +150,7 @@ class _Job:
     secret_texts: list[str] = field(default_factory=list)
     cache_key: str = ""
     position: int = 0
+    fed: bool = False  # reads the data the caller chose (a SOURCE_NAMES key of ``context``)
 
 
 # -- the batch ---------------------------------------------------------------------------
@@ -182,6 +189,7 @@ def render(reports: Iterable[str] | str | None = None, *,
                if name in _report_names(reports, notebooks_dir)}
     batch = _plan([n for n in _report_names(reports, notebooks_dir) if n not in skipped],
                   params, notebooks_dir, context or {})
+    check_output_folder(out_dir)
     source_shown = redact("source", source) if source else None
     template = _template_digest()
     for job in batch:
@@ -229,7 +237,8 @@ def render(reports: Iterable[str] | str | None = None, *,
             save_manifest(out_dir, manifest)
             write_index(out_dir, manifest, version=__version__)
     if to_run or recovered:
-        header = {"source": source_shown}
+        header = {"source": source_shown,
+                  "chosen": any(k in SOURCE_NAMES for k in (context or {}))}
         workers = max(1, min(jobs or _cpu_count(), len(to_run) or 1))
         for outcome in _run_workers(to_run, workers, out_dir, header, timeout, emit):
             if isinstance(outcome, RenderFailure):
@@ -265,6 +274,15 @@ def render(reports: Iterable[str] | str | None = None, *,
         error.results = results
         raise error
     return results
+
+
+def check_output_folder(out_dir: str | Path, *, keep: bool = True) -> Path:
+    """Create ``out_dir`` if missing and make sure reports can be written there (its
+    ``_executed``/``_failed`` folders and lock file too); ConfigError naming the folder and
+    the fix otherwise. Reports already there are left as they are. ``keep=False``: a
+    folder made for the check is removed again (the check before anything runs)."""
+    return check_writable_folder(out_dir, subfolders=(EXECUTED_DIR, FAILED_DIR),
+                                 lock=LOCK_FILE, keep=keep)
 
 
 def _cpu_count() -> int:
@@ -320,7 +338,15 @@ def _plan(names: list[str], params, notebooks_dir: Path, context: dict[str, Any]
     batch: list[_Job] = []
     for name, (path, sha, nb_json, specs) in notebooks.items():
         seen, jobs = set(), []
+        fed = [k for k in context if k in SOURCE_NAMES and k in specs]
         for param_set in param_sets:
+            naming = [k for k, v in param_set.items()
+                      if k in SOURCE_NAMES and k in specs and v not in (None, "")]
+            if fed and naming:
+                raise ParameterError(
+                    f"parameter {naming[0]!r} of report {name!r} names data, but the data "
+                    f"is already chosen ({fed[0]} = {redact(fed[0], context[fed[0]])}); "
+                    "name the data once (crmkit render --source or --config)")
             applied = {k: v for k, v in context.items() if k in specs}
             applied.update((k, v) for k, v in param_set.items() if k in specs)
             given = validate(specs, applied, report=name)
@@ -329,7 +355,8 @@ def _plan(names: list[str], params, notebooks_dir: Path, context: dict[str, Any]
                 continue
             seen.add(key)
             ignored = tuple(k for k in param_set if k not in specs)
-            jobs.append(_Job(name, name, path, specs, given, ignored, sha, nb_json))
+            jobs.append(_Job(name, name, path, specs, given, ignored, sha, nb_json,
+                             fed=bool(fed)))
         for job in jobs:
             _split_secrets(job)
         if len(jobs) > 1:
@@ -504,6 +531,8 @@ def _execute_and_export(job: _Job, out_dir: Path, header: dict, timeout: int | N
     entry = {
         "report": job.report,
         "title": _title(job.nb_json, job.report)[0],
+        # the report's place in the list (the scorecard first): the notebook's own order
+        "order": job.nb_json.get("metadata", {}).get("crmkit", {}).get("order"),
         "html": html_path.name,
         "period": _period(job),
         "parameters": job.shown,
@@ -512,7 +541,7 @@ def _execute_and_export(job: _Job, out_dir: Path, header: dict, timeout: int | N
         "elapsed": round(elapsed, 2),
         "cache_key": job.cache_key,
         "crmkit_version": __version__,
-        "source": header.get("source"),
+        "source": _chosen_source(job, header),
     }
     return RenderResult(job.name, job.report, html_path, False, elapsed), entry
 
@@ -595,9 +624,17 @@ def _filters(job: _Job) -> str:
     return "; ".join(parts) or "none (all data)"
 
 
+def _chosen_source(job: _Job, header: dict) -> str | None:
+    """The caller's ``source`` when the report takes the data the caller chose, or the
+    caller chose none and only labels it; else None."""
+    return header.get("source") if job.fed or not header.get("chosen") else None
+
+
 def _data_source(job: _Job, header: dict) -> str:
-    if header.get("source"):
-        return str(header["source"])
+    """The data the report's numbers come from: :func:`_chosen_source`, else the data the
+    report's own parameters name."""
+    if _chosen_source(job, header):
+        return str(_chosen_source(job, header))
     values = _effective(job)
     for name in SOURCE_NAMES:
         if values.get(name):

@@ -19,10 +19,12 @@ from crmkit.exceptions import ParameterError
 from crmkit.sections.base import Report, Table, Text
 
 REPORTS = {
+    "kpi_scorecard": "crmkit.sections.scorecard",  # first: the page a manager opens first
     "sales_performance": "crmkit.sections.sales",
     "customer_behaviour": "crmkit.sections.behaviour",
     "satisfaction": "crmkit.sections.satisfaction",
     "churn": "crmkit.sections.churn",
+    "campaigns": "crmkit.sections.campaigns",
 }
 
 __all__ = ["REPORTS", "Report", "Table", "Text", "open_report", "report_module"]

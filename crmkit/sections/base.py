@@ -121,6 +121,8 @@ class Report:
     _cache: dict = field(default_factory=lambda: Kept(VALUES_KEPT), repr=False)
     panel: object = field(default=None, repr=False, compare=False)  # the live FilterPanel
     _by_read: bool = field(default=False, repr=False, compare=False)
+    # What the config gives the reports (see report_settings): targets and status rules.
+    settings: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __getattribute__(self, name: str):
         # Whether a section read the breakdown, itself or in the parameters (see
@@ -131,15 +133,26 @@ class Report:
 
     # -- numbers --------------------------------------------------------------------
     def kpi(self, name: str, filters: Filters | None = None, **options):
-        """A registered KPI on ``filters`` (default: the report's), computed once."""
+        """A registered KPI on ``filters`` (default: the report's), computed once, and
+        recorded: the appendix defines it."""
+        value = self.computed(name, filters, **options)
+        self.record(name)
+        return value
+
+    def computed(self, name: str, filters: Filters | None = None, **options):
+        """:meth:`kpi` without recording it, for a KPI that may not be shown (a KPI card
+        the data may not support): :meth:`record` it when it is."""
         filters = self.filters if filters is None else filters
         key = (name, filters, tuple(sorted(options.items())))
         value = self._cache.get(key, _SAME)
         if value is _SAME:
             value = self._cache[key] = get_metric(name)(self.wh, filters, **options)
+        return value
+
+    def record(self, name: str) -> None:
+        """Note that KPI ``name`` is shown, for the appendix's definitions."""
         if name not in self.used_metrics:
             self.used_metrics.append(name)
-        return value
 
     def has(self, table: str) -> bool:
         return self.wh.has(table)
@@ -164,9 +177,11 @@ class Report:
             return self.has_rows(shape)
         return has_shape(self.wh.audit, shape) if self.wh.audit.get("tables") else False
 
-    def memo(self, key, compute: Callable[[], object]):
-        """A value computed once per filter set and breakdown (models, joined frames)."""
-        full = ("memo", key, self.filters, self.by)
+    def memo(self, key, compute: Callable[[], object], *, breakdown: bool = True):
+        """A value computed once per filter set and breakdown (models, joined frames);
+        ``breakdown=False``: once per filter set, for a value that does not depend on the
+        breakdown (the panel then keeps its sections for every breakdown)."""
+        full = ("memo", key, self.filters, self.by if breakdown else None)
         value = self._cache.get(full, _SAME)
         if value is _SAME:
             value = self._cache[full] = compute()
@@ -180,7 +195,8 @@ class Report:
                 if k not in FILTER_PARAMS and not k.startswith("attr_")}
         return Report(self.name, self.title, self.wh, filters,
                       {**kept, **filter_params_text(filters), "by": by or ""}, self.sections,
-                      by, self.language, self.used_metrics, self.shaped, self._cache)
+                      by, self.language, self.used_metrics, self.shaped, self._cache,
+                      settings=self.settings)
 
     # -- display --------------------------------------------------------------------
     def outputs(self, section: str) -> list:
@@ -349,13 +365,40 @@ def open_report(name: str, *, title: str, sections: dict[str, Section],
             filter_params["start"] = filter_params.get("start") or start.strftime("%Y-%m-%d")
             filter_params["end"] = filter_params.get("end") or end.strftime("%Y-%m-%d")
     filters = Filters.from_params(filter_params)
+    settings = report_settings(config, wh)
     use_theme(language)
     return Report(name=name, title=title, wh=wh, filters=filters,
                   params={"source": source or ("" if config or warehouse else "data/sample"),
                           "config": config, "by": by, "language": language,
                           **filter_params},
                   sections=sections, by=by or None, language=language,
-                  shaped=dict(shaped or {}))
+                  shaped=dict(shaped or {}), settings=settings)
+
+
+def report_settings(config: str, wh: Warehouse) -> dict:
+    """What a config gives the reports, checked: ``targets`` (KPI -> target), ``rules``
+    (the scorecard's status rules over their defaults) and ``config`` (the file read).
+    The config is the one given, else the one the warehouse was ingested with (its audit
+    names it; a relative name is looked up from here, then from the project). Without
+    one, no targets and the default rules; ``missing`` names a config that was not found.
+    """
+    from crmkit.config import read_report_settings
+    from crmkit.metrics.scorecard import check_targets, status_rules
+
+    name = config or wh.audit.get("config") or ""
+    found, settings = None, {"targets": {}, "scorecard": {}}
+    if name:
+        path = Path(name)
+        candidates = [path] if path.is_absolute() else [Path.cwd() / path, PROJECT_ROOT / path]
+        found = next((p for p in candidates if p.is_file()), None)
+        if found is not None:
+            settings = read_report_settings(found)
+    check_targets(settings["targets"])
+    out = {"targets": settings["targets"], "rules": status_rules(settings["scorecard"]),
+           "config": name if found is not None else ""}
+    if name and found is None:
+        out["missing"] = name
+    return out
 
 
 # -- sections every report has ------------------------------------------------------------
@@ -464,6 +507,13 @@ def appendix_lineage(report: Report) -> list:
              .strftime("%Y-%m-%d %H:%M UTC")},
             {"item": "data ingested", "value": audit.get("generated_at", "n/a")},
             {"item": "source", "value": shown_source(report)}]
+    if audit.get("timezone"):
+        rows.append({"item": "time zone (times with an offset converted to it)",
+                     "value": audit["timezone"]})
+    dates = audit.get("plausible_dates") or {}
+    if dates.get("earliest") and dates.get("latest"):
+        rows.append({"item": "plausible dates (others quarantined)",
+                     "value": f"{dates['earliest']} to {dates['latest']}"})
     for name, r in audit.get("tables", {}).items():
         if r.get("sha256"):
             rows.append({"item": f"{name} input sha256", "value": r["sha256"]})

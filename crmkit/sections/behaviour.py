@@ -27,6 +27,7 @@ from crmkit.metrics.results import format_value
 from crmkit.report.markup import escape_markdown, format_markdown
 from crmkit.sections import accounts
 from crmkit.sections.base import COMMON_SECTIONS, Report, Table, Text, not_available
+from crmkit.sections.cards import cards_section
 
 TITLE = "Customer behaviour"
 FIG_WIDTH = 12.0  # inches, every figure: the report scales them alike, so text is one size
@@ -624,7 +625,12 @@ SHAPES = {
     "account_attributes": "opportunities", "open_deal_accounts": "opportunities",
 }
 
+# The KPI cards: who buys and what they are worth; for a pipeline, the accounts' deals.
+CARDS = ("new_customers", "repeat_customer_rate", "loyalty", "average_clv", "bookings",
+         "win_rate", "average_deal_size")
+
 SECTIONS = {
+    "cards": cards_section(CARDS),
     "summary": summary,
     "customer_mix": customer_mix,
     "rfm": rfm_segments,
@@ -646,7 +652,8 @@ OUTLINE = [
     "customers are worth, historically and predicted; for a B2B pipeline, which accounts "
     "the bookings come from, new and repeat accounts, the win rate by account attribute "
     "and the accounts with open deals that have not won yet.",
-    ("summary", "## Summary of findings"),
+    ("cards", "## Summary of findings"),
+    ("summary", None),
     ("customer_mix", "## Customer mix: new, returning, potential"),
     ("rfm", "## RFM segments"),
     ("clusters", "## Behavioural clusters"),

@@ -47,6 +47,7 @@ from crmkit.metrics.filters import Filters
 from crmkit.metrics.results import format_value
 from crmkit.report.markup import escape_markdown, format_markdown
 from crmkit.sections.base import COMMON_SECTIONS, Report, Table, Text, not_available
+from crmkit.sections.cards import kpi_cards
 
 TITLE = "Churn and retention"
 TOP_AT_RISK = 20  # rows of the at-risk list
@@ -889,7 +890,20 @@ SHAPES = {
     "snapshot_winback": "snapshot",
 }
 
+def cards(report: Report) -> list:
+    """KPI cards under the report's churn definition: contractual churn and retention with
+    new customers, churn by inactivity, or a snapshot's churn and revenue at risk."""
+    if report.has_shape("snapshot"):
+        names = ("snapshot_churn_rate", "revenue_at_risk")
+    elif churn_basis(report.wh).contractual:  # not _basis: the cards ignore the breakdown
+        names = ("churn_rate", "retention_rate", "new_customers")
+    else:
+        names = ("inactivity_churn_rate", "inactivity_retention_rate", "new_customers")
+    return kpi_cards(report, names)
+
+
 SECTIONS = {
+    "cards": cards,
     "summary": summary,
     "snapshot_groups": snapshot_groups,
     "snapshot_tenure": snapshot_tenure,
@@ -907,7 +921,8 @@ SECTIONS = {
 OUTLINE = [
     "# Churn and retention\n\nHow many customers leave, when, why, who is at risk next and "
     "how much revenue that is.",
-    ("summary", "## Summary of findings"),
+    ("cards", "## Summary of findings"),
+    ("summary", None),
     ("snapshot_groups", "## Who churns"),
     ("snapshot_tenure", "## How long customers stay"),
     ("snapshot_risk", "## Customers at risk"),

@@ -1,6 +1,6 @@
 """Write the report notebooks from the report outlines: ``python -m crmkit.sections``.
 
-The committed notebooks are generated, so the four stay alike (one parameters cell, the
+The committed notebooks are generated, so they stay alike (one parameters cell, the
 filter panel, one ``report.show`` per section) and a test checks they match their
 outlines. An analyst's own notebook can use the same calls; it need not be generated.
 ``report.filter_panel()`` draws the live filters in JupyterLab and Voilà and prints the
@@ -57,7 +57,7 @@ def _cell(kind: str, source: str, **metadata) -> dict:
 
 def notebook(name: str) -> dict:
     """The notebook of report ``name`` as nbformat 4 JSON (no outputs)."""
-    from crmkit.sections import report_module
+    from crmkit.sections import REPORTS, report_module
 
     module = report_module(name)
     intro, *outline = module.OUTLINE
@@ -66,12 +66,17 @@ def notebook(name: str) -> dict:
              _cell("code", OPEN.format(name=name), tags=["remove-input"]),
              _cell("code", "report.filter_panel()")]
     shaped = getattr(module, "SHAPES", {})
-    for entry in [*outline, *APPENDIX]:
+    # A report's own appendix entries (its module's APPENDIX) follow the appendix heading.
+    appendix = [APPENDIX[0], *getattr(module, "APPENDIX", []), *APPENDIX[1:]]
+    for entry in [*outline, *appendix]:
         if isinstance(entry, str):
             cells.append(_cell("markdown", entry))
         else:
             section, heading = entry
-            if section not in shaped:  # a shaped section shows its heading only with data
+            # A shaped section shows its heading only with data; a None heading: the
+            # section has none of its own (it follows the previous heading, or shows its
+            # own when it has something to show).
+            if section not in shaped and heading:
                 cells.append(_cell("markdown", heading))
             cells.append(_cell("code", f'report.show("{section}")'))
     for i, cell in enumerate(cells):
@@ -80,7 +85,8 @@ def notebook(name: str) -> dict:
             "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
                                         "name": "python3"},
                          "language_info": {"name": "python"},
-                         "crmkit": {"title": module.TITLE}}}
+                         # order: the report's place on the index page (REPORTS' order)
+                         "crmkit": {"title": module.TITLE, "order": list(REPORTS).index(name)}}}
 
 
 def notebook_text(name: str) -> str:

@@ -16,6 +16,7 @@ from crmkit.metrics import NotAvailable
 from crmkit.metrics.results import format_value
 from crmkit.report.markup import escape_markdown, format_markdown
 from crmkit.sections.base import COMMON_SECTIONS, Report, Table, Text, not_available
+from crmkit.sections.cards import cards_section
 from crmkit.shapes import data_columns
 
 TITLE = "Sales performance"
@@ -32,6 +33,10 @@ MAX_RATE_BARS = 12  # groups a win-rate chart can label legibly; the table lists
 WIN_RATE_BREAKDOWNS = ("owner", "product", "source", "type")
 LOW_COVERAGE = 3.0  # pipeline / target to go below which the conclusions ask for more deals
 COACHING_GAP = 0.10  # win rate this far below the team's (with enough deals): a coaching flag
+# The KPI cards: retail revenue, orders and order value; a pipeline's bookings, win rate,
+# open pipeline and deal size (the first five the data has).
+CARDS = ("revenue", "orders", "average_order_value", "bookings", "win_rate", "open_pipeline",
+         "average_deal_size")
 
 
 def _growth(report: Report):
@@ -455,6 +460,7 @@ SHAPES = {
 }
 
 SECTIONS = {
+    "cards": cards_section(CARDS),
     "summary": summary,
     "revenue_over_time": revenue_over_time,
     "growth": growth,
@@ -475,7 +481,8 @@ SECTIONS = {
 OUTLINE = [
     "# Sales performance\n\nHow much we sold, where it came from, who sold it, against which "
     "target, and how it changes.",
-    ("summary", "## Summary of findings"),
+    ("cards", "## Summary of findings"),
+    ("summary", None),
     ("revenue_over_time", "## Revenue over time"),
     ("growth", "## Growth"),
     ("breakdowns", "## Where the revenue came from"),

@@ -35,6 +35,7 @@ from crmkit.metrics.satisfaction import (
 )
 from crmkit.report.markup import escape_markdown, format_markdown
 from crmkit.sections.base import COMMON_SECTIONS, Report, Table, Text, not_available
+from crmkit.sections.cards import cards_section
 
 TITLE = "Customer satisfaction"
 
@@ -1008,7 +1009,11 @@ def _customer_score_recommendations(report: Report) -> list:
     return items
 
 
+# The KPI cards: scores, complaints and their follow-up, a snapshot's own scores.
+CARDS = ("csat", "nps", "complaint_rate", "complaints_followed_up", "customer_satisfaction")
+
 SECTIONS = {
+    "cards": cards_section(CARDS),
     "summary": summary,
     "levels": levels,
     "trend": trend,
@@ -1024,7 +1029,8 @@ OUTLINE = [
     "# Customer satisfaction\n\nHow satisfied customers are, where satisfaction is worse, "
     "how complaints and follow-ups are handled, and whether satisfaction goes with repeat "
     "buying and churn.",
-    ("summary", "## Summary of findings"),
+    ("cards", "## Summary of findings"),
+    ("summary", None),
     ("levels", "## Satisfaction level\n\nCSAT is the mean survey score (1-5), CS = S / M "
                "the same as a share of the scale maximum, NPS the share of promoters (9-10) "
                "minus the share of detractors (0-6)."),

@@ -49,6 +49,7 @@ from crmkit.metrics import Filters
 from crmkit.metrics.filters import DIMENSIONS, FILTER_COLUMNS
 from crmkit.metrics.selection import date_span, distinct_values
 from crmkit.sections.base import Report, Table, Text, figure_output, filter_params_text
+from crmkit.secrets import redact_url
 
 # dimension -> label; product has too many values for a dropdown (its parameter applies).
 PANEL_DIMENSIONS = {"region": "Region", "segment": "Segment", "channel": "Channel",
@@ -147,7 +148,8 @@ def render_command(report: str, filters: Filters, *, by: str | None = None,
     if params.get("config"):
         words += ["--config", str(params["config"])]
     elif params.get("source") and params["source"] != SAMPLE_SOURCE:
-        words += ["--source", str(params["source"])]
+        # a database password never shows in the panel: give it through PGPASSWORD
+        words += ["--source", redact_url(str(params["source"]))]
     elif params.get("warehouse"):
         words += ["--param", f"warehouse={params['warehouse']}"]
     for name, value in filter_params_text(filters).items():

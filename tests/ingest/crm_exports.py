@@ -48,9 +48,10 @@ SPACED = "%Y-%m-%d %H:%M:%S"        # 2024-05-01 14:03:22
 
 SALESFORCE_OBJECTS = ("Account", "Opportunity", "Lead", "Case", "Campaign", "User",
                       "CurrencyType", "DatedConversionRate", "OpportunityStage", "Contact",
-                      "Task")
+                      "Task", "CampaignMember")
 # Objects the salesforce preset reads, by canonical table; every other object is ignored
-# (User.csv and CurrencyType.csv are read as a lookup and as rates).
+# (User.csv and CurrencyType.csv are read as a lookup and as rates, CampaignMember.csv as
+# the leads' first campaign).
 SALESFORCE_TABLES = {"customers": "Account", "opportunities": "Opportunity", "leads": "Lead",
                      "tickets": "Case", "campaigns": "Campaign"}
 
@@ -125,6 +126,7 @@ class SalesforceExport(CrmExport):
     converted_leads: int = 0
     queue_owned_leads: int = 0             # owned by a queue, which User.csv does not hold
     lead_owners: dict[str, str | None] = field(default_factory=dict)
+    lead_first_campaign: dict[str, str] = field(default_factory=dict)  # lead -> campaign
 
 
 def write_salesforce_export(folder: str | Path, *, encoding: str = "cp1252",
@@ -348,6 +350,27 @@ def write_salesforce_export(folder: str | Path, *, encoding: str = "cp1252",
             "IsUnreadByOwner": flag(i % 4 == 0), **system(day, user_ids[0]),
             "LastActivityDate": "", **currency_of(corporate)})
 
+    # Campaign members: two of three leads were reached by campaigns, every other one of
+    # them twice; the first membership (CreatedDate) is the lead's first touch. No random
+    # draws here, so the rest of the export stays as it was.
+    members, first_touch = [], {}
+    for i, lead in enumerate(leads):
+        if i % 3 == 2:
+            continue
+        day = dt.date(2023, 1, 2) + dt.timedelta(days=9 * i)
+        for k in range(2 if i % 2 else 1):
+            campaign = campaigns[(i + 3 * k) % len(campaigns)]["Id"]
+            # the second membership is written first: the order of the file is not the
+            # order of the touches
+            members.insert(0 if k else len(members), {
+                "Id": sf_id("00v", len(members) + 1), "IsDeleted": no,
+                "CampaignId": campaign, "LeadId": lead["Id"], "ContactId": EMPTY_KEY,
+                "Status": "Responded" if k == 0 else "Sent", "HasResponded": flag(k == 0),
+                "CreatedDate": stamp(day - dt.timedelta(days=5 - 10 * k), 0),
+                "FirstRespondedDate": (day - dt.timedelta(days=4)).isoformat()
+                if k == 0 else ""})
+        first_touch[lead["Id"]] = campaigns[i % len(campaigns)]["Id"]
+
     # Cases: a web-to-case without an account, open cases without a closed date.
     case_types = ["Mechanical", "Electrical", "Electronic", "Structural", "Other"]
     reasons = ["Installation", "Equipment Complexity", "Performance", "Breakdown",
@@ -412,7 +435,7 @@ def write_salesforce_export(folder: str | Path, *, encoding: str = "cp1252",
 
     records = {"Account": accounts, "Opportunity": opportunities, "Lead": leads,
                "Case": cases, "Campaign": campaigns, "User": users, "Contact": contacts,
-               "Task": tasks, "OpportunityStage": stage_rows}
+               "Task": tasks, "OpportunityStage": stage_rows, "CampaignMember": members}
     if multi:
         records["DatedConversionRate"] = dated_rows
         if currency_table:
@@ -429,7 +452,7 @@ def write_salesforce_export(folder: str | Path, *, encoding: str = "cp1252",
     return SalesforceExport(
         folder=folder, files=files, records=records,
         ignored=tuple(n for n in records if n not in SALESFORCE_TABLES.values()
-                      and n not in ("User", "CurrencyType")),
+                      and n not in ("User", "CurrencyType", "CampaignMember")),
         report_currency=corporate,
         rates={c: 1 / SF_CONVERSION_RATES[c] for c in currencies} if rated else {},
         **figures,
@@ -446,7 +469,8 @@ def write_salesforce_export(folder: str | Path, *, encoding: str = "cp1252",
         converted_leads=sum(lead["IsConverted"] == yes for lead in leads),
         queue_owned_leads=sum(lead["OwnerId"] == queue_id for lead in leads),
         lead_owners={lead["Id"]: owner_name.get(lead["OwnerId"]) if users_written else None
-                     for lead in leads})
+                     for lead in leads},
+        lead_first_campaign=first_touch if "CampaignMember" in records else {})
 
 
 def _deal_figures(kept: list[dict], every: list[dict]) -> dict:

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 import yaml
 
-from crmkit.exceptions import ConfigError
+from crmkit.exceptions import ConfigError, SchemaError
 from crmkit.ingest import ingest, resolve_config
 from crmkit.schema import TABLES
 from tests.ingest.crm_exports import (EMPTY_KEY, HUBSPOT_RATES, HUBSPOT_TABLES, ISO_Z,
@@ -59,7 +59,7 @@ TABLE_SETTINGS = {"file", "table", "sheet", "format", "encoding", "delimiter", "
                   "thousands", "date_format", "null_values", "columns", "derive",
                   "status_rules", "rules", "unique", "lookups", "stages", "derive_from",
                   "optional"}
-LOOKUP_SETTINGS = {"file", "table", "key", "on", "columns", "name", "match", "optional",
+LOOKUP_SETTINGS = {"file", "table", "key", "on", "columns", "name", "match", "optional", "pick",
                    "encoding", "delimiter", "decimal", "thousands", "date_format",
                    "null_values", "sheet", "format"}
 
@@ -419,3 +419,36 @@ def test_salesforce_stage_order_from_opportunity_stage(tmp_path, salesforce):
                for r in salesforce.records["OpportunityStage"]}
     assert order and all(order[stage] == written[stage] for stage in order)
     assert order.get("Prospecting", 0) < order.get("Closed Won", 99)
+
+
+def test_salesforce_leads_take_their_first_campaign_membership(tmp_path):
+    """CampaignMember.csv has several memberships per lead (the later one written first):
+    the lead is credited to the membership created first; leads never reached keep no
+    campaign; the audit says how many memberships were left out."""
+    export = write_salesforce_export(tmp_path / "sf")
+    wh = tmp_path / "wh"
+    ingest(resolve_config(source=str(export.folder), preset="salesforce"), wh)
+    got = {lead: campaign for lead, campaign in query(
+        wh, "SELECT lead_id, campaign_id FROM leads") if campaign is not None}
+    assert got == export.lead_first_campaign and len(got) >= 20
+    audit = json.loads((wh / "audit.json").read_text(encoding="utf-8"))
+    (record,) = [r for r in audit["tables"]["leads"]["lookups"]
+                 if r["input"] == "CampaignMember.csv"]
+    members = len(export.records["CampaignMember"])
+    assert record["pick"] == {"first": "CreatedDate"}
+    assert record["rows_left_out"] == members - len(got)
+
+
+def test_a_repeated_lookup_key_suggests_pick(tmp_path):
+    export = write_salesforce_export(tmp_path / "sf")
+    config = tmp_path / "crm.yaml"
+    config.write_text(f"""
+source: {export.folder}
+preset: salesforce
+tables:
+  leads:
+    lookups:
+      - {{file: CampaignMember.csv, key: Id, "on": LeadId, columns: {{c: CampaignId}}}}
+""", encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"LeadId repeats .*set `pick: \{first: COLUMN\}`"):
+        ingest(resolve_config(str(config), None), tmp_path / "wh")

@@ -93,8 +93,9 @@ def test_warehouse_is_offered_to_reports_that_take_it(tmp_path, monkeypatch, cap
 
 
 def test_reports_the_data_cannot_feed_are_listed_not_run(tmp_path, capsys):
-    """A subscription snapshot with tickets and surveys, no orders: churn and satisfaction
-    read it; the others are not run, none fails, and the index says why for each."""
+    """A subscription snapshot with tickets and surveys, no orders: the scorecard, churn and
+    satisfaction read it; the others are not run, none fails, and the index says why for
+    each."""
     from pathlib import Path
 
     source = Path(__file__).resolve().parents[2] / "data" / "sample-subscription"
@@ -102,12 +103,13 @@ def test_reports_the_data_cannot_feed_are_listed_not_run(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "sales_performance: not applicable to this data (needs orders or " \
            "opportunities)" in out
-    assert "Rendering 2 report(s)" in out
+    assert "Rendering 3 report(s)" in out
     index = (tmp_path / "out" / "index.html").read_text()
     assert "Not applicable to this data" in index
-    for report in ("sales_performance", "customer_behaviour"):
+    for report in ("sales_performance", "customer_behaviour", "campaigns"):
         assert f"<tr><td>{report}</td><td>needs " in index
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
-    assert set(manifest["not_applicable"]) == {"sales_performance", "customer_behaviour"}
+    assert set(manifest["not_applicable"]) == {"sales_performance", "customer_behaviour",
+                                               "campaigns"}
     assert sorted(p.name for p in (tmp_path / "out").glob("*.html")) == [
-        "churn.html", "index.html", "satisfaction.html"]
+        "churn.html", "index.html", "kpi_scorecard.html", "satisfaction.html"]

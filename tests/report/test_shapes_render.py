@@ -15,7 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data"
-REPORTS = ("sales_performance", "customer_behaviour", "satisfaction", "churn")
+REPORTS = ("kpi_scorecard", "sales_performance", "customer_behaviour", "satisfaction", "churn",
+           "campaigns")
 
 pytestmark = pytest.mark.slow
 
@@ -102,7 +103,7 @@ def test_maven_pipeline_sales_report(rendered, need):
     assert "Revenue over time" not in text and "Net revenue" not in text
     out, _ = rendered("maven")
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert set(manifest["not_applicable"]) == {"satisfaction", "churn"}
+    assert set(manifest["not_applicable"]) == {"satisfaction", "churn", "campaigns"}
     assert "Not applicable to this data" in (out / "index.html").read_text(encoding="utf-8")
     accounts = page(rendered, "maven", "customer_behaviour")
     assert "85 accounts won deals in the period" in accounts
@@ -139,7 +140,7 @@ def test_telco_snapshot_churn_report(rendered, need):
     out, _ = rendered("telco")
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert set(manifest["not_applicable"]) == {"sales_performance", "customer_behaviour",
-                                               "satisfaction"}
+                                               "satisfaction", "campaigns"}
 
 
 def test_subscription_sample_churn_report_leaves_out_reasons_that_cannot_be_won_back(rendered):
@@ -176,6 +177,53 @@ def test_salesforce_export_by_preset_never_adds_up_two_currencies(tmp_path):
     assert re.search(r"The win rate \(won / closed deals\)(: too few to say| was \d+\.\d%)",
                      text)
     assert "Opportunity funnel" in text
+
+
+@pytest.mark.parametrize("name", ["retail", "b2b"])
+def test_index_opens_with_the_scorecard_and_lists_six_reports(rendered, name):
+    out, done = rendered(name)
+    assert done.returncode == 0, done.stdout + done.stderr
+    index = (out / "index.html").read_text(encoding="utf-8")
+    sections = re.findall(r'<section id="([a-z_]+)">', index)
+    assert sections[0] == "kpi_scorecard", sections
+    assert set(sections) == {"kpi_scorecard", "sales_performance", "customer_behaviour",
+                             "satisfaction", "churn", "campaigns"} - (
+        {"churn"} if name == "b2b" else set())
+
+
+def test_campaigns_report_on_retail_and_b2b(rendered):
+    retail = page(rendered, "retail", "campaigns")
+    assert re.search(r"\d+ campaigns? started in the period, with [\d,]+ leads; (it|they) cost "
+                     r"[\d,]+\.\d\d; [\d,]+\.\d\d of revenue is attributed", retail)
+    assert "net revenue of the orders that name it" in retail
+    b2b = page(rendered, "b2b", "campaigns")
+    assert "its conversions are the won deals among them" in b2b
+    assert "This is an association, not the campaigns' effect" in b2b
+    for text in (retail, b2b):
+        for heading in ("Campaigns", "Channels", "Cost and return over time",
+                        "How campaigns are credited", "Conclusions and recommendations"):
+            assert heading in text
+
+
+def test_campaigns_report_on_a_salesforce_export(tmp_path):
+    """Campaign rows of a Salesforce export: the planned ones (budget only) are costed by
+    their budget, won opportunities' Primary Campaign Source credits the campaign, and a
+    lead its first campaign membership (the touch that counts is said)."""
+    from tests.ingest.crm_exports import write_salesforce_export
+
+    export = write_salesforce_export(tmp_path / "sf")
+    done = render(tmp_path / "out", "campaigns", "--source", str(export.folder),
+                  "--preset", "salesforce", "--param", "start=2020-01-01",
+                  "--param", "end=2026-12-31")
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = reader_text((tmp_path / "out" / "campaigns.html").read_text("utf-8"))
+    assert_truthful(text)
+    assert re.search(r"[\d,]+ campaigns started in the period", text)
+    assert "Primary Campaign Source" in text
+    assert ("its first touch, the campaign membership of CampaignMember.csv with the "
+            "earliest CreatedDate") in text
+    assert re.search(r"Leads from a campaign converted at \d+\.\d%|Too few leads to compare",
+                     text)
 
 
 def test_subscription_sample_satisfaction_report(rendered):

@@ -17,6 +17,7 @@ from crmkit.metrics.results import wilson_interval
 from crmkit.sections import open_report
 from crmkit.sections import satisfaction as sat
 from crmkit.sections.base import Report, Table, Text
+from crmkit.sections.cards import KpiCards
 from crmkit.warehouse import Warehouse
 from tests.conftest import SAMPLE
 
@@ -25,6 +26,7 @@ AFTER = END + pd.Timedelta(days=1)
 PERIOD = {"start": "2025-01-01", "end": "2025-06-30"}
 # Sections and the kinds of output each must give on the full sample.
 EXPECTED = {
+    "cards": {KpiCards},
     "summary": {Text},
     "levels": {Text, Figure},
     "trend": {Text, Figure, Table},

@@ -477,3 +477,10 @@ def test_a_breakdown_change_redraws_only_the_sections_that_use_it(sales, options
     parameters = [o["data"]["text/html"] for o in panel.views["appendix_parameters"].outputs][0]
     assert "<td>by</td>" in parameters and "<td>channel</td>" in parameters
     panel.close()
+
+
+def test_render_command_never_shows_a_database_password():
+    command = render_command("churn", Filters(start="2025-01-01", end="2025-03-31"),
+                             params={"source": "postgresql://crm:s3cr3t@db.example/crm"})
+    assert "s3cr3t" not in command
+    assert "postgresql://crm:***@db.example/crm" in command
