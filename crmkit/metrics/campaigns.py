@@ -110,6 +110,18 @@ def attribution(wh) -> dict[str, str]:
             else "orders" if _has(wh, "orders", "campaign_id") else ""}
 
 
+def _unconverted(wh, table: str) -> str | None:
+    """Why ``table``'s amounts cannot be added up: several currencies that ingest had no
+    rates to convert (see crmkit.metrics.registry, which guards KPIs whose unit is money;
+    ROI is a percent, so the campaigns' revenue is guarded here)."""
+    record = (wh.audit.get("tables") or {}).get(table) or {}
+    currencies = record.get("currencies") or []
+    if len(currencies) > 1 and "by_currency" in (record.get("control_totals") or {}):
+        return (f"{table} amounts in {', '.join(currencies)} and no exchange rates: "
+                "attributed revenue is not added up across currencies")
+    return None
+
+
 def _qualified(t):
     """Condition: the lead was qualified (converted, or a status or stage saying so)."""
     cond = t.converted.fill_null(False)
@@ -195,6 +207,10 @@ def campaign_performance(wh, filters, *, by=None) -> pd.DataFrame:
             bookings=amount.sum(where=won)))
     merge(deals, ["opportunities", "won_deals", "bookings"])
 
+    mixed = _unconverted(wh, {"bookings": "opportunities", "orders": "orders"}.get(
+        rule["revenue"], ""))
+    if mixed:
+        per["bookings"] = per["order_revenue"] = np.nan
     per["conversions"] = per["won_deals"] if rule["conversions"] == "won deals" \
         else per["converted"]
     per["revenue"] = per["bookings"] if rule["revenue"] == "bookings" \
@@ -235,6 +251,8 @@ def campaign_performance(wh, filters, *, by=None) -> pd.DataFrame:
                       "orders": "Int64", **{c: "Int64" for c in counts}})
     out = out[[*by, *PERFORMANCE_COLUMNS]].reset_index(drop=True)
     out.attrs["attribution"] = rule
+    if mixed:
+        out.attrs["note"] = mixed
     return out
 
 
@@ -277,7 +295,10 @@ def campaign_roi(wh, filters):
     """ROI of all the period's campaigns together: Measure (percent, n = campaigns)."""
     total = _total(wh, filters)
     if math.isnan(total["roi"]):
-        raise MetricUnavailable("no revenue can be attributed to the period's campaigns")
+        rule = attribution(wh)["revenue"]
+        raise MetricUnavailable(
+            _unconverted(wh, {"bookings": "opportunities", "orders": "orders"}.get(rule, ""))
+            or "no revenue can be attributed to the period's campaigns")
     return Measure(total["roi"], "percent", int(total["campaigns"]),
                    note=_uncosted_note(total))
 
@@ -365,13 +386,18 @@ def campaign_over_time(wh, filters, *, freq: str = "month", periods: int = 12
     cost = out["cost"].astype(float)
     out["cost"] = np.where(out["campaigns"] == 0, 0.0,
                            np.where(out["costed"] > 0, cost, np.nan))
-    out["revenue"] = out["revenue"].astype(float).fillna(0.0) if rule["revenue"] else np.nan
+    mixed = _unconverted(wh, {"bookings": "opportunities", "orders": "orders"}.get(
+        rule["revenue"], ""))
+    out["revenue"] = out["revenue"].astype(float).fillna(0.0) \
+        if rule["revenue"] and not mixed else np.nan
     # beyond the last `periods`, leading periods with neither spend nor return say nothing
     active = (out["campaigns"] > 0) | (out["revenue"].fillna(0) != 0)
     keep = active.cummax() | (out.index >= len(out) - periods)
     out = out[keep].reset_index(drop=True)
     out.attrs["attribution"] = rule
     out.attrs["freq"] = freq
+    if mixed:
+        out.attrs["note"] = mixed
     return out[["period", "campaigns", "cost", "revenue"]]
 
 

@@ -136,7 +136,9 @@ def summary(report: Report) -> list:
         return [Text("*No campaign started in the period.*")]
     items = [(5, _spend_sentence(row))]
     roi = report.kpi("campaign_roi")
-    if not isinstance(roi, NotAvailable) and pd.notna(roi.value):
+    if isinstance(roi, NotAvailable):  # say why, rather than leave it out
+        items.append((5, narrative.not_available_sentence("Campaign ROI", roi)))
+    elif pd.notna(roi.value):
         items.append((5, format_markdown(
             "{who} returned {roi} on {whose} cost{so_far} (ROI = (attributed revenue − "
             "cost) / cost).", roi=format_value(roi.value, "percent"),

@@ -226,6 +226,25 @@ def test_campaigns_report_on_a_salesforce_export(tmp_path):
                      text)
 
 
+def test_campaigns_report_never_adds_up_two_currencies(tmp_path):
+    """Opportunities in EUR and USD without exchange rates: the campaigns' costs, leads and
+    deals are given, their attributed revenue and ROI are not (ROI is a percent, so the
+    registry's money guard does not reach it)."""
+    from tests.ingest.crm_exports import write_salesforce_export
+
+    apart = write_salesforce_export(tmp_path / "sf", currency_table=False)
+    (apart.folder / "DatedConversionRate.csv").unlink(missing_ok=True)
+    done = render(tmp_path / "out", "campaigns", "--source", str(apart.folder),
+                  "--preset", "salesforce", "--param", "start=2020-01-01",
+                  "--param", "end=2026-12-31")
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = reader_text((tmp_path / "out" / "campaigns.html").read_text("utf-8"))
+    assert_truthful(text)
+    assert "of revenue is attributed" not in text and "Highest ROI" not in text
+    assert "attributed revenue is not added up across currencies" in text
+    assert re.search(r"[\d,]+ campaigns started in the period", text)
+
+
 def test_subscription_sample_satisfaction_report(rendered):
     text = page(rendered, "subscription", "satisfaction")
     assert not re.search(r"(?<![\d,.])0 customers", text)
