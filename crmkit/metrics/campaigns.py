@@ -20,7 +20,7 @@ from crmkit.exceptions import ParameterError
 from crmkit.metrics.derived import (FREQUENCIES, classified_orders, execute, grouped,
                                     period_starts, ts)
 from crmkit.metrics.filters import Filters, apply_filters, breakdown_list, with_breakdown
-from crmkit.metrics.registry import metric
+from crmkit.metrics.registry import metric, unconverted_currencies
 from crmkit.metrics.results import (Measure, MetricUnavailable, Rate, difference_interval,
                                     rate_frame)
 
@@ -110,13 +110,14 @@ def attribution(wh) -> dict[str, str]:
             else "orders" if _has(wh, "orders", "campaign_id") else ""}
 
 
-def _unconverted(wh, table: str) -> str | None:
-    """Why ``table``'s amounts cannot be added up: several currencies that ingest had no
-    rates to convert (see crmkit.metrics.registry, which guards KPIs whose unit is money;
-    ROI is a percent, so the campaigns' revenue is guarded here)."""
-    record = (wh.audit.get("tables") or {}).get(table) or {}
-    currencies = record.get("currencies") or []
-    if len(currencies) > 1 and "by_currency" in (record.get("control_totals") or {}):
+def _unconverted(wh, rule: dict) -> str | None:
+    """Why the campaigns' attributed revenue cannot be added up: the deals or orders it
+    comes from (``rule["revenue"]``, see :func:`attribution`) hold several currencies that
+    ingest had no rates to convert. The registry guards KPIs whose unit is money; ROI is a
+    percent, so the campaigns' revenue is guarded here, by the same test."""
+    table = {"bookings": "opportunities", "orders": "orders"}.get(rule["revenue"])
+    currencies = unconverted_currencies(wh, table) if table else []
+    if currencies:
         return (f"{table} amounts in {', '.join(currencies)} and no exchange rates: "
                 "attributed revenue is not added up across currencies")
     return None
@@ -207,8 +208,7 @@ def campaign_performance(wh, filters, *, by=None) -> pd.DataFrame:
             bookings=amount.sum(where=won)))
     merge(deals, ["opportunities", "won_deals", "bookings"])
 
-    mixed = _unconverted(wh, {"bookings": "opportunities", "orders": "orders"}.get(
-        rule["revenue"], ""))
+    mixed = _unconverted(wh, rule)
     if mixed:
         per["bookings"] = per["order_revenue"] = np.nan
     per["conversions"] = per["won_deals"] if rule["conversions"] == "won deals" \
@@ -295,10 +295,8 @@ def campaign_roi(wh, filters):
     """ROI of all the period's campaigns together: Measure (percent, n = campaigns)."""
     total = _total(wh, filters)
     if math.isnan(total["roi"]):
-        rule = attribution(wh)["revenue"]
-        raise MetricUnavailable(
-            _unconverted(wh, {"bookings": "opportunities", "orders": "orders"}.get(rule, ""))
-            or "no revenue can be attributed to the period's campaigns")
+        raise MetricUnavailable(_unconverted(wh, attribution(wh))
+                                or "no revenue can be attributed to the period's campaigns")
     return Measure(total["roi"], "percent", int(total["campaigns"]),
                    note=_uncosted_note(total))
 
@@ -386,8 +384,7 @@ def campaign_over_time(wh, filters, *, freq: str = "month", periods: int = 12
     cost = out["cost"].astype(float)
     out["cost"] = np.where(out["campaigns"] == 0, 0.0,
                            np.where(out["costed"] > 0, cost, np.nan))
-    mixed = _unconverted(wh, {"bookings": "opportunities", "orders": "orders"}.get(
-        rule["revenue"], ""))
+    mixed = _unconverted(wh, rule)
     out["revenue"] = out["revenue"].astype(float).fillna(0.0) \
         if rule["revenue"] and not mixed else np.nan
     # beyond the last `periods`, leading periods with neither spend nor return say nothing

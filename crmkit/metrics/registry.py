@@ -72,14 +72,10 @@ class Metric:
         across currencies; counts and rates are still given by the KPIs that are not money."""
         if self.unit != "currency":
             return None
-        tables = wh.audit.get("tables", {}) if isinstance(getattr(wh, "audit", None),
-                                                          dict) else {}
         for need in self.needs:
             for alt in need.split("|"):
-                record = tables.get(alt.partition(".")[0]) or {}
-                currencies = record.get("currencies") or []
-                totals = record.get("control_totals") or {}
-                if len(currencies) > 1 and "by_currency" in totals:
+                currencies = unconverted_currencies(wh, alt.partition(".")[0])
+                if currencies:
                     return (f"amounts in {', '.join(currencies)} and no exchange rates: "
                             "money is not added up across currencies; set `rates:` and "
                             "`currency:` in a config")
@@ -87,6 +83,17 @@ class Metric:
 
     def __call__(self, wh, filters: Filters | None = None, **options):
         return self.function(wh, filters, **options)
+
+
+def unconverted_currencies(wh, table: str) -> list[str]:
+    """The currencies of ``table``'s amounts when there are several and ingest had no rates
+    to convert them (totalled per currency in its audit); [] otherwise."""
+    audit = getattr(wh, "audit", None)
+    tables = audit.get("tables", {}) if isinstance(audit, dict) else {}
+    record = tables.get(table) or {}
+    currencies = record.get("currencies") or []
+    totals = record.get("control_totals") or {}
+    return list(currencies) if len(currencies) > 1 and "by_currency" in totals else []
 
 
 def _present(wh, need: str) -> bool:
