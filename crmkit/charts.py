@@ -19,13 +19,27 @@ Text that comes from data (a product, region or rep name) is drawn literally: ``
 escaped (see :func:`plain_text`), so "$5 gift card" is not read as mathtext. Money axes
 and labels use thousands separators and shorten millions (1,234 / 1.2M); rates are
 fractions shown as percentages.
+
+Languages: every text a chart writes itself (default axis titles, legend entries,
+"Other", "target", value labels) is an English message translated with
+:func:`crmkit.i18n.tr` into the active language, and numbers, percentages and months are
+written by Babel in the active locale (en: 1.2M, Apr 2025; zh: 374.48万, 3.74亿,
+2025年4月). A :class:`Chart` keeps the language it was described in and draws in it (its
+tick formatters too, which run when the figure is drawn), whatever language is active
+later. Chinese text needs a CJK font: :func:`use_theme` finds one (:func:`cjk_font`), and
+a Chart in Chinese draws with it first; Chinese data in an English chart still draws, the
+CJK font being a fallback after the Latin one. Category names are shortened by display
+width (a CJK character counts two, :func:`shorten_label`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import re
+import unicodedata
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import matplotlib as mpl
@@ -37,6 +51,8 @@ from matplotlib import dates as mdates
 from matplotlib import font_manager, patches, ticker
 from matplotlib.axes import Axes
 
+from crmkit import i18n
+from crmkit.i18n import N_, tr
 from crmkit.metrics.satisfaction import CSAT_SCALE_MAX, DETRACTOR_MAX, PROMOTER_MIN
 from crmkit.metrics.results import format_value
 
@@ -89,30 +105,66 @@ CJK_FONT_FAMILIES = (
 # Han, kana, hangul, CJK punctuation and full-width forms.
 _CJK_TEXT = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
 
-# Words the charts write themselves; one dict per language so a translation is one entry.
+# Words the charts write themselves, as English messages (the catalogs' ids): read them
+# through chart_text() / _TEXT, which translate into the active language
+# (crmkit/locales/<language>.po).
 CHART_TEXT = {
     "en": {
-        "previous": "previous year",
-        "interval": "95% CI",
-        "other": "Other",
-        "target": "Target",
-        "no_target": "no target",
-        "too_few": "too few\n(n={n:,})",  # two lines: fits over a narrow bar
-        "no_data": "no data",
-        "cohort": "Cohort",
-        "periods": "Periods since first order",
-        "cluster": "Cluster {label}",
-        "chosen": "k = {k} (chosen)",
-        "detractor": "Detractors (0-{max})",
-        "passive": "Passives",
-        "promoter": "Promoters ({min}-10)",
-        "responses": "Responses",
-        "share": "Share of responses",
-        "overall": "Overall {value}",
-        "dashed_overall": "(dashed: overall {value})",
+        "previous": N_("previous year"),
+        "series_previous": N_("{series}, previous year"),  # a dashed line's legend entry
+        "current": N_("current"),
+        "interval": N_("95% CI"),
+        "other": N_("Other"),
+        "target": N_("Target"),
+        "no_target": N_("no target"),
+        "too_few": N_("too few\n(n={n})"),  # two lines: fits over a narrow bar
+        "no_data": N_("no data"),
+        "blank": N_("(blank)"),
+        "cohort": N_("Cohort"),
+        "cohort_size": N_("{cohort}  n={n}"),
+        "periods": N_("Periods since first order"),
+        "cluster": N_("Cluster {label}"),
+        "cluster_size": N_("Cluster {label} ({n}, {share})"),
+        "chosen": N_("k = {k} (chosen)"),
+        "detractor": N_("Detractors (0-{max})"),
+        "passive": N_("Passives"),
+        "promoter": N_("Promoters ({min}-10)"),
+        "responses": N_("Responses"),
+        "share": N_("Share of responses"),
+        "overall": N_("Overall {value}"),
+        "dashed_overall": N_("(dashed: overall {value})"),
+        "with_share": N_("{value} ({share})"),  # a bar's label: "1.2M (34.1%)"
+        "met": N_("met"),
+        "below_target": N_("below target"),
     },
 }
-_TEXT = CHART_TEXT["en"]
+
+
+def chart_text(key: str) -> str:
+    """A text the charts write (a key of ``CHART_TEXT["en"]``) in the active language."""
+    return tr(CHART_TEXT["en"][key])
+
+
+class _ChartWords(Mapping):
+    """``CHART_TEXT["en"]`` read in the active language: ``_TEXT["other"]`` -> "其他"."""
+
+    def __getitem__(self, key: str) -> str:
+        return chart_text(key)
+
+    def __iter__(self):
+        return iter(CHART_TEXT["en"])
+
+    def __len__(self) -> int:
+        return len(CHART_TEXT["en"])
+
+
+_TEXT = _ChartWords()
+
+
+def _english() -> bool:
+    """Whether the active language is English, whose charts keep their own number formats
+    (1,234 / 1.2M, one unit per axis) and matplotlib's date labels."""
+    return i18n.current().language == i18n.SOURCE_LANGUAGE
 
 
 class CJKFontWarning(UserWarning):
@@ -122,15 +174,17 @@ class CJKFontWarning(UserWarning):
 def cjk_font(preferences: Sequence[str] = CJK_FONT_FAMILIES) -> str | None:
     """The name of an installed font family that can draw Chinese, or None.
 
-    Looks the names in ``preferences`` up in matplotlib's font list, then any family whose
-    name says CJK. Fonts installed after matplotlib cached its font list are found too: the
-    system font directories are searched for files the cache does not know, which are
-    added to matplotlib's font manager (that is the only side effect).
+    Looks the names in ``preferences`` up in matplotlib's font list (Debian's
+    fonts-noto-cjk gives "Noto Sans CJK SC"), then any family whose name says CJK, then any
+    font whose character map has common hanzi (a sans-serif one first). Fonts installed
+    after matplotlib cached its font list are found too: the system font directories are
+    searched for files the cache does not know, which are added to matplotlib's font
+    manager (that is the only side effect).
     """
     found = _find_family(preferences)
     if found is None and _add_uncached_system_fonts():
         found = _find_family(preferences)
-    return found
+    return found if found is not None else _font_with_hanzi()
 
 
 def _find_family(preferences: Sequence[str]) -> str | None:
@@ -140,6 +194,36 @@ def _find_family(preferences: Sequence[str]) -> str | None:
             return name
     others = sorted(n for n in installed if "CJK" in n and "Mono" not in n)
     return others[0] if others else None
+
+
+_HANZI_PROBE = "中文的"  # common hanzi every Chinese font has
+_SCANNED: dict[int, str | None] = {}  # font list size -> the family found: scan once
+
+
+def _covers(path: str, text: str) -> bool:
+    try:
+        font = font_manager.get_font(path)
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return all(font.get_char_index(ord(ch)) for ch in text)
+
+
+def _font_with_hanzi() -> str | None:
+    """A family of matplotlib's font list whose font has hanzi (sans-serif and proportional
+    first), or None; for fonts named neither in CJK_FONT_FAMILIES nor "CJK"."""
+    entries = font_manager.fontManager.ttflist
+    if len(entries) not in _SCANNED:
+        def rank(entry) -> tuple:
+            name = entry.name
+            return (any(w in name for w in ("Serif", "Ming", "Song", "Sung")),
+                    "Mono" in name, name)
+
+        # "Last Resort" fonts map every character to a box: they "cover" everything.
+        found = next((f.name for f in sorted(entries, key=rank)
+                      if "Last Resort" not in f.name and _covers(f.fname, _HANZI_PROBE)),
+                     None)
+        _SCANNED[len(entries)] = found
+    return _SCANNED[len(entries)]
 
 
 def _add_uncached_system_fonts() -> bool:
@@ -202,6 +286,43 @@ def use_theme(language: str = "en", *, font_scale: float = 1.0) -> str | None:
     return family
 
 
+_NO_CJK_AT: set[int] = set()  # sizes of matplotlib's font list at which none had CJK
+
+
+def _chart_cjk_font() -> str | None:
+    """:func:`cjk_font` for drawing a chart: a search that found no CJK font (which scans
+    the system font folders) is not repeated for every chart, only when matplotlib's font
+    list has changed (use_theme always searches again)."""
+    if len(font_manager.fontManager.ttflist) in _NO_CJK_AT:
+        return None
+    family = cjk_font()
+    if family is None:
+        _NO_CJK_AT.add(len(font_manager.fontManager.ttflist))
+    return family
+
+
+def font_families(language: str) -> list[str] | None:
+    """``font.family`` for a chart in ``language``: the current chain with the CJK font
+    (:func:`cjk_font`) first for "zh", last (a fallback after the Latin fonts, for Chinese
+    data in an English report) otherwise; None when no CJK font is installed. The theme's
+    own chains (:func:`use_theme`) are left as they are."""
+    family = _chart_cjk_font()
+    if family is None:
+        return None
+    chain = [f for f in mpl.rcParams["font.family"] if f != family]
+    return [family, *chain] if language == "zh" else [*chain, family]
+
+
+@contextlib.contextmanager
+def drawing(setting: i18n.Setting | str | None = None):
+    """The block draws charts in a language: its words and formats (:func:`i18n.using`)
+    and a font chain that draws its script (:func:`font_families`)."""
+    with i18n.using(i18n.current() if setting is None else setting) as words:
+        families = font_families(words.language)
+        with mpl.rc_context({"font.family": families} if families else {}):
+            yield words
+
+
 def figure_png(fig) -> bytes:
     """``fig`` as PNG bytes at its own dpi, as reports and the filter panel embed it.
 
@@ -248,8 +369,43 @@ def _wrap_titles(fig, renderer) -> None:
             if width <= ax.bbox.width:
                 continue
             lines = text.split("\n")
-            chars = max(12, int(max(map(len, lines)) * ax.bbox.width / width))
-            title.set_text("\n".join(textwrap.fill(line, chars) for line in lines))
+            chars = max(12, int(max(map(display_width, lines)) * ax.bbox.width / width))
+            title.set_text("\n".join(
+                wrap_text(line, chars) if _CJK_TEXT.search(line) else textwrap.fill(line, chars)
+                for line in lines))
+
+
+_NO_LINE_START = set("，。、；：！？）》」』〉】,.;:!?)]}%")
+
+
+def wrap_text(text: str, width: int) -> str:
+    """``text`` broken into lines of at most ``width`` display columns (a CJK character
+    two, :func:`display_width`): between words, and between CJK characters, which need no
+    space to break at; never before closing punctuation (，。）) or inside a character."""
+    tokens: list[str] = []  # words, single wide characters and spaces
+    for cluster in _clusters(text):
+        wide = display_width(cluster) == 2
+        if cluster.isspace():
+            tokens.append(" ")
+        elif cluster in _NO_LINE_START and tokens and not tokens[-1].isspace():
+            tokens[-1] += cluster  # stays with what it closes
+        elif wide or not tokens or tokens[-1].isspace() or display_width(tokens[-1][-1]) == 2:
+            tokens.append(cluster)
+        else:
+            tokens[-1] += cluster
+    lines, line = [], ""
+    for token in tokens:
+        if token.isspace():
+            if line:
+                line += " "
+            continue
+        if line and display_width(line) + display_width(token) > width:
+            lines.append(line.rstrip())
+            line = ""
+        line += token
+    if line.strip() or not lines:
+        lines.append(line.rstrip())
+    return "\n".join(lines)
 
 
 def title_with_overall(title: str, overall: str) -> str:
@@ -257,7 +413,10 @@ def title_with_overall(title: str, overall: str) -> str:
     title is long (side-by-side panels' titles would run into each other)."""
     suffix = _TEXT["dashed_overall"].format(value=overall)
     last_line = title.split("\n")[-1]
-    return f"{title}\n{suffix}" if len(last_line) + len(suffix) > 44 else f"{title} {suffix}"
+    if display_width(last_line) + display_width(suffix) > 44:
+        return f"{title}\n{suffix}"
+    # "Won by region (dashed: ...)"; a full-width bracket (zh "（虚线：...）") needs no space
+    return f"{title}{'' if display_width(suffix[:1]) == 2 else ' '}{suffix}"
 
 
 def _cjk_renderable() -> bool:
@@ -292,8 +451,61 @@ def _check_glyphs(texts: Iterable[object]) -> None:
 def label_text(value: object) -> str:
     """A value as a chart writes it: missing values (None, NaN) read "(blank)"."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return "(blank)"
+        return _TEXT["blank"]
     return str(value)
+
+
+def display_width(text: str) -> int:
+    """The columns ``text`` takes in a monospaced sense: a wide (CJK, full-width)
+    character counts two, a combining mark or other zero-width character none, anything
+    else one. A Latin text's width is its length."""
+    width = 0
+    for ch in str(text):
+        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width
+
+
+def _clusters(text: str) -> list[str]:
+    """``text`` as characters the way a reader counts them: a base character with its
+    combining marks, variation selectors and zero-width-joined followers, a surrogate
+    pair, is one. Cutting between two of these never splits a character."""
+    out: list[str] = []
+    join_next = False
+    for ch in text:
+        attach = bool(out) and (
+            join_next or unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me")
+            or "\ufe00" <= ch <= "\ufe0f" or ch == "\u200d"
+            or ("\udc00" <= ch <= "\udfff" and "\ud800" <= out[-1][-1] <= "\udbff"))
+        if attach:
+            out[-1] += ch
+        else:
+            out.append(ch)
+        join_next = ch == "\u200d"
+    return out
+
+
+LABEL_WIDTH = 40  # display columns of a category name on an axis: 40 Latin, 20 CJK
+
+
+def shorten_label(text: str, width: int = LABEL_WIDTH, *, ellipsis: str = "…") -> str:
+    """``text`` cut to ``width`` display columns (:func:`display_width`, a CJK character
+    counting two, so a 40-column limit keeps 40 Latin or 20 Chinese characters) with
+    ``ellipsis``; a text that fits is returned as it is. The cut is between whole
+    characters (:func:`_clusters`), trailing spaces dropped."""
+    text = str(text)
+    if display_width(text) <= width:
+        return text
+    room = width - display_width(ellipsis)
+    kept, used = [], 0
+    for cluster in _clusters(text):
+        w = display_width(cluster)
+        if used + w > room:
+            break
+        kept.append(cluster)
+        used += w
+    return "".join(kept).rstrip() + ellipsis
 
 
 def plain_text(value: object) -> str:
@@ -304,8 +516,24 @@ def plain_text(value: object) -> str:
     return label_text(value).replace("$", r"\$")
 
 
+# The columns of the frames the chart functions take by default (survival's time and
+# survival, silhouette's score), named as English axis titles name them.
+_CHART_COLUMNS = {"time": N_("Time"), "survival": N_("Survival"),
+                  "silhouette": N_("Silhouette")}
+
+
 def axis_title(column: object) -> str:
-    """A column name as an axis title: ``periods_since_first`` -> "Periods since first"."""
+    """A column name as an axis title: ``periods_since_first`` -> "Periods since first".
+    In another language, a column :mod:`crmkit.labels` names reads its translated name
+    (``revenue`` -> 收入); other columns are data (an attribute of the user's) and read as
+    they are."""
+    if not _english() and isinstance(column, str):
+        from crmkit.labels import COLUMNS, column_label
+
+        if column in _CHART_COLUMNS:
+            return tr(_CHART_COLUMNS[column])
+        if column in COLUMNS:
+            return column_label(column)
     text = str(column).replace("_", " ").strip()
     return text[:1].upper() + text[1:]
 
@@ -334,11 +562,18 @@ def compact_number(value: float, *, scale: tuple[float, str] | None = None) -> s
     Thousands separators below a million; millions, billions and trillions shortened with
     at most two decimals. ``scale`` forces one unit (``(1e6, "M")``) so every tick on an
     axis uses the same one. Non-finite values give "".
+
+    In another language than English, Babel writes the number the active locale's way
+    (:func:`crmkit.i18n.compact`): zh 1,234 / 1.2万 / 374.48万 / 3.74亿, the unit from the
+    locale's short compact patterns; ``scale`` is then a (divisor, unit) of
+    :func:`_local_scale`, e.g. ``(1e4, "万")``.
     """
     if value is None or not np.isfinite(value):
         return ""
     if value == 0:
         return "0"
+    if not _english():
+        return _local_compact(float(value), scale)
     if scale is None:
         scale = next(((lim, s) for lim, s in _SCALES if abs(value) >= lim), (1.0, ""))
     limit, suffix = scale
@@ -349,29 +584,110 @@ def compact_number(value: float, *, scale: tuple[float, str] | None = None) -> s
     return _trim(f"{value:,.2f}")
 
 
+def _compact_patterns() -> dict:
+    """The active locale's short compact decimal patterns: magnitude ("10000") ->
+    NumberPattern ("0万")."""
+    formats = i18n.current().locale.compact_decimal_formats["short"]
+    return formats.get("other") or next(iter(formats.values()), {})
+
+
+def _local_scale(top: float) -> tuple[float, str]:
+    """(divisor, unit) in which the active locale shortens numbers as large as ``top``,
+    from its compact patterns: zh 15,000 -> (1e4, "万"), 3.7e8 -> (1e8, "亿"), 5,000 ->
+    (1, "") (no unit: zh does not shorten thousands)."""
+    patterns = _compact_patterns()
+    if not patterns or not np.isfinite(top) or top < 1:
+        return (1.0, "")
+    largest = max(len(k) - 1 for k in patterns)
+    magnitude = 10 ** min(int(math.floor(math.log10(top))), largest)
+    pattern = patterns.get(str(magnitude))
+    zeros = pattern.pattern.count("0") if pattern is not None else 0
+    unit = pattern.suffix[0] if pattern is not None else ""
+    if not zeros or not unit.strip():
+        return (1.0, "")
+    return (float(magnitude) / 10 ** (zeros - 1), unit)
+
+
+def _local_compact(value: float, scale: tuple[float, str] | None) -> str:
+    """:func:`compact_number` in a language other than English (Babel, active locale)."""
+    from babel import numbers
+
+    locale = i18n.current().locale
+    if scale is None:
+        if _local_scale(abs(value))[1]:
+            return i18n.compact(value)  # 374.48万, 3.74亿
+        scale = (1.0, "")
+    divisor, unit = scale
+    if unit:
+        return numbers.format_decimal(value / divisor, "#,##0.##", locale=locale) + unit
+    return numbers.format_decimal(value, "#,##0" if abs(value) >= 1000 else "#,##0.##",
+                                  locale=locale)
+
+
+def _axis_scale(top: float) -> tuple[float, str]:
+    """The one unit of an axis whose largest tick is ``top``."""
+    if not _english():
+        return _local_scale(top)
+    return next(((lim, s) for lim, s in _SCALES if top >= lim), (1.0, ""))
+
+
 class CompactFormatter(ticker.Formatter):
-    """Tick labels by :func:`compact_number`, one unit (none, M, B, T) for the whole axis."""
+    """Tick labels by :func:`compact_number`, one unit (none, M, B, T; zh 万, 亿) for the
+    whole axis. Formats in the language active when it was made: ticks are formatted when
+    the figure is drawn, which may be after the report's language was active."""
 
     def __init__(self) -> None:
         self._scale: tuple[float, str] = (1.0, "")
+        self._words = i18n.current()
 
     def set_locs(self, locs) -> None:
         super().set_locs(locs)
         finite = [abs(v) for v in locs if np.isfinite(v)]
         top = max(finite, default=0.0)
-        self._scale = next(((lim, s) for lim, s in _SCALES if top >= lim), (1.0, ""))
+        with i18n.using(self._words):
+            self._scale = _axis_scale(top)
 
     def __call__(self, x, pos=None) -> str:
-        return compact_number(x, scale=self._scale)
+        with i18n.using(self._words):
+            return compact_number(x, scale=self._scale)
+
+
+class LocalPercentFormatter(ticker.PercentFormatter):
+    """matplotlib's PercentFormatter (as many decimals as the axis' range needs) with the
+    text written by Babel in the language active when it was made (zh: 12.5%)."""
+
+    def __init__(self, xmax: float = 1.0) -> None:
+        super().__init__(xmax=xmax)
+        self._words = i18n.current()
+
+    def format_pct(self, x, display_range) -> str:
+        scaled_range = self.convert_to_pct(display_range)
+        decimals = (0 if scaled_range <= 0 else
+                    min(5, max(0, math.ceil(2.0 - math.log10(2.0 * scaled_range)))))
+        with i18n.using(self._words):
+            return i18n.percent(self.convert_to_pct(x) / 100.0, decimals)
+
+
+class LocalSignedFormatter(ticker.Formatter):
+    """+20 / -5 / 0 (an NPS axis), by Babel in the language active when it was made."""
+
+    def __init__(self) -> None:
+        self._words = i18n.current()
+
+    def __call__(self, x, pos=None) -> str:
+        with i18n.using(self._words):
+            return i18n.signed(x)
 
 
 def value_formatter(unit: str) -> ticker.Formatter:
     """The tick formatter for a value axis in ``unit`` (the units of crmkit.metrics):
-    percent -> 12.5%, nps -> +20, anything else -> :class:`CompactFormatter`."""
+    percent -> 12.5%, nps -> +20, anything else -> :class:`CompactFormatter`. English
+    keeps matplotlib's formatters; other languages write through Babel."""
     if unit == "percent":
-        return ticker.PercentFormatter(xmax=1.0)
+        return ticker.PercentFormatter(xmax=1.0) if _english() else LocalPercentFormatter()
     if unit == "nps":
-        return ticker.FuncFormatter(lambda v, _pos: f"{v:+.0f}")
+        return (ticker.FuncFormatter(lambda v, _pos: f"{v:+.0f}") if _english()
+                else LocalSignedFormatter())
     return CompactFormatter()
 
 
@@ -433,6 +749,10 @@ def _finish(ax: Axes, title: str | None, texts: Iterable[object] = ()) -> Axes:
 
 
 def _groups(data: pd.DataFrame, hue: str | None) -> list[tuple[object, pd.DataFrame]]:
+    """The groups of ``hue`` in sorted order (the colours and legend follow it). Names sort
+    by code point: Chinese names then come in Unicode order, not pinyin order; a pinyin
+    sort would need a dependency (pypinyin or ICU) for a legend order, and a chart whose
+    order means something (a ranking) keeps its frame's order instead."""
     if hue is None:
         return [(None, data)]
     return list(named(data, hue).groupby(hue, sort=True, observed=True))
@@ -453,9 +773,65 @@ def _time_values(values: pd.Series) -> pd.Series:
     return values
 
 
+def _name(value: object) -> str:
+    """A category's name (data: a product, region, rep) as an axis or legend draws it:
+    :func:`label_text`, shortened to :data:`LABEL_WIDTH` display columns, ``$`` escaped."""
+    return plain_text(shorten_label(label_text(value)))
+
+
+def date_locator(times: pd.Series) -> mdates.DateLocator:
+    """Where a date axis of ``times`` has its ticks: monthly points one tick per month (or
+    per few months, never weekly ticks), anything else matplotlib's automatic choice. The
+    Vega-Lite spec asks it for the same ticks (crmkit.vegalite.trend)."""
+    if len(times) and (times.dt.day == 1).all() and times.nunique() <= 48:
+        return mdates.MonthLocator(interval=max(1, -(-times.nunique() // 12)))
+    return mdates.AutoDateLocator()
+
+
+def date_tick_labels(ticks: Sequence) -> list[str]:
+    """The labels of date ticks in the active locale, by Babel: month starts read as
+    months, the year on the first tick and where it changes (zh 2025年11月, 12月,
+    2026年1月; en Nov 2025, Dec, Jan 2026); ticks on 1 January only as years (2025年);
+    other days as dates (2025年4月1日, 4月15日)."""
+    from babel import dates as babel_dates
+
+    days = [pd.Timestamp(t).date() for t in ticks]
+    locale = i18n.current().locale
+
+    def new_year(i: int) -> bool:
+        return i == 0 or days[i].year != days[i - 1].year
+
+    if all(d.day == 1 for d in days):
+        if len(days) > 1 and all(d.month == 1 for d in days):
+            return [babel_dates.format_skeleton("y", d, locale=locale) for d in days]
+        return [i18n.month(d) if new_year(i) or d.month == 1
+                else babel_dates.format_skeleton("MMM", d, locale=locale)
+                for i, d in enumerate(days)]
+    return [i18n.date(d) if new_year(i) else babel_dates.format_skeleton("MMMd", d,
+                                                                          locale=locale)
+            for i, d in enumerate(days)]
+
+
+class LocalDateFormatter(ticker.Formatter):
+    """Date tick labels by :func:`date_tick_labels` in the language active when it was
+    made (matplotlib's ConciseDateFormatter writes English month names)."""
+
+    def __init__(self) -> None:
+        self._words = i18n.current()
+
+    def format_ticks(self, values) -> list[str]:
+        with i18n.using(self._words):
+            return date_tick_labels([mdates.num2date(v) for v in values])
+
+    def __call__(self, x, pos=None) -> str:
+        with i18n.using(self._words):
+            return i18n.date(mdates.num2date(x))
+
+
 def _rotate_long_labels(ax: Axes, names: Sequence[str], *, longest: int = 10) -> None:
-    """Slant x tick labels when one is longer than ``longest`` characters, so none overlap."""
-    if max((len(n) for n in names), default=0) > longest:
+    """Slant x tick labels when one is wider than ``longest`` display columns (a CJK
+    character counts two), so none overlap."""
+    if max((display_width(n) for n in names), default=0) > longest:
         ax.tick_params(axis="x", labelrotation=30)
         for label in ax.get_xticklabels():
             label.set_horizontalalignment("right")
@@ -501,7 +877,7 @@ def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
     colors = dict(zip([key for key, _ in groups], sns.color_palette(PALETTE, len(groups))))
     for key, part in groups:
         part = part.sort_values(x)
-        label = plain_text(key) if hue is not None else _axis_label(y)
+        label = _name(key) if hue is not None else _axis_label(y)
         ax.plot(_time_values(part[x]), part[y], color=colors[key], label=label, **style)
     lowest = data[y].min()
     if previous is not None:
@@ -512,19 +888,17 @@ def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
             xs = _time_values(part[x])
             if pd.api.types.is_datetime64_any_dtype(xs):
                 xs = xs + previous_offset
-            base = plain_text(key) if hue is not None else _axis_label(y)
+            base = _name(key) if hue is not None else _axis_label(y)
             ax.plot(xs, part[y], color=colors[key], linestyle="--", alpha=0.7,
-                    label=f"{base}, {_TEXT['previous']}", **{**style, "marker": None})
+                    label=_TEXT["series_previous"].format(series=base),
+                    **{**style, "marker": None})
         lowest = min(lowest, previous[y].min())
     times = _time_values(data[x])
     if pd.api.types.is_datetime64_any_dtype(times):
-        if len(times) and (times.dt.day == 1).all() and times.nunique() <= 48:
-            # Monthly points: one tick per month (or per few months), never weekly ticks.
-            locator = mdates.MonthLocator(interval=max(1, -(-times.nunique() // 12)))
-        else:
-            locator = mdates.AutoDateLocator()
+        locator = date_locator(times)
         ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator) if _english()
+                                     else LocalDateFormatter())
     format_value_axis(ax, unit)
     if pd.notna(lowest) and lowest >= 0:
         ax.set_ylim(bottom=0)
@@ -572,8 +946,8 @@ def bar_frame(data: pd.DataFrame, *, x: str, y: str, share: str | None = None,
         frame = pd.concat([frame.iloc[:top], pd.DataFrame([other])], ignore_index=True)
     labels = [value_text(v, unit) for v in frame[x].to_numpy(dtype=float)]
     if share:
-        labels = [f"{text} ({s:.1%})" if pd.notna(s) else text
-                  for text, s in zip(labels, frame[share])]
+        labels = [_TEXT["with_share"].format(value=text, share=i18n.percent(s))
+                  if pd.notna(s) else text for text, s in zip(labels, frame[share])]
     return frame.reset_index(drop=True), labels
 
 
@@ -595,7 +969,7 @@ def bar(data: pd.DataFrame, *, x: str, y: str, share: str | None = None,
     values = frame[x].to_numpy(dtype=float)
     bars = ax.barh(positions, values, color=color or MAIN_COLOR, **kwargs)
     ax.bar_label(bars, labels=labels, padding=3)
-    ax.set_yticks(positions, labels=[plain_text(v) for v in frame[y]])
+    ax.set_yticks(positions, labels=[_name(v) for v in frame[y]])
     ax.invert_yaxis()  # first row on top
     ax.margins(x=0.15)  # room for the labels
     format_value_axis(ax, unit, axis="x")
@@ -622,7 +996,7 @@ def leaderboard_frame(data: pd.DataFrame, *, rep: str = "sales_rep", actual: str
 
 def attainment_text(share: float) -> str:
     """A leaderboard bar's label: "103.4%", or "no target"."""
-    return _TEXT["no_target"] if pd.isna(share) else f"{share:.1%}"
+    return _TEXT["no_target"] if pd.isna(share) else i18n.percent(share)
 
 
 def leaderboard(data: pd.DataFrame, *, rep: str = "sales_rep", actual: str = "revenue",
@@ -657,7 +1031,7 @@ def leaderboard(data: pd.DataFrame, *, rep: str = "sales_rep", actual: str = "re
         end = 0.0 if pd.isna(end) else end
         ax.annotate(label, xy=(end, position), xytext=(5, 0), textcoords="offset points",
                     va="center", ha="left")
-    ax.set_yticks(positions, labels=[plain_text(v) for v in frame[rep]])
+    ax.set_yticks(positions, labels=[_name(v) for v in frame[rep]])
     ax.invert_yaxis()
     ax.margins(x=0.12)
     format_value_axis(ax, unit, axis="x")
@@ -672,7 +1046,9 @@ def leaderboard(data: pd.DataFrame, *, rep: str = "sales_rep", actual: str = "re
 def funnel_text(count: float, first: float) -> str:
     """A funnel stage's label: "117 (23.4%)", the share of the ``first`` stage's count."""
     share = count / first if first else np.nan
-    return f"{count:,.0f}" + (f" ({share:.1%})" if np.isfinite(share) else "")
+    text = i18n.number(count)
+    return (_TEXT["with_share"].format(value=text, share=i18n.percent(share))
+            if np.isfinite(share) else text)
 
 
 def funnel(data: pd.DataFrame, *, stage: str = "stage", count: str = "count",
@@ -694,7 +1070,7 @@ def funnel(data: pd.DataFrame, *, stage: str = "stage", count: str = "count",
         label = funnel_text(value, first)
         ax.text(0, position, label, ha="center", va="center", color="white",
                 fontweight="bold")
-    ax.set_yticks(positions, labels=[plain_text(v) for v in data[stage]])
+    ax.set_yticks(positions, labels=[_name(v) for v in data[stage]])
     ax.invert_yaxis()
     ax.set_xticks([])  # widths are counts either side of 0; an axis would only confuse
     ax.grid(False)
@@ -703,6 +1079,21 @@ def funnel(data: pd.DataFrame, *, stage: str = "stage", count: str = "count",
 
 
 # -- cohorts, survival, clusters ---------------------------------------------------------
+
+def cohort_text(cohort: object) -> str:
+    """A cohort's name: its period as text ("2025-01"); in another language than English
+    a month or quarter the locale's way (2025年1月, 2025年第1季度)."""
+    if not _english() and isinstance(cohort, pd.Period):
+        start = cohort.start_time
+        if cohort.freqstr.startswith("M"):
+            return i18n.month(start)
+        if cohort.freqstr.startswith("Q"):
+            return i18n.quarter(start)
+        if cohort.freqstr.startswith(("Y", "A")):
+            return str(cohort.year)
+        return i18n.date(start)
+    return str(cohort)
+
 
 def cohort_frame(retention, *, cohort_size: pd.Series | None = None
                  ) -> tuple[np.ndarray, list[str], list[str]]:
@@ -713,10 +1104,11 @@ def cohort_frame(retention, *, cohort_size: pd.Series | None = None
             cohort_size = getattr(retention, "cohort_size", None)
         retention = retention.retention
     _check_columns(retention, "retention")
-    cohorts = [str(c) for c in retention.index]
+    cohorts = [cohort_text(c) for c in retention.index]
     if cohort_size is not None:
         sizes = pd.Series(cohort_size).reindex(retention.index)
-        cohorts = [f"{c}  n={s:,.0f}" if pd.notna(s) else c for c, s in zip(cohorts, sizes)]
+        cohorts = [_TEXT["cohort_size"].format(cohort=c, n=i18n.number(s)) if pd.notna(s)
+                   else c for c, s in zip(cohorts, sizes)]
     return (retention.to_numpy(dtype=float), [str(c) for c in retention.columns], cohorts)
 
 
@@ -742,7 +1134,7 @@ def heatmap_cohorts(retention, *, cohort_size: pd.Series | None = None, cmap: st
     fontsize = float(np.clip(110 / max(n_cols, 1), 6, 10))
     for row, col in zip(*np.nonzero(np.isfinite(values))):
         value = values[row, col]
-        ax.text(col, row, f"{value:.0%}", ha="center", va="center", fontsize=fontsize,
+        ax.text(col, row, i18n.percent(value, 0), ha="center", va="center", fontsize=fontsize,
                 color="white" if value > 0.6 else "#222222")
     ax.set_xticks(range(n_cols), labels=[plain_text(c) for c in columns])
     ax.set_yticks(range(n_rows), labels=[plain_text(c) for c in cohorts])
@@ -751,7 +1143,7 @@ def heatmap_cohorts(retention, *, cohort_size: pd.Series | None = None, cmap: st
     ax.grid(False)
     ax.spines[:].set_visible(False)
     if colorbar:
-        ax.figure.colorbar(image, ax=ax, format=ticker.PercentFormatter(xmax=1.0),
+        ax.figure.colorbar(image, ax=ax, format=value_formatter("percent"),
                            fraction=0.04, pad=0.02)
     return _finish(ax, title)
 
@@ -774,7 +1166,7 @@ def survival(curves: pd.DataFrame, *, group: str | None = "group", time: str = "
     colors = sns.color_palette(PALETTE, len(groups))
     for (key, part), color in zip(groups, colors):
         part = part.sort_values(time, kind="stable")
-        label = plain_text(key) if key is not None else _axis_label(value)
+        label = _name(key) if key is not None else _axis_label(value)
         ax.step(part[time], part[value], where="post", color=color, label=label, **kwargs)
         if ci_lower is not None and ci_upper is not None:
             ax.fill_between(part[time], part[ci_lower], part[ci_upper], step="post",
@@ -804,9 +1196,11 @@ def cluster_profile_frame(profile: pd.DataFrame, *, features: Sequence[str] | No
     z = ((means - means.mean()) / spread).fillna(0.0).to_numpy()
     labels = []
     for cluster, row in profile.iterrows():
-        name = _TEXT["cluster"].format(label=cluster)
         if "n_customers" in profile and "share" in profile:
-            name += f" ({row['n_customers']:,.0f}, {row['share']:.1%})"
+            name = _TEXT["cluster_size"].format(label=cluster, n=i18n.number(row["n_customers"]),
+                                                share=i18n.percent(row["share"]))
+        else:
+            name = _TEXT["cluster"].format(label=cluster)
         labels.append(name)
     return z, means, list(features), labels
 
@@ -984,8 +1378,8 @@ def rate_text(value: float, too_few: bool, n: float) -> str:
     if not np.isfinite(value):
         return _TEXT["no_data"]
     if too_few:
-        return _TEXT["too_few"].format(n=int(n))
-    return f"{value:.1%}"
+        return _TEXT["too_few"].format(n=i18n.number(int(n)))
+    return i18n.percent(value)
 
 
 def rate_bars_frame(frame: pd.DataFrame, *, x: str, y: str = "value",
@@ -1049,12 +1443,12 @@ def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "c
     if reference is not None:
         level = reference_level(reference)
         ax.axhline(level, color="#555555", linestyle="--", linewidth=1,
-                   label=_TEXT["overall"].format(value=f"{level:.1%}"))
+                   label=_TEXT["overall"].format(value=i18n.percent(level)))
         if title is None:
             ax.legend(loc="upper right")
         else:  # named in the title: a legend inside the axes sits on some bar's label
-            title = title_with_overall(title, f"{level:.1%}")
-    names = [plain_text(v) for v in data[x]]
+            title = title_with_overall(title, i18n.percent(level))
+    names = [_name(v) for v in data[x]]
     ax.set_xticks(positions, labels=names)
     _rotate_long_labels(ax, names)
     format_value_axis(ax, "percent")
@@ -1067,7 +1461,8 @@ def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "c
 
 def nps_text(value: float, too_few: bool, n: float) -> str:
     """An NPS bar's label: "+12", or "too few (n=12)" (two lines)."""
-    return _TEXT["too_few"].format(n=int(n)) if too_few else value_text(value, "nps")
+    return (_TEXT["too_few"].format(n=i18n.number(int(n))) if too_few
+            else value_text(value, "nps"))
 
 
 def nps_limits(low: np.ndarray, high: np.ndarray) -> tuple[float, float]:
@@ -1123,7 +1518,7 @@ def nps_bars(frame: pd.DataFrame, *, x: str, overall: object = None,
         ax.axhline(level, color="#555555", linestyle="--", linewidth=1)
         if title is not None:
             title = title_with_overall(title, value_text(level, "nps"))
-    names = [plain_text(v) for v in frame[x]]
+    names = [_name(v) for v in frame[x]]
     ax.set_xticks(positions, labels=names)
     _rotate_long_labels(ax, names)
     format_value_axis(ax, "nps")
@@ -1210,13 +1605,19 @@ class Chart:
     browser draws (the live filter panel, where a matplotlib draw costs far more than the
     numbers behind it). A ``None`` panel keeps its slot empty. ``size`` is the figure's
     size in inches, ``widths`` the columns' relative widths, ``sharex`` one x axis per
-    column. A panel's ``xlabel`` / ``ylabel`` options replace its axis titles."""
+    column. A panel's ``xlabel`` / ``ylabel`` options replace its axis titles.
+
+    ``words``: the language, locale and currency the chart is drawn in, by default those
+    active when it was described (a report section runs in its report's language), so a
+    chart drawn later, outside the section, still reads in the report's language and
+    with a font for its script (:func:`drawing`)."""
 
     panels: tuple
     size: tuple[float, float] = FIGSIZE
     columns: int | None = None
     widths: tuple[float, ...] | None = None
     sharex: bool = False
+    words: i18n.Setting = field(default_factory=i18n.current, compare=False)
 
     def __repr__(self) -> str:
         kinds = ", ".join(p.kind if p is not None else "-" for p in self.panels)
@@ -1226,8 +1627,9 @@ class Chart:
         """Shown in a notebook cell as the report shows it: a PNG."""
         import base64
 
-        return {"image/png": base64.b64encode(figure_png(self.figure())).decode("ascii"),
-                "text/plain": "(chart)"}
+        with drawing(self.words):  # ticks are formatted and glyphs found as it is drawn
+            png = figure_png(self.figure())
+        return {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": "(chart)"}
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -1236,7 +1638,12 @@ class Chart:
         return -(-len(self.panels) // columns), columns
 
     def figure(self):
-        """The matplotlib Figure, drawn by this module's chart functions."""
+        """The matplotlib Figure, drawn by this module's chart functions in the chart's
+        language (:attr:`words`)."""
+        with drawing(self.words):
+            return self._figure()
+
+    def _figure(self):
         rows, columns = self.shape
         fig, axes = plt.subplots(rows, columns, figsize=self.size, squeeze=False,
                                  sharex=self.sharex,

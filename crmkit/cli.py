@@ -33,6 +33,13 @@ def cmd_sample(args) -> int:
     write = {"retail": write_sample, "b2b": write_b2b_sample,
              "subscription": write_subscription_sample}[args.shape]
     size = {} if args.customers is None else {"customers": args.customers}  # shape's default
+    if args.language != "en":
+        from crmkit.exceptions import ConfigError
+
+        if args.shape != "retail":
+            raise ConfigError(f"--language {args.language} writes the retail shape only; "
+                              f"leave out --shape {args.shape}")
+        size["language"] = args.language
     started = time.perf_counter()
     counts = write(args.out, seed=args.seed, fmt=args.format, progress=_say, **size)
     for table, n in counts.items():
@@ -88,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "(accounts for b2b; default: retail 2000, b2b 300, subscription 3000)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     p.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    p.add_argument("--language", choices=("en", "zh"), default="en",
+                   help="language of the data's words (retail shape): zh writes Chinese "
+                        "customers, regions, products, channels ..., amounts in yuan (the "
+                        "same numbers as en; crmkit/sample_zh.py)")
     p.set_defaults(run=cmd_sample)
 
     p = sub.add_parser("ingest", help="validate, clean and load a source into the warehouse")

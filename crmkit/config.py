@@ -6,6 +6,7 @@ A config is a YAML file (examples in ``examples/``; every setting in ``docs/conf
     preset: salesforce                # optional: a CRM's standard export (crmkit/presets)
     snapshot_date: 2024-12-31         # optional: anchors a snapshot's tenure
     currency: USD                     # optional: the report currency
+    locale: en_GB                     # optional: number and date formats (default: language's)
     timezone: Europe/Berlin           # optional: the zone timestamps are stored in (UTC)
     plausible_dates: {earliest: 1900-01-01, latest: 2035-12-31}   # optional: else quarantined
     rates: {EUR: 1.08}                # optional: report-currency units per unit
@@ -50,7 +51,7 @@ FILE_SUFFIXES = {
     ".parquet": "parquet", ".pq": "parquet",
     ".xlsx": "excel", ".xlsm": "excel", ".xls": "excel",
 }
-TOP_KEYS = ("source", "preset", "warehouse", "snapshot_date", "currency", "rates",
+TOP_KEYS = ("source", "preset", "warehouse", "snapshot_date", "currency", "locale", "rates",
             "timezone", "plausible_dates", "targets", "scorecard", "defaults", "tables")
 READ_KEYS = ("encoding", "delimiter", "quote", "skip_rows", "date_format", "decimal",
              "thousands", "null_values")
@@ -518,7 +519,19 @@ def _report_settings(raw: dict, where: str) -> dict:
     check_status_rules(scorecard, f"{where}: scorecard", nested=True)
     for name, own in (scorecard.get("kpis") or {}).items():
         check_status_rules(own, f"{where}: scorecard.kpis.{name}", nested=False)
-    return {"targets": dict(targets), "scorecard": dict(scorecard)}
+    locale = raw.get("locale")
+    if locale is not None:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            Locale.parse(str(locale).replace("-", "_"))
+        except (UnknownLocaleError, ValueError):
+            raise ConfigError(f"{where}: locale {locale!r} is not a locale; use a code such "
+                              "as en_GB, en_US, zh_CN or zh_TW") from None
+    currency = raw.get("currency")
+    return {"targets": dict(targets), "scorecard": dict(scorecard),
+            "locale": str(locale).replace("-", "_") if locale else None,
+            "currency": str(currency).upper() if currency else None}
 
 
 def check_status_rules(setting, where: str, *, nested: bool = True) -> None:

@@ -7,9 +7,12 @@ or from a caller (labels, product, region and customer names) is escaped with
 :func:`crmkit.report.markup.escape_markdown`, so ``<script>`` or ``*bold*`` shows as those
 characters. Every function returns a Markdown string.
 
-Templates are data: ``TEMPLATES[language][key]``, so another language is one more dict.
-Recommendations are data too: :data:`RECOMMENDATION_RULES` is a list of rules (a KPI, a
-comparison and a threshold -> a text) that a caller can copy, edit and pass back.
+Templates are data: ``TEMPLATES["en"][key]`` holds the English sentences, which are the
+message ids of the catalogs (crmkit.i18n): a sentence is written in the active language,
+the report's. Recommendations are data too: :data:`RECOMMENDATION_RULES` is a list of
+rules (a KPI, a comparison and a threshold -> a text) that a caller can copy, edit and pass
+back. The ``language`` arguments stay for compatibility: a language with a dict of its own
+in ``TEMPLATES`` uses that dict; otherwise the active language decides.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from crmkit.metrics.results import Measure, NotAvailable, Nps, Rate, format_value
+from crmkit import i18n
+from crmkit.i18n import N_, tr
+from crmkit.labels import column_label
+from crmkit.metrics.results import Measure, NotAvailable, Nps, Rate, format_value, reason_text
 
 # narrative sits below report in the layers; markup.py is a leaf module with no report
 # dependencies, and one escaping function for the whole package beats two that drift.
@@ -28,38 +34,43 @@ from crmkit.report.markup import escape_markdown
 
 TEMPLATES: dict[str, dict[str, str]] = {
     "en": {
-        "change_up": "{label} was {current}, up {change} on the {comparison} ({previous}).",
-        "change_down": "{label} was {current}, down {change} on the {comparison} "
-                       "({previous}).",
-        "change_flat": "{label} was {current}, level with the {comparison} ({previous}).",
-        "change_no_base": "{label} was {current}, against {previous} in the {comparison}.",
-        "change_missing": "{label} was {current}; there is no {comparison} figure to "
-                          "compare with.",
-        "points": "{value} percentage points",
-        "nps_points": "{value} points",
-        "previous_period": "previous period",
-        "value": "{label} was {value}.",
-        "value_interval": "{label} was {value} (95% CI {ci_low}–{ci_high}; {n} {noun}).",
-        "too_few": "{label}: too few to say ({n} {noun}).",
-        "rate": "{label} was {value} ({numerator} of {denominator}; 95% CI "
-                "{ci_low}–{ci_high}).",
-        "nps": "{label} was {value} from {n} responses ({promoters} promoters, "
-               "{detractors} detractors; 95% CI {ci_low} to {ci_high}).",
-        "responses": "responses",
-        "observations": "observations",
-        "not_available": "{label} is not available ({reason}).",
-        "top_one": "{first} led with {first_value} of {what}.",
-        "top_many": "{first} led with {first_value} of {what}, followed by {others}.",
-        "top_item": "{name} ({value})",
-        "top_none": "There is no {what} to rank.",
+        "change_up": N_("{label} was {current}, up {change} on the {comparison} "
+                        "({previous})."),
+        "change_down": N_("{label} was {current}, down {change} on the {comparison} "
+                          "({previous})."),
+        "change_flat": N_("{label} was {current}, level with the {comparison} "
+                          "({previous})."),
+        "change_no_base": N_("{label} was {current}, against {previous} in the "
+                             "{comparison}."),
+        "change_missing": N_("{label} was {current}; there is no {comparison} figure to "
+                             "compare with."),
+        "points": N_("{value} percentage points"),
+        "nps_points": N_("{value} points"),
+        "previous_period": N_("previous period"),
+        "value": N_("{label} was {value}."),
+        "value_interval": N_("{label} was {value} (95% CI {ci_low}–{ci_high}; {n} {noun})."),
+        "too_few": N_("{label}: too few to say ({n} {noun})."),
+        "rate": N_("{label} was {value} ({numerator} of {denominator}; 95% CI "
+                   "{ci_low}–{ci_high})."),
+        "nps": N_("{label} was {value} from {n} responses ({promoters} promoters, "
+                  "{detractors} detractors; 95% CI {ci_low} to {ci_high})."),
+        "responses": N_("responses"),
+        "observations": N_("observations"),
+        "not_available": N_("{label} is not available ({reason})."),
+        "top_one": N_("{first} led with {first_value} of {what}."),
+        "top_many": N_("{first} led with {first_value} of {what}, followed by {others}."),
+        "top_item": N_("{name} ({value})"),
+        "top_none": N_("There is no {what} to rank."),
         "list_separator": ", ",
         "list_last": " and ",
         "bullet": "- {text}",
-        "no_findings": "No findings to report.",
-        "no_recommendations": "No recommendations: every KPI checked is within its "
-                              "threshold.",
+        "no_findings": N_("No findings to report."),
+        "no_recommendations": N_("No recommendations: every KPI checked is within its "
+                                 "threshold."),
     },
 }
+# Entries of a template dict that are no sentence (joiners, markup): never translated.
+_PLAIN = {"list_separator", "list_last", "bullet"}
 
 # Comparisons a recommendation rule may use.
 OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -73,48 +84,55 @@ OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operat
 RECOMMENDATION_RULES: list[dict] = [
     {"metric": "complaint_rate", "op": ">", "threshold": 0.05, "unit": "percent",
      "priority": 3,
-     "text": "Complaint rate is {value}, above {threshold}: review the top complaint "
-             "reasons and fix the most frequent one first."},
+     "text": N_("Complaint rate is {value}, above {threshold}: review the top complaint "
+                "reasons and fix the most frequent one first.")},
     {"metric": "churn_rate", "op": ">", "threshold": 0.10, "unit": "percent", "priority": 3,
-     "text": "Churn rate is {value}, above {threshold}: contact the at-risk customers "
-             "with the most revenue first and review the churn reasons."},
+     "text": N_("Churn rate is {value}, above {threshold}: contact the at-risk customers "
+                "with the most revenue first and review the churn reasons.")},
     {"metric": "revenue_growth", "op": "<", "threshold": 0.0, "unit": "percent",
      "priority": 3,
-     "text": "Revenue fell {magnitude} on the previous period: check which products, "
-             "regions and channels drove the drop."},
+     "text": N_("Revenue fell {magnitude} on the previous period: check which products, "
+                "regions and channels drove the drop.")},
     {"metric": "nps", "op": "<", "threshold": 0.0, "unit": "nps", "priority": 2,
-     "text": "NPS is {value}, so detractors outnumber promoters: contact recent "
-             "detractors and act on what their comments have in common."},
+     "text": N_("NPS is {value}, so detractors outnumber promoters: contact recent "
+                "detractors and act on what their comments have in common.")},
     {"metric": "csat", "op": "<", "threshold": 3.5, "unit": "score", "priority": 2,
-     "text": "Average CSAT is {value}, below {threshold}: find where scores are lowest "
-             "(channel, product, ticket type) and start there."},
+     "text": N_("Average CSAT is {value}, below {threshold}: find where scores are lowest "
+                "(channel, product, ticket type) and start there.")},
     {"metric": "follow_up_rate", "op": "<", "threshold": 0.30, "unit": "percent",
      "priority": 1,
-     "text": "Only {value} of customers were followed up, below {threshold}: schedule "
-             "follow-ups after first purchases and after complaints."},
+     "text": N_("Only {value} of customers were followed up, below {threshold}: schedule "
+                "follow-ups after first purchases and after complaints.")},
     {"metric": "conversion_rate", "op": "<", "threshold": 0.10, "unit": "percent",
      "priority": 1,
-     "text": "Lead conversion is {value}, below {threshold}: review lead sources and "
-             "qualification, and shift effort to the sources that convert best."},
+     "text": N_("Lead conversion is {value}, below {threshold}: review lead sources and "
+                "qualification, and shift effort to the sources that convert best.")},
     {"metric": "repeat_purchase_rate", "op": "<", "threshold": 0.20, "unit": "percent",
      "priority": 1,
-     "text": "Repeat purchases are {value} of all purchases, below {threshold}: a "
-             "second-purchase offer or loyalty programme is worth testing."},
+     "text": N_("Repeat purchases are {value} of all purchases, below {threshold}: a "
+                "second-purchase offer or loyalty programme is worth testing.")},
     {"metric": "campaign_roi", "op": "<", "threshold": 0.0, "unit": "percent",
      "priority": 1,
-     "text": "Campaign ROI is {value}: stop or rework the campaigns that returned less "
-             "than they cost."},
+     "text": N_("Campaign ROI is {value}: stop or rework the campaigns that returned less "
+                "than they cost.")},
 ]
 
 _RULE_KEYS = {"metric", "op", "threshold", "text"}
 
 
-def _templates(language: str) -> dict[str, str]:
-    try:
+def _templates(language: str | None = None) -> dict[str, str]:
+    """The sentence templates: a language's own dict in :data:`TEMPLATES` (other than
+    English), else the English ones in the active language (crmkit.i18n)."""
+    if language is not None and language != i18n.SOURCE_LANGUAGE and language in TEMPLATES:
         return TEMPLATES[language]
-    except KeyError:
+    if language is not None and language not in TEMPLATES and \
+            language not in i18n.languages():
         raise ValueError(f"No sentence templates for language {language!r}; available: "
-                         f"{', '.join(TEMPLATES)}. Add a dict to narrative.TEMPLATES.") from None
+                         f"{', '.join(TEMPLATES)}. Add a dict to narrative.TEMPLATES.")
+    # The locale writes lists (crmkit.i18n.list_text): no joiners here.
+    return {key: text if key in _PLAIN else tr(text)
+            for key, text in TEMPLATES[i18n.SOURCE_LANGUAGE].items()
+            if key not in ("list_separator", "list_last")}
 
 
 def _text(value: object) -> str:
@@ -135,22 +153,28 @@ def _missing(value: float) -> bool:
 
 
 def _join(items: Sequence[str], t: Mapping[str, str]) -> str:
-    """"a", "a and b", "a, b and c"."""
+    """"a", "a and b", "a, b and c" (a、b和c): the joiners of a language's own template
+    dict, else the active locale's list (crmkit.i18n.list_text)."""
     if len(items) <= 1:
         return "".join(items)
-    return t["list_separator"].join(items[:-1]) + t["list_last"] + items[-1]
+    if "list_last" in t:
+        return t["list_separator"].join(items[:-1]) + t["list_last"] + items[-1]
+    return i18n.list_text(items)
 
 
 # -- single results ----------------------------------------------------------------------
 
-def not_available_sentence(label: str, result: NotAvailable, *, language: str = "en") -> str:
-    """"Complaint rate is not available (needs tickets)."""
+def not_available_sentence(label: str, result: NotAvailable, *,
+                           language: str | None = None) -> str:
+    """"Complaint rate is not available (needs tickets)."; the reason in the active
+    language (:func:`crmkit.metrics.results.reason_text`)."""
     t = _templates(language)
-    return t["not_available"].format(label=_text(label), reason=_text(result.reason))
+    return t["not_available"].format(label=_text(label),
+                                     reason=_text(reason_text(result.reason)))
 
 
 def rate_sentence(label: str, rate: Rate | NotAvailable, *, noun: str | None = None,
-                  language: str = "en") -> str:
+                  language: str | None = None) -> str:
     """A :class:`Rate` in words with its counts and interval.
 
     "Conversion rate was 23.4% (117 of 500; 95% CI 19.9%–27.3%)." or, below the minimum
@@ -163,7 +187,8 @@ def rate_sentence(label: str, rate: Rate | NotAvailable, *, noun: str | None = N
     if rate.too_few or rate.denominator == 0:
         return t["too_few"].format(label=_text(label),
                                    n=format_value(rate.denominator, "count"),
-                                   noun=_text(noun or t["observations"]))
+                                   noun=_text(reason_text(noun) if noun
+                                              else t["observations"]))
     return t["rate"].format(
         label=_text(label), value=format_value(rate.value, "percent"),
         numerator=format_value(rate.numerator, "count"),
@@ -174,14 +199,14 @@ def rate_sentence(label: str, rate: Rate | NotAvailable, *, noun: str | None = N
 
 
 def measure_sentence(label: str, measure: Measure | NotAvailable, *,
-                     noun: str | None = None, language: str = "en") -> str:
+                     noun: str | None = None, language: str | None = None) -> str:
     """A :class:`Measure` in words: "Revenue was 1,234.50." for a sum or count; a mean
     with an interval adds it, "CSAT was 4.21 (95% CI 4.10–4.32; 412 responses).";
     too few: "CSAT: too few to say (12 responses)."""
     t = _templates(language)
     if isinstance(measure, NotAvailable):
         return not_available_sentence(label, measure, language=language)
-    noun = _text(noun or t["observations"])
+    noun = _text(reason_text(noun) if noun else t["observations"])
     n = format_value(measure.n, "count") if measure.n is not None else None
     if measure.too_few:
         return t["too_few"].format(label=_text(label), n=n, noun=noun)
@@ -195,7 +220,7 @@ def measure_sentence(label: str, measure: Measure | NotAvailable, *,
     )
 
 
-def nps_sentence(label: str, nps: Nps | NotAvailable, *, language: str = "en") -> str:
+def nps_sentence(label: str, nps: Nps | NotAvailable, *, language: str | None = None) -> str:
     """An :class:`Nps` in words: "NPS was +21 from 412 responses (48.5% promoters, 27.2%
     detractors; 95% CI +13 to +30)."; too few: "NPS: too few to say (12 responses)."""
     t = _templates(language)
@@ -214,7 +239,7 @@ def nps_sentence(label: str, nps: Nps | NotAvailable, *, language: str = "en") -
 
 
 def kpi_sentence(label: str, result: object, *, noun: str | None = None,
-                 language: str = "en") -> str:
+                 language: str | None = None) -> str:
     """Any KPI result in words: dispatches to :func:`rate_sentence`,
     :func:`nps_sentence`, :func:`measure_sentence` or :func:`not_available_sentence`."""
     if isinstance(result, NotAvailable):
@@ -233,7 +258,7 @@ def kpi_sentence(label: str, result: object, *, noun: str | None = None,
 # -- comparisons -------------------------------------------------------------------------
 
 def change_sentence(label: str, current: object, previous: object, unit: str | None = None,
-                    *, comparison: str | None = None, language: str = "en") -> str:
+                    *, comparison: str | None = None, language: str | None = None) -> str:
     """This period against a comparison period, in words.
 
     ``current`` and ``previous``: numbers or results (Measure, Rate, Nps: their
@@ -250,14 +275,15 @@ def change_sentence(label: str, current: object, previous: object, unit: str | N
     now, before = _number(current), _number(previous)
     fields = {"label": _text(label), "current": format_value(now, unit),
               "previous": format_value(before, unit),
-              "comparison": _text(comparison) if comparison else t["previous_period"]}
+              "comparison": _text(reason_text(comparison)) if comparison
+              else t["previous_period"]}
     if _missing(now) or _missing(before):
         return t["change_missing"].format(**fields)
     if unit in ("percent", "nps"):
         # Points: percentage points to one decimal, NPS points to none, as the values show.
         difference = now - before
-        amount = (f"{abs(difference) * 100:.1f}" if unit == "percent"
-                  else f"{abs(difference):.0f}")
+        amount = (i18n.number(abs(difference) * 100, 1) if unit == "percent"
+                  else i18n.number(abs(difference)))
         change = t["points" if unit == "percent" else "nps_points"].format(value=amount)
     else:
         if before == 0:
@@ -272,7 +298,7 @@ def change_sentence(label: str, current: object, previous: object, unit: str | N
 
 def top_sentence(frame: pd.DataFrame, *, by: str, value: str = "revenue",
                  share: str | None = "share", what: str | None = None,
-                 unit: str = "currency", n: int = 3, language: str = "en") -> str:
+                 unit: str = "currency", n: int = 3, language: str | None = None) -> str:
     """The leading groups of a breakdown in words.
 
     ``frame``: one row per group, e.g. ``revenue_distribution(by="region")`` -> region,
@@ -286,7 +312,7 @@ def top_sentence(frame: pd.DataFrame, *, by: str, value: str = "revenue",
         if column is not None and column not in frame.columns:
             raise ValueError(f"Could not interpret value `{column}` for `{option}`. An "
                              f"entry with this name does not appear in `frame`.")
-    what = _text(what if what is not None else str(value).replace("_", " "))
+    what = _text(what if what is not None else column_label(value))
     # A group with no name (a missing region, a blank owner) is never named as a leader.
     named = frame[frame[by].notna() & (frame[by].astype(str).str.strip() != "")]
     rows = named.sort_values(value, ascending=False, kind="stable").head(max(n, 1))
@@ -306,7 +332,7 @@ def top_sentence(frame: pd.DataFrame, *, by: str, value: str = "revenue",
 # -- summaries ---------------------------------------------------------------------------
 
 def findings(items: Iterable[tuple[float, str | None]], *, limit: int | None = None,
-             language: str = "en") -> str:
+             language: str | None = None) -> str:
     """Sentences as a Markdown bulleted list, most important first.
 
     ``items``: ``(importance, sentence)`` pairs, sentences already built by this module
@@ -335,19 +361,24 @@ def validate_rules(rules: Iterable[Mapping]) -> None:
                              f"{rule['op']!r}; use one of {', '.join(OPERATORS)}.")
 
 
-def _rule_text(rule: Mapping, language: str) -> str:
+def _rule_text(rule: Mapping, language: str | None = None) -> str:
+    """A rule's text in the active language (or ``language``): a {language: text} dict's
+    entry, else its English text through the catalogs; a plain text through the catalogs."""
     text = rule["text"]
+    language = language or i18n.current().language
     if isinstance(text, Mapping):
-        if language not in text:
-            raise ValueError(f"Recommendation rule for {rule['metric']} has no text in "
-                             f"{language!r}.")
-        return text[language]
-    return text
+        if language in text:
+            return text[language]
+        if i18n.SOURCE_LANGUAGE in text and language in i18n.languages():
+            return tr(text[i18n.SOURCE_LANGUAGE])
+        raise ValueError(f"Recommendation rule for {rule['metric']} has no text in "
+                         f"{language!r}.")
+    return tr(text)
 
 
 def recommendation_items(values: Mapping[str, object], *,
                          rules: Iterable[Mapping] | None = None,
-                         language: str = "en") -> list[tuple[float, str]]:
+                         language: str | None = None) -> list[tuple[float, str]]:
     """The recommendations whose rule fires on ``values``, as ``(priority, sentence)``.
 
     ``values``: KPI name -> computed result (Rate, Measure, Nps, NotAvailable) or number,
@@ -377,7 +408,7 @@ def recommendation_items(values: Mapping[str, object], *,
 
 
 def recommendations(values: Mapping[str, object], *, rules: Iterable[Mapping] | None = None,
-                    language: str = "en") -> str:
+                    language: str | None = None) -> str:
     """The fired recommendations (:func:`recommendation_items`) as a Markdown bulleted
     list, highest priority first; a one-line note when none fires."""
     items = recommendation_items(values, rules=rules, language=language)

@@ -1,6 +1,7 @@
 """Synthetic retail CRM data: seven canonical tables of :mod:`crmkit.schema`, reproducibly.
 
-In:  a customer count, a seed, a period (``start`` .. ``end``, both inclusive) and a format.
+In:  a customer count, a seed, a period (``start`` .. ``end``, both inclusive), a format and
+     a language (``zh``: the same data in Chinese words, amounts in yuan; crmkit.sample_zh).
 Out: ``<out>/customers|orders|leads|campaigns|tickets|surveys|targets.csv`` (or ``.parquet``),
      the columns of ``RETAIL_COLUMNS``, named and ordered as the schema names them;
      ``write_sample`` returns the number of rows written per table. The B2B pipeline and
@@ -76,6 +77,7 @@ from crmkit.exceptions import ConfigError
 from crmkit.schema import TABLES
 
 FORMATS = ("csv", "parquet")
+LANGUAGES = ("en", "zh")  # the languages of the data's words (crmkit.sample_zh: Chinese)
 BLOCK_CUSTOMERS = 50_000  # customers generated (and rows written) per block: bounds memory
 ORDERS_PER_CUSTOMER = 13  # order rows per customer over the default period (sizes benchmarks)
 DAYS_PER_MONTH = 30.4375
@@ -659,7 +661,7 @@ def _block(rng: np.random.Generator, cal: _Calendar, camps: _Campaigns, n: int,
     if first_block:  # spread the awkward names over the block; the script tag is listed
         # first, so even a one-customer sample has it
         special = SPECIAL_CUSTOMERS[:n]
-        at = (np.arange(len(special)) * n) // len(special) + n // (2 * len(special))
+        at = _special_rows(n)
         segment[at] = [_SEGMENT_NAMES.index(s[2]) for s in special]
         region[at] = [_REGION_NAMES.index(s[3]) for s in special]
         country[at] = [_COUNTRY_NAMES.index(s[4]) for s in special]
@@ -814,6 +816,12 @@ def _block(rng: np.random.Generator, cal: _Calendar, camps: _Campaigns, n: int,
     counters.customer += n
     return {"customers": customers, "orders": orders, "leads": leads, "tickets": tickets,
             "surveys": surveys}
+
+
+def _special_rows(n: int) -> np.ndarray:
+    """Where the awkward names of ``SPECIAL_CUSTOMERS`` go among a first block of ``n``."""
+    count = min(len(SPECIAL_CUSTOMERS), n)
+    return (np.arange(count) * n) // count + n // (2 * count)
 
 
 def _campaign_ids(count: int) -> tuple[str, ...]:
@@ -1153,14 +1161,25 @@ def _check(customers, seed, fmt, start, end) -> tuple[np.datetime64, np.datetime
 
 def write_sample(out: str | Path, *, customers: int = 2000, seed: int = 42, fmt: str = "csv",
                  start: str = "2023-01-01", end: str = "2025-06-30",
-                 progress: Callable[[str], None] | None = None) -> dict[str, int]:
+                 progress: Callable[[str], None] | None = None,
+                 language: str = "en") -> dict[str, int]:
     """Write the seven tables as out/<table>.csv (or .parquet); return rows per table.
 
     ``start`` and ``end`` are inclusive ISO dates. ``progress``, if given, is called with a
     line of text after each block. Files appear under their final names only when every
-    table is complete; other files in ``out`` are left alone.
+    table is complete; other files in ``out`` are left alone. ``language="zh"`` writes the
+    same data set in Chinese (names, regions, products, channels, reasons, comments and
+    campaigns; amounts in yuan): :mod:`crmkit.sample_zh`.
     """
+    if language not in LANGUAGES:
+        raise ConfigError(f"Unknown sample language {language!r}; use one of: "
+                          f"{', '.join(LANGUAGES)}.")
     first_day, last_day = _check(customers, seed, fmt, start, end)
+    relabel = None
+    if language == "zh":
+        from crmkit.sample_zh import Relabel
+
+        relabel = Relabel(seed)
     customers = int(customers)
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -1182,13 +1201,19 @@ def write_sample(out: str | Path, *, customers: int = 2000, seed: int = 42, fmt:
             rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, block)))
             tables = _block(rng, cal, camps, n, counters, block == 0, rep_month,
                             campaign_revenue)
+            if relabel is not None:
+                tables = relabel.block(tables, block, first=block == 0)
             for name, table in tables.items():
                 writers[name].write(table)
             if progress is not None:
                 progress(f"block {block + 1}/{blocks}: {counters.customer:,} customers, "
                          f"{counters.order:,} orders")
-        writers["campaigns"].write(_campaign_table(cal, camps, campaign_revenue))
-        writers["targets"].write(_target_table(catalogue_rng, cal, rep_month))
+        last = {"campaigns": _campaign_table(cal, camps, campaign_revenue),
+                "targets": _target_table(catalogue_rng, cal, rep_month)}
+        if relabel is not None:
+            last = relabel.block(last, blocks)
+        for name, table in last.items():
+            writers[name].write(table)
         done = True
     finally:
         for writer in writers.values():

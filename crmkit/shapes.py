@@ -4,10 +4,14 @@ A data set comes in one of three shapes, or several at once: retail order lines 
 a B2B pipeline (opportunities) and a subscription snapshot (customers with a churn flag or
 status). Each report needs one of them; `crmkit ingest` prints this after loading, and
 `crmkit render` lists a report the data cannot feed as not applicable instead of running it.
-Standard library only: the render command reads it on its fast, cached path.
+Standard library and crmkit.i18n only: the render command reads it on its fast, cached
+path. A reason a report does not apply is English, marked for the catalogs: the render
+shows it translated (``tr(reason)``).
 """
 
 from __future__ import annotations
+
+from crmkit.i18n import N_
 
 
 def _rows(audit: dict, table: str) -> int:
@@ -50,32 +54,32 @@ def reports_fed(audit: dict) -> dict[str, dict]:
     out["kpi_scorecard"] = (
         (True, "the KPIs of " + ", ".join(dated + (["the customer snapshot"] if snapshot and
                                                    not orders else [])))
-        if dated or snapshot else (False, "needs orders, opportunities, or a customer "
-                                          "snapshot"))
+        if dated or snapshot else (False, N_("needs orders, opportunities, or a "
+                                             "customer snapshot")))
     out["sales_performance"] = (
         (True, " and ".join(t for t, has in (("orders", orders), ("opportunities", deals))
                             if has)) if orders or deals else
-        (False, "needs orders or opportunities"))
+        (False, N_("needs orders or opportunities")))
     accounts = _has(audit, "opportunities", "customer_id")
     out["customer_behaviour"] = (
         (True, " and ".join(what for what, has in (("orders per customer", orders),
                                                    ("won and open deals per account",
                                                     accounts)) if has))
         if orders or accounts else
-        (False, "needs orders, or opportunities with their accounts"))
+        (False, N_("needs orders, or opportunities with their accounts")))
     scores = _has(audit, "customers", "satisfaction")
     heard = [*feedback, *(["customers' satisfaction scores"] if scores else [])]
     out["satisfaction"] = (
         (True, " and ".join(["orders", *feedback])) if orders and feedback else
-        (False, "needs surveys or tickets") if orders else
+        (False, N_("needs surveys or tickets")) if orders else
         (True, ", ".join(heard)) if heard else
-        (False, "needs surveys, tickets or customers' satisfaction scores"))
+        (False, N_("needs surveys, tickets or customers' satisfaction scores")))
     tenure = _has(audit, "customers", "churned") and _has(audit, "customers", "tenure_months")
     out["churn"] = (
         (True, "orders and customers") if orders else
         (True, "customers' churn flag and tenure (a snapshot)") if snapshot and tenure else
-        (False, "needs customers' tenure with their churn flag") if snapshot else
-        (False, "needs orders, or customers with a churn flag and tenure"))
+        (False, N_("needs customers' tenure with their churn flag")) if snapshot else
+        (False, N_("needs orders, or customers with a churn flag and tenure")))
     credited = [what for what, has in (("leads", _has(audit, "leads", "campaign_id")),
                                        ("deals", _has(audit, "opportunities", "campaign_id")),
                                        ("orders", _has(audit, "orders", "campaign_id")))
@@ -83,13 +87,17 @@ def reports_fed(audit: dict) -> dict[str, dict]:
     out["campaigns"] = (
         (True, "campaigns" + (f" and the {', '.join(credited)} that name them"
                               if credited else "")) if _rows(audit, "campaigns") > 0 else
-        (False, "needs campaigns"))
+        (False, N_("needs campaigns")))
     return {name: {"feeds": feeds, "because": why} for name, (feeds, why) in out.items()}
 
 
 # -- parameters against the data ------------------------------------------------------------
 BOOKKEEPING_COLUMNS = ("source_row", "flags")
 FILTER_DIMENSIONS = ("region", "segment", "channel", "category", "product", "sales_rep")
+# A filter's column as a message names it.
+FILTER_WORDS = {"region": N_("region"), "segment": N_("segment"), "channel": N_("channel"),
+                "category": N_("category"), "product": N_("product"),
+                "sales_rep": N_("sales rep")}
 
 
 def data_columns(audit: dict) -> dict[str, set[str]]:
@@ -113,6 +121,7 @@ def check_data_parameters(audit: dict, params: dict,
     import json
 
     from crmkit.exceptions import ParameterError
+    from crmkit.i18n import tr
 
     columns = data_columns(audit)
     if not columns:
@@ -121,8 +130,9 @@ def check_data_parameters(audit: dict, params: dict,
     groups = ", ".join(_group_columns(audit, columns))
     by = str(params.get("by") or "").strip()
     if by and by not in every:
-        raise ParameterError(f"by={by!r}: the data has no column {by!r}; columns to break "
-                             f"down by: {groups}")
+        raise ParameterError(tr("by={value}: the data has no column {value}; columns to "
+                                "break down by: {columns}").format(value=repr(by),
+                                                                   columns=groups))
     attributes = params.get("attributes") or {}
     if isinstance(attributes, str) and attributes.strip():
         try:
@@ -133,8 +143,9 @@ def check_data_parameters(audit: dict, params: dict,
     keys += [k[5:] for k in params if k.startswith("attr_") and params[k] not in ("", None)]
     for key in keys:
         if key not in every:
-            raise ParameterError(f"attributes: the data has no column {key!r}; columns to "
-                                 f"filter on: {groups}")
+            raise ParameterError(tr("attributes: the data has no column {column}; columns "
+                                    "to filter on: {columns}").format(column=repr(key),
+                                                                      columns=groups))
     for dim in FILTER_DIMENSIONS:
         if str(params.get(dim) or "").strip() == "":
             continue
@@ -145,9 +156,10 @@ def check_data_parameters(audit: dict, params: dict,
                            for t, c in {**{t: d for t in columns},
                                         **filter_columns.get(d, {})}.items())]
             raise ParameterError(
-                f"{dim}={params[dim]!r}: the data has no {dim.replace('_', ' ')} column to "
-                f"filter on; filters that apply: {', '.join(have) or 'none'}; attributes "
-                f"to filter on: {groups}")
+                tr("{name}={value}: the data has no {column} column to filter on; filters "
+                   "that apply: {filters}; attributes to filter on: {columns}").format(
+                    name=dim, value=repr(params[dim]), column=tr(FILTER_WORDS.get(dim, dim.replace("_", " "))),
+                    filters=", ".join(have) or tr("none"), columns=groups))
 
 
 def _group_columns(audit: dict, columns: dict[str, set[str]]) -> list[str]:

@@ -14,26 +14,39 @@ keyword arguments aside): the same data preparation, order and labels
 (:func:`crmkit.charts.bar_frame`, :func:`~crmkit.charts.rate_text`, ...), the same palette.
 Written as plain dicts rather than with altair: a spec is a literal of a few lines, and
 altair would add a dependency and a schema validation to every redraw.
+
+Languages: a spec is built in the chart's language (:attr:`crmkit.charts.Chart.words`):
+its texts are the PNG's (translated with :func:`crmkit.i18n.tr`), its value labels come
+from the same frames, and in a language other than English the axes are labelled as the
+PNG labels them: numbers with the locale's compact units (zh 50万, 1.2亿), months by Babel
+(2025年4月, computed here: the spec carries the text). Its font list puts a CJK font
+first for Chinese (and last, as a fallback, otherwise).
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import json
 import math
 from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 
-from crmkit import charts
-from crmkit.charts import axis_title, label_text
+from crmkit import charts, i18n
+from crmkit.charts import axis_title, display_width, label_text
+from crmkit.i18n import tr
 
 MIME = "application/vnd.vegalite.v5+json"
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"  # an identifier, never fetched
 PX = 100  # pixels per inch: as large as the PNG of the same chart (figure.dpi) ...
 MAX_WIDTH = 1000  # ... but no wider than a notebook's output area (a PNG is scaled to fit)
 LATIN_FONTS = "DejaVu Sans, Helvetica, Arial, sans-serif"
+# Chinese fonts the browser may have (the spec is drawn on the reader's machine, whose
+# fonts are not the server's): macOS, Windows, then Noto/Source Han on Linux.
+CJK_FONTS = ("PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC",
+             "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Micro Hei")
 BAR_STEP = 22  # px per bar of a horizontal bar chart
 # Embed options: no "..." menu (its "Open in Vega Editor" leaves for the internet); SVG,
 # whose text is in the page (searchable, readable by a screen reader and by tests).
@@ -42,8 +55,14 @@ METADATA = {MIME: {"embed_options": {"actions": False, "renderer": "svg"}}}
 
 # -- the whole chart ---------------------------------------------------------------------
 
-def spec(chart: charts.Chart, *, language: str = "en") -> dict:
-    """``chart`` as one Vega-Lite spec: its panels in a grid as the PNG has them."""
+def spec(chart: charts.Chart, *, language: str | None = None) -> dict:
+    """``chart`` as one Vega-Lite spec: its panels in a grid as the PNG has them, in the
+    chart's language (``language`` overrides the font list's language only)."""
+    with i18n.using(chart.words):
+        return _spec(chart, language or chart.words.language)
+
+
+def _spec(chart: charts.Chart, language: str) -> dict:
     rows, columns = chart.shape
     px = min(PX, MAX_WIDTH / chart.size[0])
     widths = list(chart.widths or [1.0] * columns)
@@ -78,7 +97,8 @@ def _axis_title(view: dict, channel: str, title: str | None) -> None:
             encoding.setdefault("axis", {})["title"] = title
 
 
-def mime_bundle(chart: charts.Chart, *, language: str = "en") -> tuple[dict, dict]:
+def mime_bundle(chart: charts.Chart, *, language: str | None = None
+                ) -> tuple[dict, dict]:
     """(data, metadata) of a ``display_data`` output drawing ``chart``."""
     return ({MIME: spec(chart, language=language), "text/plain": "(chart)"},
             copy.deepcopy(METADATA))
@@ -86,10 +106,21 @@ def mime_bundle(chart: charts.Chart, *, language: str = "en") -> tuple[dict, dic
 
 @functools.lru_cache(maxsize=None)
 def _fonts(language: str) -> str:
-    # Looked up once: without a CJK font, cjk_font() searches the system font folders.
+    """The CSS font list of a chart: for Chinese the server's CJK font (as in the PNG) and
+    the usual Chinese fonts of a reader's system before the Latin ones; otherwise the
+    Latin fonts first and the server's CJK font last (Chinese data in an English report).
+    Looked up once: without a CJK font, cjk_font() searches the system font folders."""
     cjk = charts.cjk_font()
-    return ", ".join(([cjk] if cjk and language == "zh" else []) + [LATIN_FONTS]
-                     + ([cjk] if cjk and language != "zh" else []))
+    if language == "zh":
+        chinese = [cjk] if cjk else []
+        chinese += [f for f in CJK_FONTS if f not in chinese]
+        return ", ".join(_css_family(f) for f in chinese) + ", " + LATIN_FONTS
+    return ", ".join([LATIN_FONTS] + ([_css_family(cjk)] if cjk else []))
+
+
+def _css_family(name: str) -> str:
+    """A font family name as CSS takes it: quoted when it is not plain words."""
+    return name if all(part.isidentifier() for part in name.split()) else f'"{name}"'
 
 
 def config(language: str = "en") -> dict:
@@ -146,10 +177,31 @@ def value_axis(unit: str, title: str | None = None, ticks: int | None = None) ->
         fmt = {"format": ".1~%"}
     elif unit == "nps":
         fmt = {"format": "+.0f"}
+    elif i18n.current().language != i18n.SOURCE_LANGUAGE:
+        fmt = {"labelExpr": compact_expression()}  # 5,000 / 2.5万 / 1.2亿
     else:  # 800 / 25k / 1.2M / 3B: SI prefixes, with B for billions as in the reports
         fmt = {"labelExpr": "abs(datum.value) >= 1000 ? replace(format(datum.value, '.3~s'), "
                             "'G', 'B') : format(datum.value, ',~r')"}
     return {**fmt, "title": title, **({"tickCount": ticks} if ticks else {})}
+
+
+def compact_expression(value: str = "datum.value") -> str:
+    """A Vega expression writing ``value`` in the active locale's compact units, those of
+    the PNG's axes (:func:`crmkit.charts._local_scale`, from Babel's patterns): zh
+    5,000 / 2.5万 / 374.48万 / 1.2亿 / 3万亿. Each tick takes the unit of its own size (the
+    PNG's one unit per axis needs the axis' ticks, which Vega picks)."""
+    units: list[tuple[float, float, str]] = []  # (from, divisor, unit), smallest first
+    magnitude = 1
+    for _ in range(20):
+        magnitude *= 10
+        divisor, unit = charts._local_scale(float(magnitude))
+        if unit and (not units or units[-1][2] != unit):
+            units.append((float(magnitude), divisor, unit))
+    text = f"format({value}, ',~r')"
+    for start, divisor, unit in units:
+        text = (f"abs({value}) >= {start:.0f} ? format({value} / {divisor:.0f}, ',.2~f') + "
+                f"{json.dumps(unit, ensure_ascii=False)} : {text}")
+    return text
 
 
 def _ticks(width: float) -> int:
@@ -161,7 +213,7 @@ def _room_for_labels(values, labels, width: float) -> dict:
     """A value scale from 0 that leaves room past the longest bar for its label."""
     finite = [v for v in values if v is not None]
     top, bottom = max([0.0, *finite]), min([0.0, *finite])
-    label_px = 6.5 * max((len(t) for t in labels), default=0) + 8
+    label_px = 6.5 * max((display_width(t) for t in labels), default=0) + 8
     factor = width / max(width - label_px, width * 0.4)
     return {"domain": [bottom, top * factor if top > 0 else 1.0], "nice": False}
 
@@ -186,7 +238,8 @@ def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
     band = band if hue is None else None
     if band is not None:
         charts._check_columns(data, low=band[0], high=band[1])
-    previous_text = charts.CHART_TEXT["en"]["previous"]
+    previous_text = charts.chart_text("previous")
+    current_text = charts.chart_text("current")
     rows = []
 
     def add(key, part, times, kind: str, current: bool) -> None:
@@ -201,7 +254,7 @@ def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
 
     current = charts._groups(data, hue)
     for key, part in current:
-        add(key, part, charts._time_values(part[x]), "current", True)
+        add(key, part, charts._time_values(part[x]), current_text, True)
     if previous is not None:
         charts._check_columns(previous, "previous", x=x, y=y, hue=hue)
         groups = [key for key, _ in current]
@@ -222,6 +275,10 @@ def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
                        "tickCount": {"interval": "month",
                                      "step": max(1, -(-months // 12))}}}
              if temporal else {"field": "x", "type": "ordinal", "axis": {"title": None}})
+    if temporal and i18n.current().language != i18n.SOURCE_LANGUAGE:
+        # The PNG's ticks and labels (2025年4月, 5月 ...), written here by Babel.
+        x_enc["axis"] = {"title": None, **date_axis(
+            charts._time_values(data[x]), [r["x"] for r in rows])}
     y_scale = ({"domain": list(ylim)} if ylim is not None else
                {"zero": bool(values.min() >= 0) if values.notna().any() else True})
     y_enc = {"field": "y", "type": "quantitative", "scale": y_scale,
@@ -251,16 +308,16 @@ def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
             "color": {"field": "series", "type": "nominal", "sort": None,
                       "legend": {"title": axis_title(hue) if hue else None} if legend else None},
             "strokeDash": {"field": "kind", "type": "nominal", "sort": None,
-                           "scale": {"domain": ["current", previous_text],
+                           "scale": {"domain": [current_text, previous_text],
                                      "range": [[1, 0], [5, 3]]},
                            "legend": None},
-            "opacity": {"condition": {"test": f"datum.kind === '{previous_text}'",
+            "opacity": {"condition": {"test": f"datum.kind === {_js_string(previous_text)}",
                                       "value": 0.7}, "value": 1},
-            "tooltip": [{"field": "series", "title": axis_title(hue) if hue else "Series"},
-                        {"field": "kind", "title": "Line"},
-                        ({"field": "x", "type": "temporal", "title": "Period",
+            "tooltip": [{"field": "series", "title": axis_title(hue) if hue else tr("Series")},
+                        {"field": "kind", "title": tr("Line")},
+                        ({"field": "x", "type": "temporal", "title": tr("Period"),
                           "format": "%Y-%m-%d", "formatType": "utc"} if temporal
-                         else {"field": "x", "title": "Period"}),
+                         else {"field": "x", "title": tr("Period")}),
                         {"field": "y", "type": "quantitative", "title": axis_title(y),
                          "format": ".1%" if unit == "percent" else ",.2f"}],
         },
@@ -273,6 +330,35 @@ def trend(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None,
                        "encoding": {"x": x_enc, "y": y_enc}})
     return {**_title(title), "width": size[0] - 160, "height": size[1] - 90,
             "data": {"values": rows}, "layer": layers}
+
+
+def _js_string(text: str) -> str:
+    """``text`` as a string literal of a Vega expression: 'previous year' (single quotes,
+    as Vega's own examples write them; a quote or backslash in it escaped)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def date_axis(times: pd.Series, shown) -> dict:
+    """A temporal axis with the ticks the PNG has (:func:`crmkit.charts.date_locator` over
+    the dates ``shown``) labelled by :func:`crmkit.charts.date_tick_labels` in the active
+    locale: explicit tick ``values`` and a ``labelExpr`` looking each one's text up."""
+    from matplotlib import dates as mdates
+
+    stamps = pd.to_datetime(pd.Series([t for t in shown if t is not None]), utc=True)
+    if stamps.empty:
+        return {}
+    locator = charts.date_locator(times)
+    ticks = [pd.Timestamp(t) for t in mdates.num2date(
+        locator.tick_values(stamps.min().to_pydatetime(), stamps.max().to_pydatetime()))]
+    ticks = [t for t in ticks if stamps.min() <= t <= stamps.max()] or ticks
+    labels = charts.date_tick_labels(ticks)
+    lookup = ", ".join(f"{json.dumps(t.strftime('%Y-%m-%d'))}: "
+                       f"{json.dumps(text, ensure_ascii=False)}"
+                       for t, text in zip(ticks, labels))
+    return {"values": [{"year": t.year, "month": t.month, "date": t.day, "utc": True}
+                       for t in ticks],
+            "labelExpr": f"{{{lookup}}}[utcFormat(datum.value, '%Y-%m-%d')] || "
+                         "utcFormat(datum.value, '%Y-%m-%d')"}
 
 
 def bar(data: pd.DataFrame, *, x: str, y: str, share: str | None = None,
@@ -310,8 +396,8 @@ def leaderboard(data: pd.DataFrame, *, rep: str = "sales_rep", actual: str = "re
     frame = charts.leaderboard_frame(data, rep=rep, actual=actual, target=target,
                                      attainment=attainment)
     reached = frame["_attainment"]
-    status = np.where(reached.isna(), "no target",
-                      np.where(reached >= 1, "met", "below target"))
+    met, below, none = (charts.chart_text(k) for k in ("met", "below_target", "no_target"))
+    status = np.where(reached.isna(), none, np.where(reached >= 1, met, below))
     ends = frame[[actual, target]].astype(float).max(axis=1).fillna(0.0)
     rows = _records({"name": [label_text(v) for v in frame[rep]], "actual": frame[actual],
                      "target": frame[target], "status": status, "end": ends,
@@ -329,14 +415,15 @@ def leaderboard(data: pd.DataFrame, *, rep: str = "sales_rep", actual: str = "re
                 "x": {"field": "actual", "type": "quantitative", "scale": scale,
                       "axis": value_axis(unit, axis_title(actual), _ticks(width))},
                 "color": {"field": "status", "type": "nominal", "title": None,
-                          "scale": {"domain": ["met", "below target", "no target"],
+                          "scale": {"domain": [met, below, none],
                                     "range": [charts.MET_COLOR, charts.MISSED_COLOR,
                                               charts.MUTED_COLOR]},
                           "legend": {"orient": "bottom"}},
                 "tooltip": [{"field": "name", "title": axis_title(rep)},
                             {"field": "actual", "title": axis_title(actual), "format": ",.2f"},
-                            {"field": "target", "title": "Target", "format": ",.2f"},
-                            {"field": "label", "title": "Attainment"}]}},
+                            {"field": "target", "title": charts.chart_text("target"),
+                             "format": ",.2f"},
+                            {"field": "label", "title": tr("Attainment")}]}},
             {"mark": {"type": "tick", "color": "#222222", "thickness": 2.5,
                       "orient": "vertical"},
              "encoding": {"x": {"field": "target", "type": "quantitative"}}},
@@ -387,9 +474,9 @@ def rate_bars(frame: pd.DataFrame, *, x: str, y: str = "value", ci_low: str = "c
                                        too_few=too_few, sort=sort)
     level = None if reference is None else charts.reference_level(reference)
     if level is not None and title is not None:
-        title = charts.title_with_overall(title, f"{level:.1%}")
+        title = charts.title_with_overall(title, i18n.percent(level))
     return _interval_bars(
-        data, x, counts={"Numerator": numerator, "Denominator": denominator},
+        data, x, counts={tr("Numerator"): numerator, tr("Denominator"): denominator},
         domain=[0, top], percent=True, level=level, title=title, size=size,
         axis=value_axis("percent", axis_title(y) if y != "value" else None),
         x_title=axis_title(x))
@@ -404,7 +491,7 @@ def nps_bars(frame: pd.DataFrame, *, x: str, overall: object = None,
     if level is not None and title is not None:
         title = charts.title_with_overall(title, charts.value_text(level, "nps"))
     return _interval_bars(
-        data, x, counts={"Responses": "n"},
+        data, x, counts={charts.chart_text("responses"): "n"},
         domain=list(charts.nps_limits(data["_low"].to_numpy(), data["_high"].to_numpy())),
         axis=value_axis("nps"), percent=False, level=level, zero_line=True, x_title=None,
         title=title, size=size)
@@ -432,12 +519,12 @@ def _interval_bars(data: pd.DataFrame, x: str, *, counts: dict, domain: list, ax
                   "scale": {"domain": domain, "nice": False}, "axis": axis},
             "color": {"condition": {"test": "datum.few", "value": charts.MUTED_COLOR},
                       "value": charts.MAIN_COLOR},
-            "tooltip": [{"field": "name", "title": x_title or "Group"},
-                        {"field": "label", "title": "Value"},
+            "tooltip": [{"field": "name", "title": x_title or tr("Group")},
+                        {"field": "label", "title": tr("Value")},
                         *({"field": f, "title": k, "format": ",.0f"}
                           for k, f in count_names.items()),
-                        {"field": "low", "title": "95% CI from", "format": value_format},
-                        {"field": "high", "title": "95% CI to", "format": value_format}]}},
+                        {"field": "low", "title": tr("95% CI from"), "format": value_format},
+                        {"field": "high", "title": tr("95% CI to"), "format": value_format}]}},
         {"mark": {"type": "rule", "color": "#333333"},
          "encoding": {"y": {"field": "low", "type": "quantitative"},
                       "y2": {"field": "high"}}},
@@ -447,7 +534,7 @@ def _interval_bars(data: pd.DataFrame, x: str, *, counts: dict, domain: list, ax
           for field, dy in (("last_line", -3), ("first_line", -17))),
     ]
     names = [r["name"] for r in rows]
-    slanted = max((len(n) for n in names), default=0) > 10
+    slanted = max((display_width(n) for n in names), default=0) > 10
     x = {"field": "name", "type": "nominal", "sort": names,
          "axis": {"title": x_title, "labelAngle": -30 if slanted else 0}}
     for layer in layers:
@@ -469,7 +556,7 @@ def distribution(data: pd.DataFrame, *, x: str = "score", y: str | None = "value
                  **_mpl) -> dict:
     """:func:`crmkit.charts.distribution`: a bar per score, NPS scores coloured by group."""
     heights, unit = charts.distribution_frame(data, x=x, y=y, scale=scale, unit=unit)
-    text = charts.CHART_TEXT["en"]
+    text = charts._TEXT
     groups = [charts.nps_band(s) for s in heights.index] if scale == "nps" else None
     rows = _records({"name": charts.score_names(heights, names),
                      "value": heights.to_numpy(dtype=float),
@@ -494,7 +581,7 @@ def distribution(data: pd.DataFrame, *, x: str = "score", y: str | None = "value
         "layer": [{"mark": "bar", "encoding": {
                       "color": color,
                       "tooltip": [{"field": "name", "title": axis_title(x)},
-                                  {"field": "label", "title": "Value"}]}},
+                                  {"field": "label", "title": tr("Value")}]}},
                   {"mark": {"type": "text", "baseline": "bottom", "dy": -2},
                    "encoding": {"text": {"field": "label"}}}],
     }
@@ -530,7 +617,7 @@ def survival(curves: pd.DataFrame, *, group: str | None = "group", time: str = "
                        "y": {"field": "value", "type": "quantitative",
                              "scale": {"domain": [0, 1.02], "nice": False},
                              "axis": value_axis("percent", axis_title(value))},
-                       "tooltip": [{"field": "series", "title": "Group"},
+                       "tooltip": [{"field": "series", "title": tr("Group")},
                                    {"field": "time", "title": axis_title(time)},
                                    {"field": "value", "title": axis_title(value),
                                     "format": ".1%"}]}})
@@ -544,7 +631,7 @@ def silhouette(table: pd.DataFrame, *, k: str = "k", score: str = "silhouette",
     """:func:`crmkit.charts.silhouette`: the score per k, the chosen k ringed and named."""
     frame, best = charts.silhouette_frame(table, k=k, score=score, chosen=chosen)
     rows = _records({"k": frame[k], "score": frame[score], "best": best,
-                     "label": [charts.CHART_TEXT["en"]["chosen"].format(k=v) if b else ""
+                     "label": [charts.chart_text("chosen").format(k=v) if b else ""
                                for v, b in zip(frame[k], best)]})
     scores = [r["score"] for r in rows if r["score"] is not None] or [0.0]
     span = (max(scores) - min(scores)) or 0.1
@@ -577,8 +664,8 @@ def _heatmap(rows: list[dict], *, x_title: str | None, y_title: str | None, scal
         "height": {"step": 24}, "data": {"values": rows},
         "encoding": {"x": {"field": "column", "type": "ordinal", "sort": columns,
                            "axis": {"title": x_title, "orient": "bottom",
-                                    "labelAngle": -30 if max(map(len, columns), default=0)
-                                    > 12 else 0}},
+                                    "labelAngle": -30 if max(map(display_width, columns),
+                                                             default=0) > 12 else 0}},
                      "y": {"field": "row", "type": "ordinal", "sort": lines,
                            "axis": {"title": y_title}}},
         "layer": [
@@ -609,9 +696,9 @@ def cluster_profile(profile: pd.DataFrame, *, features=None, title: str | None =
     return _heatmap(rows, x_title=None, y_title=None, columns=columns, lines=names,
                     scale={"scheme": "redblue", "reverse": True, "domain": [-limit, limit]},
                     dark_above=0.6 * limit, title=title, size=size,
-                    tooltip=[{"field": "row", "title": "Cluster"},
-                             {"field": "column", "title": "Feature"},
-                             {"field": "label", "title": "Mean"}])
+                    tooltip=[{"field": "row", "title": tr("Cluster")},
+                             {"field": "column", "title": tr("Feature")},
+                             {"field": "label", "title": tr("Mean")}])
 
 
 def heatmap_cohorts(retention, *, cohort_size: pd.Series | None = None,
@@ -620,16 +707,16 @@ def heatmap_cohorts(retention, *, cohort_size: pd.Series | None = None,
     not observed."""
     values, columns, cohorts = charts.cohort_frame(retention, cohort_size=cohort_size)
     rows = [{"row": cohorts[r], "column": columns[c], "z": float(values[r, c]),
-             "label": f"{values[r, c]:.0%}"}
+             "label": i18n.percent(values[r, c], 0)}
             for r in range(values.shape[0]) for c in range(values.shape[1])
             if np.isfinite(values[r, c])]
-    text = charts.CHART_TEXT["en"]
+    text = charts._TEXT
     return _heatmap(rows, x_title=text["periods"], y_title=text["cohort"], columns=columns,
                     lines=cohorts, scale={"scheme": "blues", "domain": [0, 1]},
                     dark_above=0.6, title=title, size=size,
                     tooltip=[{"field": "row", "title": text["cohort"]},
                              {"field": "column", "title": text["periods"]},
-                             {"field": "label", "title": "Retention"}])
+                             {"field": "label", "title": tr("Retention")}])
 
 
 BUILDERS = {"trend": trend, "bar": bar, "leaderboard": leaderboard, "funnel": funnel,

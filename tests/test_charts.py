@@ -18,7 +18,7 @@ from matplotlib import cbook, font_manager
 from matplotlib import colors as mcolors
 from matplotlib import dates as mdates
 
-from crmkit import charts
+from crmkit import charts, i18n
 from crmkit.metrics.results import Rate, rate_frame
 from tests.conftest import ROOT
 
@@ -42,9 +42,11 @@ def need(pytestconfig):
 
 @pytest.fixture(autouse=True)
 def _restore_theme():
-    """Each test's theme changes are undone, and each test sees the one-time warnings."""
+    """Each test's theme changes are undone, and each test sees the one-time warnings.
+    English: a report opened in another language before (open_report activates its
+    language) does not carry over."""
     charts._WARNED.clear()
-    with mpl.rc_context():
+    with mpl.rc_context(), i18n.using("en"):
         yield
     charts._WARNED.clear()
 

@@ -10,8 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmkit import charts, vegalite
+from crmkit import charts, i18n, vegalite
 from crmkit.metrics.results import Rate
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Specs in English, whatever language a report opened before activated."""
+    with i18n.using("en"):
+        yield
 
 
 def layer_values(spec: dict) -> list[dict]:

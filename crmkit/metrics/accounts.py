@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
+from crmkit.i18n import N_, tr
+from crmkit.labels import field_label, series
 from crmkit.metrics.derived import execute, grouped
 from crmkit.metrics.filters import Filters, apply_filters, breakdown_list, period_conditions
 from crmkit.metrics.registry import metric
@@ -26,6 +28,7 @@ from crmkit.metrics.results import MetricUnavailable, rate_frame
 # The deal sets and their sum rules are the pipeline's, shared rather than restated.
 from crmkit.metrics.pipeline import (  # noqa: I001
     DEALS,
+    _day,
     _few,
     _missing_amount_note,
     _sum_or_unknown,
@@ -51,12 +54,21 @@ def _split_unknown(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return frame[known].reset_index(drop=True), frame[~known]
 
 
+# "{count} of {total} <deals> have no account (left out)", per kind of deal counted.
+NO_ACCOUNT = {
+    "closed deals": N_("{count} of {total} closed deals have no account (left out)"),
+    "won deals": N_("{count} of {total} won deals have no account (left out)"),
+    "open deals": N_("{count} of {total} open deals have no account (left out)"),
+}
+
+
 def _no_account_note(deals: int, total: int, what: str) -> str:
-    return f"{_few(deals, total, what)} have no account (left out)" if deals else ""
+    """The note on ``deals`` of ``total`` ``what`` (a key of NO_ACCOUNT) without account."""
+    return _few(NO_ACCOUNT[what], deals, total) if deals else ""
 
 
 def _join_notes(*notes: str) -> str:
-    return "; ".join(n for n in notes if n)
+    return series([n for n in notes if n], semicolons=True)
 
 
 def closed_by_account(wh, filters: Filters, group: str | None = None
@@ -104,14 +116,14 @@ def _money_not_summable(wh) -> str:
 
 
 # -- bookings per account ----------------------------------------------------------------
-@metric(name="account_bookings", title="Bookings per account", unit="currency",
-        grain="period × account", returns="frame",
+@metric(name="account_bookings", title=N_("Bookings per account"), unit="currency",
+        grain=N_("period × account"), returns="frame",
         needs=("opportunities.outcome", "opportunities.amount", "opportunities.customer_id"),
-        formula="per account (the deal's customer_id), deals with close_date in the period: "
-                "bookings = sum(amount) of won deals, won and lost deals; share = the "
-                "account's bookings / the bookings of all accounts; cumulative share down "
-                "the ranking; rank 1 = most bookings; deals without an account are left out "
-                "and counted in the note")
+        formula=N_("per account (the deal's customer_id), deals with close_date in the "
+                   "period: bookings = sum(amount) of won deals, won and lost deals; share = "
+                   "the account's bookings / the bookings of all accounts; cumulative share "
+                   "down the ranking; rank 1 = most bookings; deals without an account are "
+                   "left out and counted in the note"))
 def account_bookings(wh, filters) -> pd.DataFrame:
     """opportunities (+ customers' names) -> customer_id, account, won_deals, lost_deals,
     bookings, share, cumulative_share, rank: every account with a deal closed in the
@@ -132,18 +144,20 @@ def account_bookings(wh, filters) -> pd.DataFrame:
     return out
 
 
-@metric(name="bookings_concentration", title="Bookings concentration (top accounts)",
-        unit="percent", grain="period", returns="frame",
+@metric(name="bookings_concentration", title=N_("Bookings concentration (top accounts)"),
+        unit="percent", grain=N_("period"), returns="frame",
         needs=("opportunities.outcome", "opportunities.amount", "opportunities.customer_id"),
-        formula="accounts with bookings (won amount > 0) closed in the period, ranked by "
-                "bookings (ties by account id); top accounts = the ceil(10%) of them with the "
-                "most bookings; concentration = the top accounts' bookings / all accounts' "
-                "bookings; deals without an account are left out and counted in the note")
+        formula=N_("accounts with bookings (won amount > 0) closed in the period, ranked by "
+                   "bookings (ties by account id); top accounts = the ceil(10%) of them with "
+                   "the most bookings; concentration = the top accounts' bookings / all "
+                   "accounts' bookings; deals without an account are left out and counted "
+                   "in the note"))
 def bookings_concentration(wh, filters, *, top: float = TOP_SHARE) -> pd.DataFrame:
     """opportunities -> one row: accounts (with bookings), top_accounts, top_bookings,
     bookings, concentration. ``top`` is the share of accounts at the top (0.1)."""
     if not 0 < top <= 1:
-        raise MetricUnavailable(f"top must be a share of accounts in (0, 1], got {top!r}")
+        raise MetricUnavailable(tr("top must be a share of accounts in (0, 1], got "
+                                   "{top}").format(top=repr(top)))
     why = _money_not_summable(wh)
     if why:
         raise MetricUnavailable(why)
@@ -151,7 +165,7 @@ def bookings_concentration(wh, filters, *, top: float = TOP_SHARE) -> pd.DataFra
     booked = frame[frame["bookings"] > 0].sort_values(
         ["bookings", "customer_id"], ascending=[False, True], kind="stable")
     if booked.empty:
-        raise MetricUnavailable("no account has bookings in the period")
+        raise MetricUnavailable(N_("no account has bookings in the period"))
     accounts = len(booked)
     # round(): 10% of 110 accounts is 11, not the 12 that 11.000000000000002 rounds up to
     k = math.ceil(round(top * accounts, 9))
@@ -164,16 +178,17 @@ def bookings_concentration(wh, filters, *, top: float = TOP_SHARE) -> pd.DataFra
 
 
 # -- new and repeat accounts -------------------------------------------------------------
-@metric(name="new_and_repeat_accounts", title="New and repeat accounts", unit="count",
-        grain="period × group", returns="frame",
+@metric(name="new_and_repeat_accounts", title=N_("New and repeat accounts"), unit="count",
+        grain=N_("period × group"), returns="frame",
         needs=("opportunities.outcome", "opportunities.customer_id",
                "opportunities.close_date"),
-        formula="accounts with a deal won in the period (close_date): new = the account's "
-                "first won deal on record (within the filters) is in the period; repeat = "
-                "it had won a deal before the period start; per group: accounts, won deals "
-                "and bookings in the period, share of the accounts and of the bookings; "
-                "not available when no won deal is on record before the period start; won "
-                "deals without an account are left out and counted in the note")
+        formula=N_("accounts with a deal won in the period (close_date): new = the "
+                   "account's first won deal on record (within the filters) is in the "
+                   "period; repeat = it had won a deal before the period start; per group: "
+                   "accounts, won deals and bookings in the period, share of the accounts "
+                   "and of the bookings; not available when no won deal is on record before "
+                   "the period start; won deals without an account are left out and counted "
+                   "in the note"))
 def new_and_repeat_accounts(wh, filters) -> pd.DataFrame:
     """opportunities -> group (new, repeat), accounts, won_deals, bookings, account_share,
     bookings_share: both rows, 0 when empty. Without a period start every winning account
@@ -194,9 +209,9 @@ def new_and_repeat_accounts(wh, filters) -> pd.DataFrame:
     first_on_record = pd.Timestamp(frame["first_won"].min()) if len(frame) else None
     if filters.start is not None and first_on_record is not None and \
             first_on_record >= filters.start:
-        raise MetricUnavailable(f"no won deal is on record before the period start (the "
-                                f"first closed on {first_on_record:%Y-%m-%d}): new and "
-                                "repeat accounts cannot be told apart")
+        raise MetricUnavailable(tr("no won deal is on record before the period start (the "
+                                   "first closed on {date}): new and repeat accounts cannot "
+                                   "be told apart").format(date=_day(first_on_record)))
     frame, unknown = _split_unknown(frame)
     winners = frame[frame["won_deals"] > 0]
     first = pd.to_datetime(winners["first_won"])
@@ -220,8 +235,8 @@ def new_and_repeat_accounts(wh, filters) -> pd.DataFrame:
                               "won deals"),
              _money_not_summable(wh)]
     if filters.start is not None and first_on_record is not None:
-        notes.append(f"won deals are on record from {first_on_record:%Y-%m-%d}: an account "
-                     "that won only before then counts as new")
+        notes.append(tr("won deals are on record from {date}: an account that won only "
+                        "before then counts as new").format(date=_day(first_on_record)))
     out.attrs["note"] = _join_notes(*notes)
     return out
 
@@ -254,16 +269,16 @@ def _attribute_per_account(wh, column: str) -> pd.DataFrame:
     return frame.drop_duplicates("customer_id")
 
 
-@metric(name="accounts_by_attribute", title="Win rate and bookings by account attribute",
-        unit="percent", grain="period × account attribute", returns="frame",
+@metric(name="accounts_by_attribute", title=N_("Win rate and bookings by account attribute"),
+        unit="percent", grain=N_("period × account attribute"), returns="frame",
         needs=("opportunities.outcome", "opportunities.amount", "opportunities.customer_id"),
-        formula="deals with close_date in the period, grouped by an attribute of their "
-                "account (a customers column, else the deal's own column; a number in the "
-                "bands of ACCOUNT_BANDS, employees 0–49, 50–249, 250–999, 1,000–4,999, "
-                "5,000+); per group: accounts with a closed deal, win rate = won / (won + "
-                "lost) with 95% Wilson interval, bookings = sum(amount) of won deals and "
-                "their share; accounts without a value and deals without an account are "
-                "left out and counted in the note")
+        formula=N_("deals with close_date in the period, grouped by an attribute of their "
+                   "account (a customers column, else the deal's own column; a number in the "
+                   "bands of ACCOUNT_BANDS, employees 0–49, 50–249, 250–999, 1,000–4,999, "
+                   "5,000+); per group: accounts with a closed deal, win rate = won / (won + "
+                   "lost) with 95% Wilson interval, bookings = sum(amount) of won deals and "
+                   "their share; accounts without a value and deals without an account are "
+                   "left out and counted in the note"))
 def accounts_by_attribute(wh, filters, *, by=None, bands: dict | None = None) -> pd.DataFrame:
     """opportunities (+ customers) -> [by], accounts, bookings, bookings_share, numerator
     (won deals), denominator (closed deals), value (win rate), ci_low, ci_high, too_few.
@@ -274,11 +289,11 @@ def accounts_by_attribute(wh, filters, *, by=None, bands: dict | None = None) ->
     """
     columns = breakdown_list(by)
     if len(columns) > 1:
-        raise MetricUnavailable("accounts break down by one attribute at a time")
+        raise MetricUnavailable(N_("accounts break down by one attribute at a time"))
     column = columns[0] if columns else None
     if column == "customer_id":
-        raise MetricUnavailable("the accounts themselves are no attribute: see "
-                                "account_bookings")
+        raise MetricUnavailable(N_("the accounts themselves are no attribute: see "
+                                   "account_bookings"))
     frame, note = closed_with_attribute(wh, filters, column,
                                         {**ACCOUNT_BANDS, **(bands or {})})
     keys = [column] if column else []
@@ -319,34 +334,39 @@ def closed_with_attribute(wh, filters: Filters, column: str | None,
     elif column in wh.table(DEALS).columns:
         frame, note = closed_by_account(wh, filters, group=column)
     else:
-        raise MetricUnavailable(f"no account attribute {column!r}: neither customers nor "
-                                "opportunities have that column")
+        raise MetricUnavailable(tr("no account attribute {column}: neither customers nor "
+                                   "opportunities have that column").format(
+                                       column=repr(column)))
     frame = frame.assign(closed_deals=frame["won_deals"] + frame["lost_deals"])
     if column is None:
         return frame, note
     values = frame[column]
     if is_numeric_dtype(values) and not is_bool_dtype(values):
         if column not in bands:
-            raise MetricUnavailable(f"{column} is a number: give the lower bounds of its "
-                                    f"bands, e.g. bands={{{column!r}: (0, 100, 1000)}}")
+            raise MetricUnavailable(tr("{column} is a number: give the lower bounds of its "
+                                       "bands, e.g. {example}").format(
+                                           column=column,
+                                           example=f"bands={{{column!r}: (0, 100, 1000)}}"))
         frame[column] = _in_bands(values, tuple(bands[column]))
     lacking = _missing_value(frame[column])
     without = frame.loc[lacking, "customer_id"].nunique()
     if without:
         accounts = frame["customer_id"].nunique()
-        note = _join_notes(note, f"{_few(without, accounts, 'accounts')} with a closed deal "
-                                 f"have no {column} (left out)")
+        note = _join_notes(note, _few(N_("{count} of {total} accounts with a closed deal "
+                                         "have no {column} (left out)"), without, accounts,
+                                      column=field_label(column)))
     return frame[~lacking], note
 
 
 # -- open deals --------------------------------------------------------------------------
-@metric(name="open_deal_accounts", title="Accounts with open deals", unit="count",
-        grain="now × account", returns="frame",
+@metric(name="open_deal_accounts", title=N_("Accounts with open deals"), unit="count",
+        grain=N_("now × account"), returns="frame",
         needs=("opportunities.outcome", "opportunities.amount", "opportunities.customer_id"),
-        formula="accounts with a deal open now (outcome open; the period does not cut it): "
-                "open deals and their value (sum(amount), none when no open deal has one), "
-                "won and lost deals at any date; no win yet = no won deal at any date; open "
-                "deals without an account are left out and counted in the note")
+        formula=N_("accounts with a deal open now (outcome open; the period does not cut "
+                   "it): open deals and their value (sum(amount), none when no open deal has "
+                   "one), won and lost deals at any date; no win yet = no won deal at any "
+                   "date; open deals without an account are left out and counted in the "
+                   "note"))
 def open_deal_accounts(wh, filters) -> pd.DataFrame:
     """opportunities -> customer_id, account, open_deals, open_value, won_deals,
     lost_deals, no_win_yet, [oldest_open (first created_date of its open deals),

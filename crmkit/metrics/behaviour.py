@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit import models
+from crmkit.i18n import N_, tr
 from crmkit.metrics.derived import DAYS_PER_MONTH, classified_orders, execute, ts
 from crmkit.metrics.filters import Filters, apply_filters
 from crmkit.metrics.registry import metric
@@ -32,19 +33,26 @@ ALIVE_THRESHOLD = 0.5  # P(alive) below this: "probably no longer buying"
 
 # Per-customer behaviour features for the clusters, and how a cluster reads when its mean
 # (in the scale the clustering used) lies DESCRIBE_Z standard deviations above / below.
+# The words are English values, marked for the catalogs: a report shows tr(word).
 CLUSTER_FEATURES = {
-    "days_since_last_order": ("lapsed", "recent buyers"),
-    "orders": ("frequent", "infrequent"),
-    "spend": ("high spend", "low spend"),
-    "days_since_first_order": ("long-standing", "newer"),
-    "returns_share": ("many returns", "few returns"),
+    "days_since_last_order": (N_("lapsed"), N_("recent buyers")),
+    "orders": (N_("frequent"), N_("infrequent")),
+    "spend": (N_("high spend"), N_("low spend")),
+    "days_since_first_order": (N_("long-standing"), N_("newer")),
+    "returns_share": (N_("many returns"), N_("few returns")),
 }
 DESCRIBE_Z = 0.5
+CLOSE_TO_AVERAGE = N_("close to average")  # a cluster no feature sets apart
 # Silhouette score -> how clearly the customers separate (Kaufman & Rousseeuw's bands).
-SILHOUETTE_BANDS = ((0.5, "clear"), (0.25, "moderate"), (-1.0, "weak"))
+SILHOUETTE_BANDS = ((0.5, N_("clear")), (0.25, N_("moderate")), (-1.0, N_("weak")))
 
-NO_ORDERS = "no completed orders with a customer up to the period end"
-NO_BREAKDOWN = "needs a breakdown column (by)"
+# Reasons a KPI is not available: English values a report shows as tr(reason).
+NO_ORDERS = N_("no completed orders with a customer up to the period end")
+NO_BREAKDOWN = N_("needs a breakdown column (by)")
+
+
+def _too_few_customers(n: int, least: int) -> str:
+    return tr("{n} customers with orders, fewer than {least}").format(n=n, least=least)
 
 
 # -- the orders the models share -----------------------------------------------------------
@@ -87,11 +95,14 @@ def rfm_customers(wh, filters: Filters) -> pd.DataFrame:
 
 
 # -- orders per buyer ------------------------------------------------------------------------
-@metric(name="orders_per_buyer", title="Orders per buyer", unit="customers", grain="period",
-        needs=("orders.customer_id",), returns="frame",
-        formula="completed orders in the period per customer who bought; buyers with "
-                f"{MAX_ORDERS} or more orders are counted together ({MAX_ORDERS}+); share = "
-                "buyers with that many orders / all buyers")
+# Formulas are catalog messages (N_), so the module defaults they name are written out:
+# keep them equal to MAX_ORDERS, COHORT_MONTHS, DESCRIBE_Z, HORIZON_MONTHS,
+# MONTHLY_DISCOUNT and ALIVE_THRESHOLD above.
+@metric(name="orders_per_buyer", title=N_("Orders per buyer"), unit=N_("customers"),
+        grain=N_("period"), needs=("orders.customer_id",), returns="frame",
+        formula=N_("completed orders in the period per customer who bought; buyers with "
+                   "10 or more orders are counted together (10+); share = "
+                   "buyers with that many orders / all buyers"))
 def orders_per_buyer(wh, filters, *, max_orders: int = MAX_ORDERS) -> pd.DataFrame:
     """orders (capped at ``max_orders``), numerator (buyers), value (their share);
     ``attrs["max_orders"]`` is the cap."""
@@ -100,7 +111,7 @@ def orders_per_buyer(wh, filters, *, max_orders: int = MAX_ORDERS) -> pd.DataFra
     per = t.group_by("customer_id").agg(orders=t.count())
     counts = execute(per.group_by("orders").agg(numerator=per.count()))
     if counts.empty:
-        raise MetricUnavailable("no completed orders with a customer in the period")
+        raise MetricUnavailable(N_("no completed orders with a customer in the period"))
     counts["orders"] = counts["orders"].clip(upper=max_orders).astype(int)
     counts = counts.groupby("orders", as_index=False)["numerator"].sum()
     counts["value"] = counts["numerator"] / counts["numerator"].sum()
@@ -109,11 +120,11 @@ def orders_per_buyer(wh, filters, *, max_orders: int = MAX_ORDERS) -> pd.DataFra
 
 
 # -- breakdown groups ------------------------------------------------------------------------
-@metric(name="group_sizes", title="Largest groups of a breakdown", unit="count",
-        grain="group", returns="frame",
-        formula="rows per value of the breakdown column, from the customers table when it "
-                "has the column (customers), else from orders (orders), all periods; rows "
-                "without a value left out; the largest groups first, then by value")
+@metric(name="group_sizes", title=N_("Largest groups of a breakdown"), unit=N_("count"),
+        grain=N_("group"), returns="frame",
+        formula=N_("rows per value of the breakdown column, from the customers table when "
+                   "it has the column (customers), else from orders (orders), all periods; "
+                   "rows without a value left out; the largest groups first, then by value"))
 def group_sizes(wh, filters, *, by=None, top: int = MAX_GROUPS) -> pd.DataFrame:
     """``by``, n: the ``top`` values of the column ``by`` with the most customers (else
     orders); empty when neither table has the column."""
@@ -131,12 +142,13 @@ def group_sizes(wh, filters, *, by=None, top: int = MAX_GROUPS) -> pd.DataFrame:
 
 
 # -- RFM -------------------------------------------------------------------------------------
-@metric(name="rfm_segment_shares", title="RFM segment", unit="customers", grain="customer",
-        needs=("orders.customer_id",), returns="frame",
-        formula="R, F, M = quintile scores 1-5 of days since last order, orders and spend up "
-                "to the period end; segment from the R x F grid crmkit.models.RFM_SEGMENTS; "
-                "per segment: customers and their share of buyers, mean days since last "
-                "order, mean orders, spend to date (completed orders) and its share")
+@metric(name="rfm_segment_shares", title=N_("RFM segment"), unit=N_("customers"),
+        grain=N_("customer"), needs=("orders.customer_id",), returns="frame",
+        formula=N_("R, F, M = quintile scores 1-5 of days since last order, orders and spend "
+                   "up to the period end; segment from the R x F grid "
+                   "crmkit.models.RFM_SEGMENTS; per segment: customers and their share of "
+                   "buyers, mean days since last order, mean orders, spend to date "
+                   "(completed orders) and its share"))
 def rfm_segment_shares(wh, filters) -> pd.DataFrame:
     """segment, customers, customer_share, days_since_last_order, orders, spend,
     spend_share: one row per non-empty RFM segment, in the grid's order."""
@@ -168,11 +180,11 @@ def _customer_attribute(wh, filters: Filters, column: str) -> pd.Series:
     return latest[column]
 
 
-@metric(name="rfm_segments_by_group", title="RFM segments by group", unit="percent",
-        grain="segment × group", needs=("orders.customer_id",), returns="frame",
-        formula="per value of the breakdown column (the customer's, else that of their "
-                "latest order up to the period end; the largest groups): the group's buyers "
-                "in each RFM segment / the group's buyers")
+@metric(name="rfm_segments_by_group", title=N_("RFM segments by group"), unit=N_("percent"),
+        grain=N_("segment × group"), needs=("orders.customer_id",), returns="frame",
+        formula=N_("per value of the breakdown column (the customer's, else that of their "
+                   "latest order up to the period end; the largest groups): the group's "
+                   "buyers in each RFM segment / the group's buyers"))
 def rfm_segments_by_group(wh, filters, *, by=None, top: int = MAX_GROUPS) -> pd.DataFrame:
     """rfm_segment, then one column per value of ``by`` (the ``top`` with most buyers):
     the share of that group's buyers in the segment; rows in the grid's order."""
@@ -181,10 +193,10 @@ def rfm_segments_by_group(wh, filters, *, by=None, top: int = MAX_GROUPS) -> pd.
     scores = rfm_customers(wh, filters)
     attribute = _customer_attribute(wh, filters, by)
     if attribute.empty:
-        raise MetricUnavailable("no such column")
+        raise MetricUnavailable(N_("no such column"))
     frame = scores[["segment"]].join(attribute.rename("group"))
     if frame["group"].isna().all():
-        raise MetricUnavailable("no buyer has one recorded")
+        raise MetricUnavailable(N_("no buyer has one recorded"))
     keep = frame["group"].value_counts().index[:top]
     frame = frame[frame["group"].isin(keep)]
     table = pd.crosstab(frame["segment"].astype(str).rename("rfm_segment"), frame["group"],
@@ -208,12 +220,12 @@ def _cohorts(wh, filters: Filters, cohorts: int) -> CohortRetention:
         cohort_size=full.cohort_size.loc[keep])
 
 
-@metric(name="cohort_retention", title="Cohort retention (month n)", unit="percent",
-        grain="cohort x month", needs=("orders.customer_id",), returns="frame",
-        formula="customers of an acquisition month (first order) with an order n months "
-                "later / customers of that month; the most recent cohorts (default "
-                f"{COHORT_MONTHS}), orders up to the period end; months not yet observed "
-                "are blank")
+@metric(name="cohort_retention", title=N_("Cohort retention (month n)"), unit=N_("percent"),
+        grain=N_("cohort x month"), needs=("orders.customer_id",), returns="frame",
+        formula=N_("customers of an acquisition month (first order) with an order n months "
+                   "later / customers of that month; the most recent cohorts (default "
+                   "12), orders up to the period end; months not yet observed "
+                   "are blank"))
 def cohort_retention(wh, filters, *, cohorts: int = COHORT_MONTHS) -> pd.DataFrame:
     """Rows: acquisition cohort (month); columns: months since the first order; values:
     retention 0-1, NaN where not observed. ``attrs["cohort_size"]``: cohort -> customers."""
@@ -223,22 +235,22 @@ def cohort_retention(wh, filters, *, cohorts: int = COHORT_MONTHS) -> pd.DataFra
     return out
 
 
-@metric(name="cohort_month_retention", title="Cohort retention in month n, pooled",
-        unit="percent", grain="period", needs=("orders.customer_id",), returns="rate",
-        formula="customers of the shown acquisition cohorts (see cohort retention) with an "
-                "order n months after their first / the cohorts' customers, over the cohorts "
-                "for which month n is observed; 95% Wilson interval")
+@metric(name="cohort_month_retention", title=N_("Cohort retention in month n, pooled"),
+        unit=N_("percent"), grain=N_("period"), needs=("orders.customer_id",), returns="rate",
+        formula=N_("customers of the shown acquisition cohorts (see cohort retention) with an "
+                   "order n months after their first / the cohorts' customers, over the "
+                   "cohorts for which month n is observed; 95% Wilson interval"))
 def cohort_month_retention(wh, filters, *, month: int = 1,
                            cohorts: int = COHORT_MONTHS) -> Rate:
     """Rate of the shown cohorts' customers buying ``month`` months after their first
     order; MetricUnavailable when no shown cohort is that old."""
     cohort = _cohorts(wh, filters, cohorts)
     if month not in cohort.active.columns:
-        raise MetricUnavailable(f"month {month} is not observed")
+        raise MetricUnavailable(tr("month {month} is not observed").format(month=month))
     active = cohort.active[month]
     observed = active.notna()
     if not observed.any():
-        raise MetricUnavailable(f"month {month} is not observed")
+        raise MetricUnavailable(tr("month {month} is not observed").format(month=month))
     return Rate.from_counts(int(active[observed].sum()),
                             int(cohort.cohort_size[observed].sum()))
 
@@ -263,10 +275,11 @@ def customer_features(wh, filters: Filters) -> pd.DataFrame:
     return features.astype(float)
 
 
-def _describe_clusters(features: pd.DataFrame, result, describe_z: float) -> list[str]:
+def _describe_clusters(features: pd.DataFrame, result, describe_z: float
+                       ) -> list[tuple[str, ...]]:
     """Words per cluster from :data:`CLUSTER_FEATURES`: features whose cluster mean lies
     ``describe_z`` standard deviations above or below all customers' mean, in the scale
-    the clustering used (log1p for the skewed features)."""
+    the clustering used (log1p for the skewed features); none: close to average."""
     features = features.loc[result.labels.index].copy()
     for column in result.log_features:
         features[column] = np.log1p(features[column])
@@ -277,37 +290,40 @@ def _describe_clusters(features: pd.DataFrame, result, describe_z: float) -> lis
         parts = [high if z.at[cluster, f] > describe_z else low
                  for f, (high, low) in CLUSTER_FEATURES.items()
                  if abs(z.at[cluster, f]) > describe_z]
-        words.append(", ".join(parts) or "close to average")
+        words.append(tuple(parts))
     return words
 
 
-@metric(name="behaviour_clusters", title="Behavioural cluster", unit="customers",
-        grain="customer", needs=("orders.customer_id",), returns="frame",
-        formula="k-means on standardised (log where skewed) per-customer features (days "
-                "since last and first order, completed orders, spend, share of orders "
-                "returned, up to the period end); k in 2..8 with the highest silhouette; a "
-                f"cluster is described by the features whose mean lies over {DESCRIBE_Z} "
-                "standard deviations from all customers' mean")
+@metric(name="behaviour_clusters", title=N_("Behavioural cluster"), unit=N_("customers"),
+        grain=N_("customer"), needs=("orders.customer_id",), returns="frame",
+        formula=N_("k-means on standardised (log where skewed) per-customer features (days "
+                   "since last and first order, completed orders, spend, share of orders "
+                   "returned, up to the period end); k in 2..8 with the highest silhouette; "
+                   "a cluster is described by the features whose mean lies over 0.5 "
+                   "standard deviations from all customers' mean"))
 def behaviour_clusters(wh, filters, *, min_customers: int = MIN_MODEL_CUSTOMERS,
                        describe_z: float = DESCRIBE_Z) -> pd.DataFrame:
     """Per cluster (index; 0 the largest): n_customers, share and the mean of each
     feature. ``attrs``: k, silhouette (per candidate k: silhouette, inertia, chosen),
     silhouette_score, separation (clear / moderate / weak), customers, log_features,
-    features (the feature columns) and descriptions (words per cluster, in row order).
+    features (the feature columns), description_words (per cluster, in row order: the
+    :data:`CLUSTER_FEATURES` words that set it apart, English; none: close to average) and
+    descriptions (the same joined, "lapsed, frequent" / "close to average").
     MetricUnavailable below ``min_customers`` customers with orders."""
     features = customer_features(wh, filters)
     if len(features) < min_customers:
-        raise MetricUnavailable(f"{len(features)} customers with orders, fewer than "
-                                f"{min_customers}")
+        raise MetricUnavailable(_too_few_customers(len(features), min_customers))
     result = models.behaviour_clusters(features)
     score = result.silhouette.loc[result.k, "silhouette"]
+    words = _describe_clusters(features, result, describe_z)
     out = result.profile.copy()
     out.attrs.update(k=result.k, silhouette=result.silhouette, silhouette_score=score,
                      separation=next(word for limit, word in SILHOUETTE_BANDS
                                      if score >= limit),
                      customers=len(result.labels), log_features=tuple(result.log_features),
                      features=list(CLUSTER_FEATURES),
-                     descriptions=_describe_clusters(features, result, describe_z))
+                     description_words=words,
+                     descriptions=[", ".join(w) or CLOSE_TO_AVERAGE for w in words])
     return out
 
 
@@ -321,14 +337,14 @@ def _churned_by(wh, filters: Filters, end: pd.Timestamp) -> pd.Index:
     return pd.Index(execute(c.select(customer_id=c.customer_id.cast("string")))["customer_id"])
 
 
-@metric(name="predicted_clv", title="Predicted CLV", unit="currency", grain="customer",
-        needs=("orders.customer_id",), returns="frame",
-        formula="BG/NBD expected purchases x Gamma-Gamma expected spend over the horizon "
-                f"(default {HORIZON_MONTHS} months), discounted {MONTHLY_DISCOUNT:.0%} a month "
-                "by default; fitted on the customers' orders up to the period end; customers "
-                "whose contract ended by then are predicted at 0; per RFM segment the means, "
-                "the total and its share; dormant share = buyers with P(alive) below "
-                f"{ALIVE_THRESHOLD:.0%} / buyers")
+@metric(name="predicted_clv", title=N_("Predicted CLV"), unit=N_("currency"),
+        grain=N_("customer"), needs=("orders.customer_id",), returns="frame",
+        formula=N_("BG/NBD expected purchases x Gamma-Gamma expected spend over the horizon "
+                   "(default 12 months), discounted 1% a month "
+                   "by default; fitted on the customers' orders up to the period end; "
+                   "customers whose contract ended by then are predicted at 0; per RFM "
+                   "segment the means, the total and its share; dormant share = buyers with "
+                   "P(alive) below 50% / buyers"))
 def predicted_clv(wh, filters, *, horizon_months: int = HORIZON_MONTHS,
                   monthly_discount: float = MONTHLY_DISCOUNT,
                   alive_threshold: float = ALIVE_THRESHOLD,
@@ -347,15 +363,14 @@ def predicted_clv(wh, filters, *, horizon_months: int = HORIZON_MONTHS,
     summary = models.rfm_summary(completed, observation_end=end) if len(completed) \
         else pd.DataFrame()
     if len(summary) < min_customers:
-        raise MetricUnavailable(f"{len(summary)} customers with orders, fewer than "
-                                f"{min_customers}")
+        raise MetricUnavailable(_too_few_customers(len(summary), min_customers))
     try:
         bg = models.fit_bgnbd(summary)
         gg = models.fit_gamma_gamma(summary)
         clv = models.customer_lifetime_value(bg, gg, summary, horizon_months=horizon_months,
                                              discount_rate=monthly_discount)
     except (ValueError, RuntimeError) as why:  # too few repeat buyers, q <= 1, no fit
-        raise MetricUnavailable(str(why)) from None
+        raise MetricUnavailable(str(why)) from None  # a catalog message: shown as tr(why)
     weeks = horizon_months * DAYS_PER_MONTH / 7
     customers = pd.DataFrame({
         "p_alive": models.probability_alive(bg, summary),

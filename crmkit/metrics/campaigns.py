@@ -16,7 +16,9 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from crmkit import i18n
 from crmkit.exceptions import ParameterError
+from crmkit.i18n import N_, tr
 from crmkit.metrics.derived import (FREQUENCIES, classified_orders, execute, grouped,
                                     period_starts, ts)
 from crmkit.metrics.filters import Filters, apply_filters, breakdown_list, with_breakdown
@@ -27,11 +29,12 @@ from crmkit.metrics.results import (Measure, MetricUnavailable, Rate, difference
 CONVERSION_BASES = ("all", "closed")
 
 
-@metric(name="conversion_rate", title="Lead conversion rate", unit="percent", grain="period",
+@metric(name="conversion_rate", title=N_("Lead conversion rate"), unit=N_("percent"),
+        grain=N_("period"),
         needs=("leads.converted",), returns="rate",
-        formula="converted leads / leads created in the period (basis 'all', the default); "
-                "basis 'closed': converted / leads already converted or closed "
-                "(converted, or closed_date set)")
+        formula=N_("converted leads / leads created in the period (basis 'all', the "
+                   "default); basis 'closed': converted / leads already converted or closed "
+                   "(converted, or closed_date set)"))
 def conversion_rate(wh, filters, *, basis: str = "all", by=None):
     """Share of the period's leads that converted: Rate or a frame by leads/customers columns.
 
@@ -118,8 +121,11 @@ def _unconverted(wh, rule: dict) -> str | None:
     table = {"bookings": "opportunities", "orders": "orders"}.get(rule["revenue"])
     currencies = unconverted_currencies(wh, table) if table else []
     if currencies:
-        return (f"{table} amounts in {', '.join(currencies)} and no exchange rates: "
-                "attributed revenue is not added up across currencies")
+        text = (tr("opportunities amounts in {currencies} and no exchange rates: attributed "
+                   "revenue is not added up across currencies") if table == "opportunities"
+                else tr("orders amounts in {currencies} and no exchange rates: attributed "
+                        "revenue is not added up across currencies"))
+        return text.format(currencies=", ".join(currencies))
     return None
 
 
@@ -132,15 +138,16 @@ def _qualified(t):
     return cond
 
 
-@metric(name="campaign_performance", title="Campaign cost, leads, conversions, revenue, ROI",
-        unit="currency", grain="campaign", returns="frame", needs=("campaigns",),
-        formula="campaigns started in the period; their leads, qualified leads (converted, or "
-                "a qualified status), opportunities and conversions (won deals with the "
-                "campaign, else converted leads) up to the period end; attributed revenue "
-                "= bookings of won deals with the campaign, else net revenue of orders with "
-                "it; ROI = (attributed revenue − cost) / cost and cost per lead or "
-                "acquisition over the campaigns with a cost; conversion rate = converted "
-                "leads / leads, with a 95% Wilson interval")
+@metric(name="campaign_performance",
+        title=N_("Campaign cost, leads, conversions, revenue, ROI"), unit=N_("currency"),
+        grain=N_("campaign"), returns="frame", needs=("campaigns",),
+        formula=N_("campaigns started in the period; their leads, qualified leads (converted, "
+                   "or a qualified status), opportunities and conversions (won deals with the "
+                   "campaign, else converted leads) up to the period end; attributed revenue "
+                   "= bookings of won deals with the campaign, else net revenue of orders with "
+                   "it; ROI = (attributed revenue − cost) / cost and cost per lead or "
+                   "acquisition over the campaigns with a cost; conversion rate = converted "
+                   "leads / leads, with a 95% Wilson interval"))
 def campaign_performance(wh, filters, *, by=None) -> pd.DataFrame:
     """[*by], campaigns, cost, uncosted, leads, qualified_leads, opportunities, conversions,
     conversion_rate, conversion_low, conversion_high, orders, revenue, roi, cost_per_lead,
@@ -157,9 +164,10 @@ def campaign_performance(wh, filters, *, by=None) -> pd.DataFrame:
     camp = apply_filters(wh, "campaigns", filters)
     unknown = [c for c in by if c not in camp.columns]
     if unknown:
-        raise MetricUnavailable(
-            f"cannot break campaigns down by {', '.join(map(repr, unknown))}: no such column "
-            f"in campaigns (columns: {', '.join(camp.columns)})")
+        raise MetricUnavailable(tr(
+            "cannot break campaigns down by {unknown}: no such column in campaigns "
+            "(columns: {columns})").format(unknown=", ".join(map(repr, unknown)),
+                                           columns=", ".join(camp.columns)))
     keys = list(dict.fromkeys(["campaign_id", *by]))
     cost = camp.cost if "cost" in camp.columns else ibis.null().cast("float64")
     per = execute(camp.select(*keys, cost=cost).mutate(
@@ -256,17 +264,20 @@ def campaign_performance(wh, filters, *, by=None) -> pd.DataFrame:
     return out
 
 
-@metric(name="campaign_cost", title="Campaign cost", unit="currency", grain="period",
-        needs=("campaigns.cost",), formula="sum(cost) of campaigns started in the period; "
-                                           "campaigns without a cost are counted in the note")
+@metric(name="campaign_cost", title=N_("Campaign cost"), unit=N_("currency"),
+        grain=N_("period"), needs=("campaigns.cost",),
+        formula=N_("sum(cost) of campaigns started in the period; "
+                   "campaigns without a cost are counted in the note"))
 def campaign_cost(wh, filters):
     """Total cost of the period's campaigns: Measure (n = campaigns with a cost)."""
     camp = apply_filters(wh, "campaigns", filters)
     row = execute(camp.agg(cost=camp.cost.sum(), n=camp.cost.count(), all=camp.count()))
     n, total = int(row["n"].iloc[0]), int(row["all"].iloc[0])
     if total and not n:
-        raise MetricUnavailable(f"none of the period's {total:,} campaigns has a cost")
-    note = f"{total - n:,} of {total:,} campaigns have no cost (left out)" if n < total else ""
+        raise MetricUnavailable(tr("none of the period's {total} campaigns has a cost").format(
+            total=i18n.number(total)))
+    note = tr("{n} of {total} campaigns have no cost (left out)").format(
+        n=i18n.number(total - n), total=i18n.number(total)) if n < total else ""
     return Measure(float(np.nan_to_num(row["cost"].iloc[0])), "currency", n, note=note)
 
 
@@ -275,54 +286,59 @@ def _total(wh, filters) -> dict[str, float]:
     total = {column: math.nan if pd.isna(value) else float(value)
              for column, value in campaign_performance(wh, filters).iloc[0].items()}
     if not total["campaigns"]:
-        raise MetricUnavailable("no campaign started in the period")
+        raise MetricUnavailable(N_("no campaign started in the period"))
     if total["campaigns"] == total["uncosted"]:
-        raise MetricUnavailable("none of the period's campaigns has a cost")
+        raise MetricUnavailable(N_("none of the period's campaigns has a cost"))
     return total
 
 
 def _uncosted_note(total: dict) -> str:
     n = int(total["uncosted"])
-    return (f"{n:,} of {int(total['campaigns']):,} campaigns have no cost and are left out"
-            if n else "")
+    return (tr("{n} of {total} campaigns have no cost and are left out").format(
+        n=i18n.number(n), total=i18n.number(int(total["campaigns"]))) if n else "")
 
 
-@metric(name="campaign_roi", title="Campaign ROI", unit="percent", grain="period",
+@metric(name="campaign_roi", title=N_("Campaign ROI"), unit=N_("percent"),
+        grain=N_("period"),
         needs=("campaigns.cost", "orders.campaign_id|opportunities.campaign_id"),
-        formula="ROI = (revenue attributed to the period's campaigns − their cost) / cost, "
-                "over the campaigns with a cost (attribution: see campaign_performance)")
+        formula=N_("ROI = (revenue attributed to the period's campaigns − their cost) / cost, "
+                   "over the campaigns with a cost (attribution: see campaign_performance)"))
 def campaign_roi(wh, filters):
     """ROI of all the period's campaigns together: Measure (percent, n = campaigns)."""
     total = _total(wh, filters)
     if math.isnan(total["roi"]):
         raise MetricUnavailable(_unconverted(wh, attribution(wh))
-                                or "no revenue can be attributed to the period's campaigns")
+                                or N_("no revenue can be attributed to the period's "
+                                      "campaigns"))
     return Measure(total["roi"], "percent", int(total["campaigns"]),
                    note=_uncosted_note(total))
 
 
-@metric(name="cost_per_acquisition", title="Cost per acquisition", unit="currency",
-        grain="period", needs=("campaigns.cost", "leads.campaign_id|opportunities.campaign_id"),
-        formula="cost of the period's campaigns / their conversions (won deals with the "
-                "campaign, else converted leads), over the campaigns with a cost")
+@metric(name="cost_per_acquisition", title=N_("Cost per acquisition"), unit=N_("currency"),
+        grain=N_("period"),
+        needs=("campaigns.cost", "leads.campaign_id|opportunities.campaign_id"),
+        formula=N_("cost of the period's campaigns / their conversions (won deals with the "
+                   "campaign, else converted leads), over the campaigns with a cost"))
 def cost_per_acquisition(wh, filters):
     """Campaign cost per conversion: Measure (currency, n = conversions)."""
     total = _total(wh, filters)
     if math.isnan(total["conversions"]):
-        raise MetricUnavailable("the campaigns' leads or deals carry no conversion")
+        raise MetricUnavailable(N_("the campaigns' leads or deals carry no conversion"))
     if math.isnan(total["cost_per_acquisition"]):
-        raise MetricUnavailable("the period's campaigns with a cost converted no lead or "
-                                "deal yet")
+        raise MetricUnavailable(N_("the period's campaigns with a cost converted no lead or "
+                                   "deal yet"))
     return Measure(total["cost_per_acquisition"], "currency", int(total["conversions"]),
                    note=_uncosted_note(total))
 
 
-@metric(name="campaign_over_time", title="Campaign cost and return over time",
-        unit="currency", grain="month / quarter", returns="frame", needs=("campaigns",),
-        formula="per month of the last 12 up to the period end (of the whole period when "
-                "longer; by quarter beyond three years): cost of the campaigns that started in it, and the revenue attributed to any campaign "
-                "(bookings of won deals by close date, else net revenue of orders by order "
-                "date) that fell in it")
+@metric(name="campaign_over_time", title=N_("Campaign cost and return over time"),
+        unit=N_("currency"), grain=N_("month / quarter"), returns="frame",
+        needs=("campaigns",),
+        formula=N_("per month of the last 12 up to the period end (of the whole period when "
+                   "longer; by quarter beyond three years): cost of the campaigns that "
+                   "started in it, and the revenue attributed to any campaign "
+                   "(bookings of won deals by close date, else net revenue of orders by order "
+                   "date) that fell in it"))
 def campaign_over_time(wh, filters, *, freq: str = "month", periods: int = 12
                        ) -> pd.DataFrame:
     """period, campaigns, cost, revenue: the spend and the return it brought, as they fell.
@@ -339,7 +355,7 @@ def campaign_over_time(wh, filters, *, freq: str = "month", periods: int = 12
     if end is None:
         last = execute(camp.agg(last=camp.start_date.max()))["last"].iloc[0]
         if pd.isna(last):
-            raise MetricUnavailable("no campaign has a start date")
+            raise MetricUnavailable(N_("no campaign has a start date"))
         end = pd.Timestamp(last).normalize()
     step = pd.DateOffset(months=periods if freq == "month" else 3 * periods)
     first = (end - step + pd.Timedelta(days=1)).to_period(freq[0].upper()).start_time
@@ -398,18 +414,18 @@ def campaign_over_time(wh, filters, *, freq: str = "month", periods: int = 12
     return out[["period", "campaigns", "cost", "revenue"]]
 
 
-@metric(name="campaign_lead_conversion", title="Conversion of campaign leads and others",
-        unit="percent", grain="period", returns="frame",
+@metric(name="campaign_lead_conversion", title=N_("Conversion of campaign leads and others"),
+        unit=N_("percent"), grain=N_("period"), returns="frame",
         needs=("leads.campaign_id", "leads.converted"),
-        formula="leads created in the period, with a campaign_id and without one: converted "
-                "/ leads in each, with 95% Wilson intervals; the difference (campaign − "
-                "other) with a 95% Newcombe interval. An association, not an effect: "
-                "campaigns pick their audience")
+        formula=N_("leads created in the period, with a campaign_id and without one: "
+                   "converted / leads in each, with 95% Wilson intervals; the difference "
+                   "(campaign − other) with a 95% Newcombe interval. An association, not an effect: "
+                   "campaigns pick their audience"))
 def campaign_lead_conversion(wh, filters) -> pd.DataFrame:
     """group ("campaign", "other"), leads, converted, value, ci_low, ci_high, too_few;
     ``attrs``: difference, difference_low, difference_high (NaN when a group is empty)."""
     if not _has(wh, "leads", "campaign_id"):
-        raise MetricUnavailable("the leads carry no campaign (campaign_id)")
+        raise MetricUnavailable(N_("the leads carry no campaign (campaign_id)"))
     t = apply_filters(wh, "leads", filters)
     sourced = t.campaign_id.notnull() & (t.campaign_id.cast("string").strip() != "")
     t = t.mutate(group=ibis.ifelse(sourced, "campaign", "other"))
@@ -418,7 +434,7 @@ def campaign_lead_conversion(wh, filters) -> pd.DataFrame:
     counts = pd.DataFrame({"group": ["campaign", "other"]}).merge(counts, on="group",
                                                                    how="left").fillna(0)
     if not counts["leads"].sum():
-        raise MetricUnavailable("no leads were created in the period")
+        raise MetricUnavailable(N_("no leads were created in the period"))
     frame = rate_frame(counts, "converted", "leads").rename(
         columns={"numerator": "converted", "denominator": "leads"})
     (k1, n1), (k2, n2) = counts[["converted", "leads"]].astype(int).to_numpy()

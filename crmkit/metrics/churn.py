@@ -20,6 +20,7 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
+from crmkit.i18n import N_, tr
 from crmkit.metrics.derived import classified_orders, customer_base, execute, grouped, ts
 from crmkit.metrics.filters import Filters, apply_filters, with_breakdown
 from crmkit.metrics.registry import metric
@@ -34,8 +35,9 @@ RETENTION_MONTHS = (3, 6, 12)  # contractual: retention reported at these months
 # curve is 1 until it by construction).
 LAPSE_RETENTION_MONTHS = (3, 6, 12, 24)
 COMPLAINT_TYPES = ("complaint",)  # ticket types counted as complaints by the risk model
-NOT_RECORDED = "not recorded"  # a churn reason left blank
-OTHER = "other"  # a group value left blank
+NOT_RECORDED = N_("not recorded")  # a churn reason left blank
+OTHER = N_("other")  # a group value left blank
+ALL_CUSTOMERS = N_("all customers")  # the one group of an ungrouped survival curve
 # The customers columns the churn models and lists read.
 CUSTOMER_COLUMNS = ("customer_id", "name", "segment", "region", "owner", "signup_date",
                     "status", "churn_date", "churn_reason", "tenure_months",
@@ -127,41 +129,44 @@ def inactivity_churn(wh, filters: Filters, *, inactive_days: int = INACTIVE_DAYS
     return Rate.from_counts(row["numerator"], row["denominator"])
 
 
-_ACTIVE_AT_START = ("customers active at the period start: first completed order before "
-                    "it and the last one fewer than inactive_days (default "
-                    f"{INACTIVE_DAYS}) before it; activity counts the completed orders the "
-                    "filters select")
-
-
-@metric(name="inactivity_churn_rate", returns="rate", title="Churn rate (inactivity)",
-        unit="percent", grain="period", needs=("orders",),
-        formula="without churn dates a customer churns inactive_days (default "
-                f"{INACTIVE_DAYS}) after their last completed order, on that day; rate = "
-                f"{_ACTIVE_AT_START.split(':')[0]} whose lapse falls in the period (no "
-                "completed order in the inactive_days up to its end) / "
-                f"{_ACTIVE_AT_START}; 95% Wilson interval")
+# The formulas below are catalog messages (crmkit.i18n), so they spell the defaults out
+# (INACTIVE_DAYS 180, AT_RISK_PROBABILITY 50%, HOLDOUT_DAYS 180, RETENTION_MONTHS 3, 6,
+# 12, LAPSE_RETENTION_MONTHS 3, 6, 12, 24, SURVIVAL_GROUPS 6): change them with these.
+@metric(name="inactivity_churn_rate", returns="rate", title=N_("Churn rate (inactivity)"),
+        unit=N_("percent"), grain=N_("period"), needs=("orders",),
+        formula=N_("without churn dates a customer churns inactive_days (default 180) after "
+                   "their last completed order, on that day; rate = customers active at the "
+                   "period start whose lapse falls in the period (no completed order in the "
+                   "inactive_days up to its end) / customers active at the period start: "
+                   "first completed order before it and the last one fewer than "
+                   "inactive_days (default 180) before it; activity counts the completed "
+                   "orders the filters select; 95% Wilson interval"))
 def inactivity_churn_rate(wh, filters, *, inactive_days: int = INACTIVE_DAYS, by=None):
     """Rate, or a rate frame by customers columns."""
     return inactivity_churn(wh, filters, inactive_days=inactive_days, by=by)
 
 
-@metric(name="inactivity_retention_rate", returns="rate", title="Retention rate (inactivity)",
-        unit="percent", grain="period", needs=("orders",),
-        formula="1 − churn rate (inactivity): customers active at the period start who "
-                "have not lapsed by its end (a completed order in the inactive_days, default "
-                f"{INACTIVE_DAYS}, up to its end) / {_ACTIVE_AT_START}; 95% Wilson interval")
+@metric(name="inactivity_retention_rate", returns="rate",
+        title=N_("Retention rate (inactivity)"), unit=N_("percent"), grain=N_("period"),
+        needs=("orders",),
+        formula=N_("1 − churn rate (inactivity): customers active at the period start who "
+                   "have not lapsed by its end (a completed order in the inactive_days, "
+                   "default 180, up to its end) / customers active at the period start: "
+                   "first completed order before it and the last one fewer than "
+                   "inactive_days (default 180) before it; activity counts the completed "
+                   "orders the filters select; 95% Wilson interval"))
 def inactivity_retention_rate(wh, filters, *, inactive_days: int = INACTIVE_DAYS, by=None):
     """Rate, or a rate frame by customers columns."""
     return inactivity_churn(wh, filters, inactive_days=inactive_days, by=by, retained=True)
 
 
 # -- reasons -------------------------------------------------------------------------------
-@metric(name="churn_reasons", returns="frame", title="Churn reasons", unit="percent",
-        grain="reason", needs=("customers.churn_date", "customers.churn_reason",
-                               "customers.monthly_revenue"),
-        formula="customers whose churn_date falls in the period (also those who joined in "
-                f"it), by churn_reason (blank: {NOT_RECORDED}); share = their number / all "
-                "of them; monthly_revenue = the sum of what they paid per month")
+@metric(name="churn_reasons", returns="frame", title=N_("Churn reasons"), unit=N_("percent"),
+        grain=N_("reason"), needs=("customers.churn_date", "customers.churn_reason",
+                                   "customers.monthly_revenue"),
+        formula=N_("customers whose churn_date falls in the period (also those who joined in "
+                   "it), by churn_reason (blank: not recorded); share = their number / all "
+                   "of them; monthly_revenue = the sum of what they paid per month"))
 def churn_reasons(wh, filters) -> pd.DataFrame:
     """churn_reason, customers, share, monthly_revenue: most frequent first; no rows when
     nobody churned in the period."""
@@ -180,29 +185,30 @@ def churn_reasons(wh, filters) -> pd.DataFrame:
     frame = frame.sort_values(["customers", "churn_reason"], ascending=[False, True],
                               kind="stable").reset_index(drop=True)
     if (frame["churn_reason"] != NOT_RECORDED).sum() == 0:
-        raise MetricUnavailable("no churn reasons are recorded")
+        raise MetricUnavailable(N_("no churn reasons are recorded"))
     return frame[["churn_reason", "customers", "share", "monthly_revenue"]]
 
 
-@metric(name="churn_reasons_by_group", returns="frame", title="Churn reasons by group",
-        unit="percent", grain="reason × group",
+@metric(name="churn_reasons_by_group", returns="frame", title=N_("Churn reasons by group"),
+        unit=N_("percent"), grain=N_("reason × group"),
         needs=("customers.churn_date", "customers.churn_reason"),
-        formula="customers whose churn_date falls in the period, by churn_reason (missing: "
-                f"{NOT_RECORDED}) and group (missing: {OTHER}); share = leavers of the "
-                "reason in the group / all leavers of the group")
+        formula=N_("customers whose churn_date falls in the period, by churn_reason (missing: "
+                   "not recorded) and group (missing: other); share = leavers of the reason "
+                   "in the group / all leavers of the group"))
 def churn_reasons_by_group(wh, filters, *, by=None) -> pd.DataFrame:
     """reason, then one column per group of ``by`` with the shares of each reason among
     the group's leavers (reasons and groups sorted); ``attrs["leavers"]``: group ->
     leavers. MetricUnavailable when the leavers fall in fewer than two groups."""
     if not by:
-        raise MetricUnavailable("needs a customers column to group by")
+        raise MetricUnavailable(N_("needs a customers column to group by"))
     column = by if isinstance(by, str) else by[0]
     customers = _customers(wh, filters, (column,))
     if column not in customers:
-        raise MetricUnavailable(f"needs customers.{column}")
+        raise MetricUnavailable(tr("needs customers.{column}").format(column=column))
     left = customers[customers["churn_date"].pipe(_in_period, filters)]
     if left[column].nunique() < 2:
-        raise MetricUnavailable(f"the period's leavers fall in fewer than two {column} groups")
+        raise MetricUnavailable(tr("the period's leavers fall in fewer than two {column} "
+                                   "groups").format(column=column))
     counts = pd.crosstab(left["churn_reason"].fillna(NOT_RECORDED).rename("reason"),
                          left[column].fillna(OTHER))
     shares = (counts / counts.sum()).reset_index()
@@ -213,13 +219,13 @@ def churn_reasons_by_group(wh, filters, *, by=None) -> pd.DataFrame:
 
 # -- how long customers stay ---------------------------------------------------------------
 @metric(name="customer_lifetimes", returns="frame",
-        title="Time as a customer (contractual churn)", unit="months", grain="customer",
-        needs=("customers",),
-        formula="per customer who signed up by the period end: months from signup_date to "
-                "churn_date, censored at the period end when no churn date is on or before "
-                "it (else tenure_months and status); retention at n months (default "
-                f"{', '.join(map(str, RETENTION_MONTHS))}) = Kaplan–Meier survival at n "
-                "months (lifelines) with its 95% interval; groups compared by a log-rank test")
+        title=N_("Time as a customer (contractual churn)"), unit=N_("months"),
+        grain=N_("customer"), needs=("customers",),
+        formula=N_("per customer who signed up by the period end: months from signup_date to "
+                   "churn_date, censored at the period end when no churn date is on or "
+                   "before it (else tenure_months and status); retention at n months "
+                   "(default 3, 6, 12) = Kaplan–Meier survival at n months (lifelines) with "
+                   "its 95% interval; groups compared by a log-rank test"))
 def customer_lifetimes(wh, filters, *, columns=(), months=RETENTION_MONTHS) -> pd.DataFrame:
     """customer_id, the customers columns (and ``columns``), duration (months), event
     (churned by the period end); ``attrs["months"]``: the months to read retention at."""
@@ -227,24 +233,23 @@ def customer_lifetimes(wh, filters, *, columns=(), months=RETENTION_MONTHS) -> p
 
     customers = _customers(wh, filters, columns)
     if customers.empty:
-        raise MetricUnavailable("no customers in the selection")
+        raise MetricUnavailable(N_("no customers in the selection"))
     durations = contractual_durations(customers, observation_end=filters.end).reset_index()
     if durations.empty:
-        raise MetricUnavailable("no customers signed up by the period end")
+        raise MetricUnavailable(N_("no customers signed up by the period end"))
     durations.attrs["months"] = tuple(months)
     return durations
 
 
 @metric(name="inactivity_lifetimes", returns="frame",
-        title="Time as a customer (inactivity churn)", unit="months", grain="customer",
-        needs=("orders",),
-        formula="per customer with a completed order by the period end: months from the "
-                "first completed order to the lapse (last order + inactive_days, default "
-                f"{INACTIVE_DAYS}), censored at the period end when not lapsed by then; "
-                "retention at n months = Kaplan–Meier survival at n months (lifelines) with "
-                "its 95% interval, read only after the lapse mark (first three of "
-                f"{', '.join(map(str, LAPSE_RETENTION_MONTHS))} months); groups compared by "
-                "a log-rank test")
+        title=N_("Time as a customer (inactivity churn)"), unit=N_("months"),
+        grain=N_("customer"), needs=("orders",),
+        formula=N_("per customer with a completed order by the period end: months from the "
+                   "first completed order to the lapse (last order + inactive_days, default "
+                   "180), censored at the period end when not lapsed by then; retention at n "
+                   "months = Kaplan–Meier survival at n months (lifelines) with its 95% "
+                   "interval, read only after the lapse mark (first three of 3, 6, 12, 24 "
+                   "months); groups compared by a log-rank test"))
 def inactivity_lifetimes(wh, filters, *, inactive_days: int = INACTIVE_DAYS, columns=(),
                          months=LAPSE_RETENTION_MONTHS) -> pd.DataFrame:
     """customer_id, duration (months), event (lapsed by the period end) and the
@@ -253,7 +258,7 @@ def inactivity_lifetimes(wh, filters, *, inactive_days: int = INACTIVE_DAYS, col
 
     orders = _daily_orders(wh, filters)
     if orders.empty:
-        raise MetricUnavailable("no completed orders in the selection")
+        raise MetricUnavailable(N_("no completed orders in the selection"))
     durations = noncontractual_durations(orders, observation_end=filters.end,
                                          inactive_days=inactive_days).reset_index()
     columns = [c for c in columns if c]
@@ -262,7 +267,7 @@ def inactivity_lifetimes(wh, filters, *, inactive_days: int = INACTIVE_DAYS, col
         durations = durations.merge(groups[["customer_id", *columns]], on="customer_id",
                                     how="left")
     if durations.empty:
-        raise MetricUnavailable("no customers signed up by the period end")
+        raise MetricUnavailable(N_("no customers signed up by the period end"))
     mark = inactive_days / (365.25 / 12)
     durations.attrs["months"] = tuple(t for t in months if t > mark)[:3]
     return durations
@@ -296,15 +301,15 @@ def _risk_attrs(scores: pd.DataFrame, revenue_base: float, probability: float) -
 
 
 @metric(name="contract_churn_risk", returns="frame",
-        title="Churn probability and revenue at risk (contractual)", unit="currency",
-        grain="customer", needs=("customers.monthly_revenue",),
-        formula="churn probability = logistic regression on tenure, monthly revenue, "
-                "complaints (tickets of the complaint types up to the period end) and mean "
-                "CSAT (crmkit.models.risk.contractual_churn_risk; a feature without variance "
-                "is left out), fitted on the selected customers, 5-fold cross-validated AUC; "
-                "scored: customers active at the period end; revenue at risk = "
-                "monthly_revenue × 12 × churn probability; at risk from a probability of "
-                f"{AT_RISK_PROBABILITY:.0%} (default)")
+        title=N_("Churn probability and revenue at risk (contractual)"), unit=N_("currency"),
+        grain=N_("customer"), needs=("customers.monthly_revenue",),
+        formula=N_("churn probability = logistic regression on tenure, monthly revenue, "
+                   "complaints (tickets of the complaint types up to the period end) and mean "
+                   "CSAT (crmkit.models.risk.contractual_churn_risk; a feature without "
+                   "variance is left out), fitted on the selected customers, 5-fold "
+                   "cross-validated AUC; scored: customers active at the period end; revenue "
+                   "at risk = monthly_revenue × 12 × churn probability; at risk from a "
+                   "probability of 50% (default)"))
 def contract_churn_risk(wh, filters, *, at_risk_probability: float = AT_RISK_PROBABILITY,
                         complaint_types=COMPLAINT_TYPES, columns=()) -> pd.DataFrame:
     """customer_id, churn_probability, monthly_revenue, revenue_at_risk and the customers
@@ -315,7 +320,7 @@ def contract_churn_risk(wh, filters, *, at_risk_probability: float = AT_RISK_PRO
 
     customers = _customers(wh, filters, columns)
     if customers.empty or customers["monthly_revenue"].isna().all():
-        raise MetricUnavailable("needs customers.monthly_revenue")
+        raise MetricUnavailable(N_("needs customers.monthly_revenue"))
     tickets = _complaints(wh, filters, complaint_types) if wh.has("tickets") else None
     surveys = _csat(wh, filters) if wh.has("surveys") else None
     features = churn_features(customers, observation_end=filters.end, tickets=tickets,
@@ -342,17 +347,16 @@ def contract_churn_risk(wh, filters, *, at_risk_probability: float = AT_RISK_PRO
 
 
 @metric(name="inactivity_churn_risk", returns="frame",
-        title="Churn probability and revenue at risk (inactivity)", unit="currency",
-        grain="customer", needs=("orders",),
-        formula="churn probability = 1 − BG/NBD P(alive) fitted on the selection's completed "
-                "orders up to the period end (crmkit.models.risk.noncontractual_risk); "
-                "scored: customers not lapsed (last order fewer than inactive_days, default "
-                f"{INACTIVE_DAYS}, before the period end) with revenue in the last 365 days; "
-                "revenue at risk = that revenue × (1 − P(alive)); at risk from a probability "
-                f"of {AT_RISK_PROBABILITY:.0%} (default); checked by the AUC of the BG/NBD "
-                "expected purchases fitted up to holdout_days (default "
-                f"{HOLDOUT_DAYS}) before the period end at ranking who bought again in those "
-                "days")
+        title=N_("Churn probability and revenue at risk (inactivity)"), unit=N_("currency"),
+        grain=N_("customer"), needs=("orders",),
+        formula=N_("churn probability = 1 − BG/NBD P(alive) fitted on the selection's "
+                   "completed orders up to the period end "
+                   "(crmkit.models.risk.noncontractual_risk); scored: customers not lapsed "
+                   "(last order fewer than inactive_days, default 180, before the period end) "
+                   "with revenue in the last 365 days; revenue at risk = that revenue × (1 − "
+                   "P(alive)); at risk from a probability of 50% (default); checked by the "
+                   "AUC of the BG/NBD expected purchases fitted up to holdout_days (default "
+                   "180) before the period end at ranking who bought again in those days"))
 def inactivity_churn_risk(wh, filters, *, inactive_days: int = INACTIVE_DAYS,
                           at_risk_probability: float = AT_RISK_PROBABILITY,
                           holdout_days: int = HOLDOUT_DAYS, columns=()) -> pd.DataFrame:
@@ -365,11 +369,13 @@ def inactivity_churn_risk(wh, filters, *, inactive_days: int = INACTIVE_DAYS,
 
     orders = _daily_orders(wh, filters)
     if orders["customer_id"].nunique() < MIN_DENOMINATOR:
-        raise MetricUnavailable(f"fewer than {MIN_DENOMINATOR} customers with orders")
+        raise MetricUnavailable(tr("fewer than {n} customers with orders").format(
+            n=MIN_DENOMINATOR))
     try:
         risk = noncontractual_risk(orders, observation_end=filters.end)
     except (ValueError, FloatingPointError) as err:
-        raise MetricUnavailable(f"the BG/NBD model did not fit ({err})") from None
+        raise MetricUnavailable(tr("the BG/NBD model did not fit ({error})").format(
+            error=err)) from None
     auc, checked = noncontractual_holdout_auc(orders, observation_end=filters.end,
                                               holdout_days=holdout_days,
                                               min_customers=MIN_DENOMINATOR)
@@ -389,10 +395,10 @@ def inactivity_churn_risk(wh, filters, *, inactive_days: int = INACTIVE_DAYS,
 
 # -- who left ------------------------------------------------------------------------------
 @metric(name="churned_customers", returns="frame",
-        title="Customers who churned in the period (contractual)", unit="currency",
-        grain="customer", needs=("customers.churn_date", "customers.monthly_revenue"),
-        formula="customers whose churn_date falls in the period, left_on = churn_date, "
-                "annual_revenue = monthly_revenue × 12; most annual revenue first")
+        title=N_("Customers who churned in the period (contractual)"), unit=N_("currency"),
+        grain=N_("customer"), needs=("customers.churn_date", "customers.monthly_revenue"),
+        formula=N_("customers whose churn_date falls in the period, left_on = churn_date, "
+                   "annual_revenue = monthly_revenue × 12; most annual revenue first"))
 def churned_customers(wh, filters, *, columns=()) -> pd.DataFrame:
     """The customers columns (and ``columns``), left_on, annual_revenue."""
     c = _customers(wh, filters, columns)
@@ -403,12 +409,12 @@ def churned_customers(wh, filters, *, columns=()) -> pd.DataFrame:
 
 
 @metric(name="lapsed_customers", returns="frame",
-        title="Customers who lapsed in the period (inactivity)", unit="currency",
-        grain="customer", needs=("orders",),
-        formula="customers active at the period start whose lapse (last completed order + "
-                f"inactive_days, default {INACTIVE_DAYS}) falls in the period, left_on = "
-                "that day; annual_revenue = their completed orders in the 365 days up to "
-                "their last order; most annual revenue first")
+        title=N_("Customers who lapsed in the period (inactivity)"), unit=N_("currency"),
+        grain=N_("customer"), needs=("orders",),
+        formula=N_("customers active at the period start whose lapse (last completed order + "
+                   "inactive_days, default 180) falls in the period, left_on = that day; "
+                   "annual_revenue = their completed orders in the 365 days up to their last "
+                   "order; most annual revenue first"))
 def lapsed_customers(wh, filters, *, inactive_days: int = INACTIVE_DAYS,
                      columns=()) -> pd.DataFrame:
     """customer_id, last_order, the customers columns (and ``columns``), left_on,
@@ -439,14 +445,14 @@ SURVIVAL_GROUPS = 6
 
 
 @metric(name="survival_by_group", returns="frame",
-        title="Retention curves by group (Kaplan–Meier)", unit="percent",
-        grain="group × month since signup (or first order)", needs=("customers",),
-        formula="Kaplan–Meier share retained by months since signup (contractual: churn "
-                "date as the event, censored at the period end) or since the first order "
-                "(retail: the event is 180 days without an order); 95% bands; retention "
-                "read at 3, 6 and 12 months (and 24 for retail) with the customers still "
-                "at risk; groups compared by a log-rank test; the largest 6 groups of the "
-                "breakdown, the rest as other")
+        title=N_("Retention curves by group (Kaplan–Meier)"), unit=N_("percent"),
+        grain=N_("group × month since signup (or first order)"), needs=("customers",),
+        formula=N_("Kaplan–Meier share retained by months since signup (contractual: churn "
+                   "date as the event, censored at the period end) or since the first order "
+                   "(retail: the event is 180 days without an order); 95% bands; retention "
+                   "read at 3, 6 and 12 months (and 24 for retail) with the customers still "
+                   "at risk; groups compared by a log-rank test; the largest 6 groups of the "
+                   "breakdown, the rest as other"))
 def survival_by_group(wh, filters, *, contractual: bool = True,
                       inactive_days: int = INACTIVE_DAYS, column: str | None = None,
                       max_groups: int = SURVIVAL_GROUPS) -> pd.DataFrame:
@@ -462,7 +468,7 @@ def survival_by_group(wh, filters, *, contractual: bool = True,
     if isinstance(durations, NotAvailable):
         raise MetricUnavailable(durations.reason)
     if column is None:
-        durations = durations.assign(group="all customers")
+        durations = durations.assign(group=ALL_CUSTOMERS)
     else:
         values = durations[column].astype("string")
         keep = values.value_counts().index[:max_groups]
@@ -472,7 +478,7 @@ def survival_by_group(wh, filters, *, contractual: bool = True,
     curves = survival_curves(durations, group_col="group")
     table = retention_at(durations, months, group_col="group")
     if column is not None:
-        overall = retention_at(durations.assign(group="all customers"), months,
+        overall = retention_at(durations.assign(group=ALL_CUSTOMERS), months,
                                group_col="group")
         table = pd.concat([table, overall], ignore_index=True)
     test = (logrank_test(durations, group_col="group")

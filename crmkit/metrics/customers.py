@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit.exceptions import ParameterError
+from crmkit.i18n import N_
 from crmkit.metrics.derived import (
     active_customer_ids,
     classified_orders,
@@ -39,7 +40,7 @@ from crmkit.metrics.results import (
     wilson_interval,
 )
 
-PURCHASE_UNIT = "purchases per customer per month"
+PURCHASE_UNIT = N_("purchases per customer per month")  # a unit, shown as tr(unit)
 
 
 def _rate_result(frame: pd.DataFrame, by: list[str]):
@@ -51,15 +52,15 @@ def _rate_result(frame: pd.DataFrame, by: list[str]):
 
 
 # -- mix ---------------------------------------------------------------------------------
-@metric(name="customer_mix", title="Customer mix: new, returning, potential", unit="count",
-        grain="period × group", returns="frame",
-        formula="new = customers who signed up in the period (signup_date, else first "
-                "order); returning = customers who signed up before it and had not churned "
-                "by its start; potential = leads open during the period (not won or closed "
-                "before it, not already customers); activity rate = share of the group with "
-                "an order, ticket or survey in the period (potential: lead created or closed "
-                "in it); purchase rate = share with a completed order in the period "
-                "(potential: won in it)")
+@metric(name="customer_mix", title=N_("Customer mix: new, returning, potential"),
+        unit=N_("count"), grain=N_("period × group"), returns="frame",
+        formula=N_("new = customers who signed up in the period (signup_date, else first "
+                   "order); returning = customers who signed up before it and had not churned "
+                   "by its start; potential = leads open during the period (not won or closed "
+                   "before it, not already customers); activity rate = share of the group with "
+                   "an order, ticket or survey in the period (potential: lead created or closed "
+                   "in it); purchase rate = share with a completed order in the period "
+                   "(potential: won in it)"))
 def customer_mix(wh, filters) -> pd.DataFrame:
     """group (new / returning / potential), customers, active, activity_rate,
     activity_ci_low, activity_ci_high, purchasers, purchase_rate, purchase_ci_low,
@@ -119,9 +120,9 @@ def _mix_rates(counts: pd.DataFrame) -> pd.DataFrame:
                 "purchase_ci_high", "too_few"]]
 
 
-@metric(name="new_customers", title="New customers", unit="count", grain="period",
-        formula="count of customers whose signup_date (else first completed order) falls "
-                "in the period")
+@metric(name="new_customers", title=N_("New customers"), unit=N_("count"), grain=N_("period"),
+        formula=N_("count of customers whose signup_date (else first completed order) falls "
+                   "in the period"))
 def new_customers(wh, filters, *, by=None):
     """Customers acquired in the period: Measure (count) or a frame by customers columns."""
     base = customer_base(wh, filters)
@@ -141,11 +142,11 @@ def _completed_in_period(wh, filters: Filters, by):
     return with_breakdown(wh, "orders", t, by)
 
 
-@metric(name="loyalty", title="Loyalty CL (purchases per customer per month)",
-        unit=PURCHASE_UNIT, grain="period",
-        formula="CL = P / T: completed orders of each purchasing customer in the period / "
-                "period length in months (days / 30.44), averaged over purchasing "
-                "customers; an open period runs from the first to the last order")
+@metric(name="loyalty", title=N_("Loyalty CL (purchases per customer per month)"),
+        unit=PURCHASE_UNIT, grain=N_("period"),
+        formula=N_("CL = P / T: completed orders of each purchasing customer in the period / "
+                   "period length in months (days / 30.44), averaged over purchasing "
+                   "customers; an open period runs from the first to the last order"))
 def loyalty(wh, filters, *, by=None):
     """Average purchase frequency of the period's buyers: Measure or a frame by ``by``."""
     t, by = _completed_in_period(wh, filters, by)
@@ -157,12 +158,12 @@ def loyalty(wh, filters, *, by=None):
 
 
 @metric(name="repeat_purchase_rate", returns="rate",
-        title="Repeat-purchase rate", unit="percent",
-        grain="period",
-        formula="repeat purchases / all purchases: completed orders in the period that are "
-                "not the customer's first completed order (over all history, within the "
-                "other filters) / completed orders in the period (orders without a "
-                "customer left out)")
+        title=N_("Repeat-purchase rate"), unit=N_("percent"),
+        grain=N_("period"),
+        formula=N_("repeat purchases / all purchases: completed orders in the period that are "
+                   "not the customer's first completed order (over all history, within the "
+                   "other filters) / completed orders in the period (orders without a "
+                   "customer left out)"))
 def repeat_purchase_rate(wh, filters, *, by=None):
     """Share of the period's purchases made by customers who had bought before: Rate or frame."""
     t = classified_orders(wh, filters, period=False)
@@ -176,9 +177,9 @@ def repeat_purchase_rate(wh, filters, *, by=None):
 
 
 @metric(name="repeat_customer_rate", returns="rate",
-        title="Repeat-customer rate", unit="percent",
-        grain="period",
-        formula="customers with 2+ completed orders in the period / customers with 1+")
+        title=N_("Repeat-customer rate"), unit=N_("percent"),
+        grain=N_("period"),
+        formula=N_("customers with 2+ completed orders in the period / customers with 1+"))
 def repeat_customer_rate(wh, filters, *, by=None):
     """Share of the period's buyers who bought at least twice in it: Rate or frame."""
     t, by = _completed_in_period(wh, filters, by)
@@ -194,7 +195,7 @@ def _require_churn_dates(wh) -> None:
     if not execute(customers.churn_date.notnull().any()):
         # Customers derived from orders (retail) have the column but no churn events: a
         # 0% contractual churn rate would be a false statement, not a measurement.
-        raise MetricUnavailable("needs churn dates: customers.churn_date is empty")
+        raise MetricUnavailable(N_("needs churn dates: customers.churn_date is empty"))
 
 
 def _churn_counts(wh, filters: Filters, by):
@@ -212,12 +213,12 @@ def _churn_counts(wh, filters: Filters, by):
 
 
 @metric(name="churn_rate", returns="rate",
-        title="Churn rate (contractual)", unit="percent", grain="period",
+        title=N_("Churn rate (contractual)"), unit=N_("percent"), grain=N_("period"),
         needs=("customers.churn_date",),
-        formula="customers whose churn_date falls in the period / customers active at its "
-                "start (signed up before the start, or signup unknown, and not churned "
-                "before it); customers who sign up during the period are not in the "
-                "denominator")
+        formula=N_("customers whose churn_date falls in the period / customers active at its "
+                   "start (signed up before the start, or signup unknown, and not churned "
+                   "before it); customers who sign up during the period are not in the "
+                   "denominator"))
 def churn_rate(wh, filters, *, by=None):
     """Contractual churn over the period: Rate or a frame by customers columns."""
     frame, by = _churn_counts(wh, filters, by)
@@ -226,10 +227,10 @@ def churn_rate(wh, filters, *, by=None):
 
 
 @metric(name="retention_rate", returns="rate",
-        title="Retention rate (contractual)", unit="percent",
-        grain="period", needs=("customers.churn_date",),
-        formula="1 − churn rate: customers active at the start of the period who did not "
-                "churn in it / customers active at its start")
+        title=N_("Retention rate (contractual)"), unit=N_("percent"),
+        grain=N_("period"), needs=("customers.churn_date",),
+        formula=N_("1 − churn rate: customers active at the start of the period who did not "
+                   "churn in it / customers active at its start"))
 def retention_rate(wh, filters, *, by=None):
     """Customers kept over the period: Rate or a frame by customers columns."""
     frame, by = _churn_counts(wh, filters, by)
@@ -239,11 +240,11 @@ def retention_rate(wh, filters, *, by=None):
 
 
 @metric(name="churn_over_time", returns="frame",
-        title="Churn and retention per month or quarter (contractual)", unit="percent",
-        grain="month / quarter", needs=("customers.churn_date",),
-        formula="per month (or quarter) of the period, cut to the period's first and last "
-                "day: customers whose churn_date falls in it / customers active at its start, "
-                "as churn_rate; retention = 1 − churn")
+        title=N_("Churn and retention per month or quarter (contractual)"), unit=N_("percent"),
+        grain=N_("month / quarter"), needs=("customers.churn_date",),
+        formula=N_("per month (or quarter) of the period, cut to the period's first and last "
+                   "day: customers whose churn_date falls in it / customers active at its start, "
+                   "as churn_rate; retention = 1 − churn"))
 def churn_over_time(wh, filters, *, freq: str = "month") -> pd.DataFrame:
     """period, active_at_start, churned, churn_rate, retention_rate: one row per month or
     quarter (``freq``) of the period, each equal to ``churn_rate`` on that month's
@@ -294,10 +295,10 @@ def _lifetime_table(wh, filters: Filters) -> ibis.Table:
     return joined.mutate(orders=joined.orders.fill_null(0), clv=joined.revenue.fill_null(0.0))
 
 
-@metric(name="clv_by_customer", title="Historical CLV per customer", unit="currency",
-        grain="customer", returns="frame",
-        formula="CLV = net revenue of the customer's orders up to the end of the period "
-                "(completed + returned, cancelled excluded); customers without orders 0")
+@metric(name="clv_by_customer", title=N_("Historical CLV per customer"), unit=N_("currency"),
+        grain=N_("customer"), returns="frame",
+        formula=N_("CLV = net revenue of the customer's orders up to the end of the period "
+                   "(completed + returned, cancelled excluded); customers without orders 0"))
 def clv_by_customer(wh, filters) -> pd.DataFrame:
     """customer_id, orders, clv, first_order, last_order; highest CLV first.
 
@@ -310,9 +311,10 @@ def clv_by_customer(wh, filters) -> pd.DataFrame:
                              kind="stable").reset_index(drop=True)
 
 
-@metric(name="average_clv", title="Average historical CLV", unit="currency", grain="period",
-        formula="mean over customers signed up by the period end of their net revenue to "
-                "that date (0 for customers without orders); 95% CI mean ± 1.96·sd/√n")
+@metric(name="average_clv", title=N_("Average historical CLV"), unit=N_("currency"),
+        grain=N_("period"),
+        formula=N_("mean over customers signed up by the period end of their net revenue to "
+                   "that date (0 for customers without orders); 95% CI mean ± 1.96·sd/√n"))
 def average_clv(wh, filters, *, by=None):
     """Mean historical CLV: Measure or a frame by customers columns."""
     t, by = with_breakdown(wh, "customers", _lifetime_table(wh, filters), by)
@@ -320,10 +322,11 @@ def average_clv(wh, filters, *, by=None):
     return frame if by else measure_from_row(frame.iloc[0], "currency")
 
 
-@metric(name="cac", title="Customer acquisition cost (CAC)", unit="currency", grain="period",
-        formula="mean customers.acquisition_cost of customers who signed up in the period; "
-                "without that column: cost of campaigns started in the period / new "
-                "customers in the period")
+@metric(name="cac", title=N_("Customer acquisition cost (CAC)"), unit=N_("currency"),
+        grain=N_("period"),
+        formula=N_("mean customers.acquisition_cost of customers who signed up in the period; "
+                   "without that column: cost of campaigns started in the period / new "
+                   "customers in the period"))
 def cac(wh, filters, *, by=None):
     """CAC: Measure (n = customers it rests on) or a frame by customers columns."""
     base = customer_base(wh, filters)
@@ -335,19 +338,19 @@ def cac(wh, filters, *, by=None):
                                    std=t.acquisition_cost.std(), n=t.count()))
         return frame if by else measure_from_row(frame.iloc[0], "currency")
     if not wh.has("campaigns"):
-        raise MetricUnavailable("needs customers.acquisition_cost or campaigns")
+        raise MetricUnavailable(N_("needs customers.acquisition_cost or campaigns"))
     if by:
-        raise MetricUnavailable("CAC by group needs customers.acquisition_cost")
+        raise MetricUnavailable(N_("CAC by group needs customers.acquisition_cost"))
     camp = apply_filters(wh, "campaigns", filters)
     cost = execute(camp.agg(cost=camp.cost.sum()))["cost"].fillna(0.0).iloc[0]
     n = int(execute(new.count()))
     return Measure(float(cost) / n if n else float("nan"), "currency", n)
 
 
-@metric(name="customer_value", title="Customer value CV = CLV − CAC", unit="currency",
-        grain="period", returns="frame", needs=("orders", "customers.acquisition_cost"),
-        formula="CV = mean historical CLV − mean acquisition_cost over customers signed up "
-                "by the period end (CAC mean over those with a cost)")
+@metric(name="customer_value", title=N_("Customer value CV = CLV − CAC"), unit=N_("currency"),
+        grain=N_("period"), returns="frame", needs=("orders", "customers.acquisition_cost"),
+        formula=N_("CV = mean historical CLV − mean acquisition_cost over customers signed up "
+                   "by the period end (CAC mean over those with a cost)"))
 def customer_value(wh, filters, *, by=None) -> pd.DataFrame:
     """[*by], customers, clv, cac, cv (one row without ``by``)."""
     t, by = with_breakdown(wh, "customers", _lifetime_table(wh, filters), by)

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from crmkit.exceptions import ParameterError
+from crmkit.i18n import tr
+from crmkit.labels import table_label
 from crmkit.metrics.filters import Filters, apply_filters
 from crmkit.metrics.results import MetricUnavailable
 from crmkit.warehouse import execute as warehouse_execute
@@ -209,7 +211,8 @@ def period_bounds(wh, table: str, column: str, filters: Filters):
         if end is None:
             end = span["last"].iloc[0]
         if pd.isna(start) or pd.isna(end):
-            raise MetricUnavailable(f"no {table} in the selection to measure a period on")
+            raise MetricUnavailable(tr("no {table} in the selection to measure a period "
+                                       "on").format(table=table_label(table)))
         start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
     return start, end
 

@@ -44,7 +44,10 @@ from datetime import date, datetime
 import ibis
 import pandas as pd
 
+from crmkit import i18n
 from crmkit.exceptions import ParameterError
+from crmkit.i18n import tr
+from crmkit.labels import either, filter_label, series, table_label
 from crmkit.metrics.results import MetricUnavailable
 
 DIMENSIONS = ("region", "segment", "channel", "category", "product", "sales_rep")
@@ -270,22 +273,20 @@ class Filters:
         return out
 
     def describe(self) -> str:
-        """The filters in words: "1 Jan 2025 – 31 Mar 2025; region: East or West"."""
+        """The filters in words, in the active language (crmkit.i18n): "1 Jan 2025 – 31 Mar
+        2025; region: East or West" (2025年1月1日 – 2025年3月31日；地区：华东或华西)."""
         parts = []
         if self.start is not None and self.end is not None:
-            parts.append(f"{_day(self.start)} – {_day(self.end)}")
+            parts.append(tr("{start} – {end}").format(start=i18n.date(self.start),
+                                                      end=i18n.date(self.end)))
         elif self.start is not None:
-            parts.append(f"from {_day(self.start)}")
+            parts.append(tr("from {start}").format(start=i18n.date(self.start)))
         elif self.end is not None:
-            parts.append(f"up to {_day(self.end)}")
+            parts.append(tr("up to {end}").format(end=i18n.date(self.end)))
         for name, value in self.conditions().items():
-            shown = " or ".join(str(v) for v in _as_tuple(value))
-            parts.append(f"{name.replace('_', ' ')}: {shown}")
-        return "; ".join(parts) if parts else "all data, no filters"
-
-
-def _day(stamp: pd.Timestamp) -> str:
-    return f"{stamp.day} {stamp:%b %Y}"
+            parts.append(tr("{name}: {values}").format(
+                name=filter_label(name), values=either(_as_tuple(value))))
+        return series(parts, semicolons=True) if parts else tr("all data, no filters")
 
 
 # -- applying filters ------------------------------------------------------------------
@@ -415,11 +416,13 @@ def with_breakdown(wh, table: str, t: ibis.Table, by) -> tuple[ibis.Table, list[
     customer_cols = wh.table("customers").columns if reachable else ()
     for col in missing:
         if col not in customer_cols:
-            where = f"{table}" + (" or customers" if reachable else "")
-            have = sorted(set(t.columns) | set(customer_cols))
-            raise MetricUnavailable(
-                f"cannot break {table} down by {col!r}: no such column in {where} "
-                f"(columns: {', '.join(have)})")
+            have = series(sorted(set(t.columns) | set(customer_cols)))
+            template = (tr("cannot break {table} down by {column}: no such column in "
+                           "{table} or customers (columns: {columns})") if reachable else
+                        tr("cannot break {table} down by {column}: no such column in {table} "
+                           "(columns: {columns})"))
+            raise MetricUnavailable(template.format(table=table_label(table),
+                                                    column=repr(col), columns=have))
     customers = wh.table("customers").select("customer_id", *missing)
     joined = t.left_join(customers, "customer_id")
     return joined.select(*t.columns, *missing), by

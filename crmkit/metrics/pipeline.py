@@ -22,6 +22,9 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from crmkit import i18n
+from crmkit.i18n import N_, tr
+from crmkit.labels import series
 from crmkit.metrics.derived import (
     FREQUENCIES,
     check_freq,
@@ -120,8 +123,19 @@ def _in_stage_order(frame: pd.DataFrame, wh) -> pd.DataFrame:
             .drop(columns="_position").reset_index(drop=True))
 
 
-def _few(count: int, total: int, what: str) -> str:
-    return f"{count:,} of {total:,} {what}"
+def _few(template: str, count: int, total: int, **values) -> str:
+    """A note on ``count`` of ``total`` deals, in the active language: ``template`` is the
+    English message with ``{count}`` and ``{total}`` ("{count} of {total} won deals have
+    no amount (left out)"), marked with N_ where it is written."""
+    return tr(template).format(count=i18n.number(count), total=i18n.number(total), **values)
+
+
+def _day(value) -> str:
+    """A date in a note or a reason: 2025-03-20 in English (as the notes always read),
+    the locale's date in another language (2025年3月20日)."""
+    if i18n.current().language == i18n.SOURCE_LANGUAGE:
+        return f"{pd.Timestamp(value):%Y-%m-%d}"
+    return i18n.date(value)
 
 
 # -- closed deals ----------------------------------------------------------------------
@@ -160,13 +174,13 @@ def _missing_amount_note(won, valued) -> str:
     won, valued = int(won), int(valued)
     if valued == won:
         return ""
-    return f"{_few(won - valued, won, 'won deals')} have no amount (left out)"
+    return _few(N_("{count} of {total} won deals have no amount (left out)"), won - valued, won)
 
 
-@metric(name="bookings", title="Bookings (won deal value)", unit="currency", grain="period",
-        needs=("opportunities.outcome", "opportunities.amount"),
-        formula="sum(amount) of deals won with close_date in the period; n = won deals; "
-                "won deals without an amount are left out and counted in the note")
+@metric(name="bookings", title=N_("Bookings (won deal value)"), unit="currency",
+        grain=N_("period"), needs=("opportunities.outcome", "opportunities.amount"),
+        formula=N_("sum(amount) of deals won with close_date in the period; n = won deals; "
+                   "won deals without an amount are left out and counted in the note"))
 def bookings(wh, filters, *, by=None):
     """Won value closed in the period: Measure (currency, n = won deals) or a frame by
     ``by`` ([*by], value, n, ci_low, ci_high, too_few)."""
@@ -178,16 +192,16 @@ def bookings(wh, filters, *, by=None):
         return frame
     row = summary.iloc[0]
     if row["won_deals"] and not row["valued_won"]:
-        raise MetricUnavailable("the won deals carry no amount")
+        raise MetricUnavailable(N_("the won deals carry no amount"))
     return measure_from_row(frame.iloc[0], "currency",
                             note=_missing_amount_note(row["won_deals"], row["valued_won"]))
 
 
-@metric(name="bookings_over_time", title="Bookings over time", unit="currency",
-        grain="day / week / month / quarter / year", returns="frame",
+@metric(name="bookings_over_time", title=N_("Bookings over time"), unit="currency",
+        grain=N_("day / week / month / quarter / year"), returns="frame",
         needs=("opportunities.outcome", "opportunities.amount"),
-        formula="per period start of close_date (date_trunc; weeks start Monday): won "
-                "deals and the sum of their amounts; periods without a won deal show 0")
+        formula=N_("per period start of close_date (date_trunc; weeks start Monday): won "
+                   "deals and the sum of their amounts; periods without a won deal show 0"))
 def bookings_over_time(wh, filters, *, freq: str = "month", by=None) -> pd.DataFrame:
     """opportunities -> period, [*by], won_deals, bookings.
 
@@ -204,7 +218,7 @@ def bookings_over_time(wh, filters, *, freq: str = "month", by=None) -> pd.DataF
     if first is None or last is None:
         span = execute(t.agg(first=t.close_date.min(), last=t.close_date.max()))
         if span["first"].isna().iloc[0]:
-            raise MetricUnavailable("no won deals in the selection to date a period on")
+            raise MetricUnavailable(N_("no won deals in the selection to date a period on"))
         first = pd.Timestamp(span["first"].iloc[0]).normalize() if first is None else first
         last = pd.Timestamp(span["last"].iloc[0]).normalize() if last is None else last
     grid = pd.DataFrame({"period": period_starts(first, last, freq)})
@@ -219,10 +233,10 @@ def bookings_over_time(wh, filters, *, freq: str = "month", by=None) -> pd.DataF
     return full[["period", *by, "won_deals", "bookings"]]
 
 
-@metric(name="win_rate", title="Win rate", unit="percent", grain="period",
+@metric(name="win_rate", title=N_("Win rate"), unit="percent", grain=N_("period"),
         needs=("opportunities.outcome",),
-        formula="won / (won + lost) among deals with close_date in the period; open deals "
-                "are never in the denominator; 95% Wilson interval")
+        formula=N_("won / (won + lost) among deals with close_date in the period; open "
+                   "deals are never in the denominator; 95% Wilson interval"))
 def win_rate(wh, filters, *, by=None):
     """Share of the period's closed deals that were won: Rate, or a frame by ``by``
     ([*by], numerator, denominator, value, ci_low, ci_high, too_few)."""
@@ -236,10 +250,10 @@ def win_rate(wh, filters, *, by=None):
     return Rate.from_counts(row["numerator"], row["denominator"])
 
 
-@metric(name="average_deal_size", title="Average deal size", unit="currency", grain="period",
-        needs=("opportunities.outcome", "opportunities.amount"),
-        formula="sum(amount) / count of deals won with close_date in the period (won "
-                "deals with an amount); 95% CI mean ± 1.96·sd/√n")
+@metric(name="average_deal_size", title=N_("Average deal size"), unit="currency",
+        grain=N_("period"), needs=("opportunities.outcome", "opportunities.amount"),
+        formula=N_("sum(amount) / count of deals won with close_date in the period (won "
+                   "deals with an amount); 95% CI mean ± 1.96·sd/√n"))
 def average_deal_size(wh, filters, *, by=None):
     """Mean won amount with a 95% interval: Measure or a frame by ``by``."""
     summary = closed_summary(wh, filters, by=by)
@@ -255,13 +269,13 @@ def average_deal_size(wh, filters, *, by=None):
                             note=_missing_amount_note(row["won_deals"], row["valued_won"]))
 
 
-@metric(name="sales_cycle", title="Sales cycle (days to win)", unit="days", grain="period",
-        returns="frame",
+@metric(name="sales_cycle", title=N_("Sales cycle (days to win)"), unit="days",
+        grain=N_("period"), returns="frame",
         needs=("opportunities.outcome", "opportunities.created_date",
                "opportunities.close_date"),
-        formula="days from created_date to close_date of deals won with close_date in the "
-                "period: mean (95% CI mean ± 1.96·sd/√n) and median; won deals without a "
-                "created date are left out and counted (no_created_date)")
+        formula=N_("days from created_date to close_date of deals won with close_date in "
+                   "the period: mean (95% CI mean ± 1.96·sd/√n) and median; won deals "
+                   "without a created date are left out and counted (no_created_date)"))
 def sales_cycle(wh, filters, *, by=None) -> pd.DataFrame:
     """opportunities -> [*by], n, no_created_date, mean_days, ci_low, ci_high, median_days,
     too_few. ``n`` is the won deals measured; with ``by=None`` one row."""
@@ -277,11 +291,11 @@ def sales_cycle(wh, filters, *, by=None) -> pd.DataFrame:
         no_created_date=groups["no_created_date"].fillna(0).to_numpy(dtype="int64"),
         median_days=groups["median_days"].to_numpy(dtype=float))
     if not by and frame["n"].iloc[0] == 0 and frame["no_created_date"].iloc[0] > 0:
-        raise MetricUnavailable("no won deal of the period has a created date")
+        raise MetricUnavailable(N_("no won deal of the period has a created date"))
     missing = int(frame["no_created_date"].sum())
     if missing:
-        frame.attrs["note"] = (f"{_few(missing, missing + int(frame['n'].sum()), 'won deals')}"
-                               " have no created date (left out)")
+        frame.attrs["note"] = _few(N_("{count} of {total} won deals have no created date "
+                                      "(left out)"), missing, missing + int(frame["n"].sum()))
     return frame[[*by, "n", "no_created_date", "mean_days", "ci_low", "ci_high",
                   "median_days", "too_few"]]
 
@@ -302,37 +316,41 @@ def _deal_weight(wh, filters: Filters, t: ibis.Table):
     deals = int(counts["deals"].iloc[0])
     with_probability = int(counts["with_probability"].iloc[0]) if has_probability else 0
     if deals and with_probability == deals:
-        return _probability, "weighted by each deal's probability"
+        return _probability, tr("weighted by each deal's probability")
     closed = closed_summary(wh, filters.with_period(None, None)).iloc[0]
     decided = int(closed["won_deals"] + closed["lost_deals"])
-    lacking = _few(deals - with_probability, deals, "open deals")
+    lacking = deals - with_probability
     if not decided:
         if with_probability:
-            return None, (f"no weighted value: {lacking} have no probability and there are "
-                          "no closed deals to weight by")
-        return None, "no weighted value: no probability and no closed deals to weight by"
+            return None, _few(N_("no weighted value: {count} of {total} open deals have no "
+                                 "probability and there are no closed deals to weight by"),
+                              lacking, deals)
+        return None, tr("no weighted value: no probability and no closed deals to weight by")
     won_share = int(closed["won_deals"]) / decided
     rate = ibis.literal(won_share, type="float64")
-    basis = (f"the overall win rate {won_share:.1%} (won / closed deals of the selection, "
-             "all periods)")
     if not with_probability:
-        return (lambda d: rate), f"weighted by {basis}: the deals have no probability"
-    return (lambda d: _probability(d).coalesce(rate)), (
-        f"weighted by each deal's probability, else by {basis} for {lacking}")
+        return (lambda d: rate), tr(
+            "weighted by the overall win rate {rate} (won / closed deals of the selection, "
+            "all periods): the deals have no probability").format(
+                rate=i18n.percent(won_share))
+    return (lambda d: _probability(d).coalesce(rate)), _few(
+        N_("weighted by each deal's probability, else by the overall win rate {rate} (won / "
+           "closed deals of the selection, all periods) for {count} of {total} open deals"),
+        lacking, deals, rate=i18n.percent(won_share))
 
 
 def _probability(deals: ibis.Table):
     return deals.probability / 100.0
 
 
-@metric(name="open_pipeline", title="Open pipeline", unit="currency",
-        grain="now × stage / expected close month", returns="frame",
+@metric(name="open_pipeline", title=N_("Open pipeline"), unit="currency",
+        grain=N_("now × stage / expected close month"), returns="frame",
         needs=("opportunities.outcome", "opportunities.amount"),
-        formula="deals open now (outcome open), not cut by the period: count, value = "
-                "sum(amount), weighted value = sum(amount × probability / 100), or × the "
-                "overall win rate (won / closed deals, all periods) for deals without a "
-                "probability; by stage in pipeline order or by expected close month "
-                "(close_month = month of an open deal's close_date)")
+        formula=N_("deals open now (outcome open), not cut by the period: count, value = "
+                   "sum(amount), weighted value = sum(amount × probability / 100), or × the "
+                   "overall win rate (won / closed deals, all periods) for deals without a "
+                   "probability; by stage in pipeline order or by expected close month "
+                   "(close_month = month of an open deal's close_date)"))
 def open_pipeline(wh, filters, *, by=None) -> pd.DataFrame:
     """opportunities -> [*by], deals, valued_deals, value, weighted_value.
 
@@ -350,24 +368,25 @@ def open_pipeline(wh, filters, *, by=None) -> pd.DataFrame:
     deals, valued = int(total["deals"].iloc[0]), int(total["valued_deals"].iloc[0])
     notes = []
     if filters.start is not None or filters.end is not None:
-        notes.append("the deals open now: the period does not cut the open pipeline")
+        notes.append(tr("the deals open now: the period does not cut the open pipeline"))
     if deals and not valued:
-        notes.append("open deals carry no amount: the pipeline's value is unknown")
+        notes.append(tr("open deals carry no amount: the pipeline's value is unknown"))
     elif valued < deals:
-        notes.append(f"{_few(deals - valued, deals, 'open deals')} have no amount (left out)")
+        notes.append(_few(N_("{count} of {total} open deals have no amount (left out)"),
+                          deals - valued, deals))
     if valued:
         notes.append(weight_note)
     if CLOSE_MONTH in requested:
         undated = int(execute(t.count(where=t.close_date.isnull())))
         if undated:
-            notes.append(f"{_few(undated, deals, 'open deals')} have no expected close date "
-                         "(left out)")
+            notes.append(_few(N_("{count} of {total} open deals have no expected close "
+                                 "date (left out)"), undated, deals))
     if requested:
         grouped_t, by = _breakdown(wh, t, requested)
         frame = _in_stage_order(_pipeline_sums(grouped_t, by, weigh), wh)
     else:
         frame, by = total, []
-    frame.attrs["note"] = "; ".join(notes)
+    frame.attrs["note"] = series(notes, semicolons=True)
     return frame[[*by, "deals", "valued_deals", "value", "weighted_value"]]
 
 
@@ -387,15 +406,15 @@ def _pipeline_sums(t: ibis.Table, by: list[str], weigh) -> pd.DataFrame:
     return frame
 
 
-@metric(name="pipeline_coverage", title="Pipeline coverage of the target to go",
-        unit="ratio", grain="period (× owner)", returns="frame",
+@metric(name="pipeline_coverage", title=N_("Pipeline coverage of the target to go"),
+        unit="ratio", grain=N_("period (× owner)"), returns="frame",
         needs=("opportunities.outcome", "opportunities.amount", "targets"),
-        formula="coverage = value of open deals expected to close from the as-of date to "
-                "the period end / (target − bookings), target to go = target of the period "
-                "prorated as in quota attainment minus the period's bookings so far; as-of "
-                "date = the last close date of a closed deal unless given; weighted coverage "
-                "uses the weighted pipeline value; not given with fewer than 14 days of the "
-                "period left")
+        formula=N_("coverage = value of open deals expected to close from the as-of date "
+                   "to the period end / (target − bookings), target to go = target of the "
+                   "period prorated as in quota attainment minus the period's bookings so "
+                   "far; as-of date = the last close date of a closed deal unless given; "
+                   "weighted coverage uses the weighted pipeline value; not given with fewer "
+                   "than 14 days of the period left"))
 def pipeline_coverage(wh, filters, *, as_of=None, by=None,
                       min_days_left: int = MIN_DAYS_LEFT) -> pd.DataFrame:
     """opportunities + targets -> [owner], as_of, target, bookings, to_go, deals, pipeline,
@@ -407,21 +426,23 @@ def pipeline_coverage(wh, filters, *, as_of=None, by=None,
     """
     by = breakdown_list(by)
     if by not in ([], ["owner"]):
-        raise MetricUnavailable("coverage breaks down by owner only (targets are per owner)")
+        raise MetricUnavailable(N_("coverage breaks down by owner only (targets are per "
+                                   "owner)"))
     if filters.start is None or filters.end is None:
-        raise MetricUnavailable("coverage needs a period with a start and an end")
+        raise MetricUnavailable(N_("coverage needs a period with a start and an end"))
     as_of = _as_of(wh, as_of)
     if as_of > filters.end:
-        raise MetricUnavailable(f"the period ended before the as-of date {as_of:%Y-%m-%d}: "
-                                "nothing is left to cover")
+        raise MetricUnavailable(tr("the period ended before the as-of date {date}: nothing "
+                                   "is left to cover").format(date=_day(as_of)))
     left = (filters.end - as_of).days
     if left < min_days_left:
-        raise MetricUnavailable(f"{left} days of the period are left after the data's last "
-                                f"close date ({as_of:%Y-%m-%d}): too little to judge its "
-                                "coverage")
+        raise MetricUnavailable(tr("{days} days of the period are left after the data's "
+                                   "last close date ({date}): too little to judge its "
+                                   "coverage").format(days=i18n.number(left),
+                                                      date=_day(as_of)))
     targets = _prorated_targets(wh, filters).rename(columns={"sales_rep": "owner"})
     if targets.empty:
-        raise MetricUnavailable("no target overlaps the period")
+        raise MetricUnavailable(N_("no target overlaps the period"))
     so_far = closed_deals(wh, filters)
     closed = _closed_sums(wh, so_far.filter(so_far.close_date < ts(as_of + DAY)), by)
     t = open_deals(wh, filters)
@@ -449,11 +470,12 @@ def pipeline_coverage(wh, filters, *, as_of=None, by=None,
     out["weighted_coverage"] = out["weighted_pipeline"] / to_go
     if by:
         out = out.sort_values("owner", kind="stable").reset_index(drop=True)
-    notes = [f"open deals expected to close {rest_start:%Y-%m-%d} – {filters.end:%Y-%m-%d}",
-             f"bookings up to {as_of:%Y-%m-%d}"]
+    notes = [tr("open deals expected to close {start} – {end}").format(
+                 start=_day(rest_start), end=_day(filters.end)),
+             tr("bookings up to {date}").format(date=_day(as_of))]
     if out["deals"].sum():
         notes.append(weight_note)
-    out.attrs["note"] = "; ".join(notes)
+    out.attrs["note"] = series(notes, semicolons=True)
     return out[[*by, "as_of", "target", "bookings", "to_go", "deals", "pipeline",
                 "weighted_pipeline", "coverage", "weighted_coverage"]]
 
@@ -465,18 +487,18 @@ def _as_of(wh, as_of) -> pd.Timestamp:
     t = wh.table(DEALS)
     last = execute(t.filter(t.outcome.isin(CLOSED)).close_date.max())
     if pd.isna(last):
-        raise MetricUnavailable("no closed deal to date the data by: pass `as_of`")
+        raise MetricUnavailable(N_("no closed deal to date the data by: pass `as_of`"))
     return pd.Timestamp(last).normalize()
 
 
 # -- created deals and owners ----------------------------------------------------------
-@metric(name="opportunity_funnel", title="Opportunity funnel", unit="count",
-        grain="period × stage", returns="frame",
+@metric(name="opportunity_funnel", title=N_("Opportunity funnel"), unit="count",
+        grain=N_("period × stage"), returns="frame",
         needs=("opportunities.stage", "opportunities.created_date"),
-        formula="deals with created_date in the period by the stage they are in now, in the "
-                "data's stage order (stage_order, else first appearance); share = deals at "
-                "the stage / deals created; deals without a created date are left out when "
-                "a period is set")
+        formula=N_("deals with created_date in the period by the stage they are in now, in "
+                   "the data's stage order (stage_order, else first appearance); share = "
+                   "deals at the stage / deals created; deals without a created date are "
+                   "left out when a period is set"))
 def opportunity_funnel(wh, filters) -> pd.DataFrame:
     """opportunities -> stage, deals, share: one row per stage of the data (0 when no
     deal created in the period is at it), in pipeline order."""
@@ -486,9 +508,11 @@ def opportunity_funnel(wh, filters) -> pd.DataFrame:
     notes = []
     if filters.start is not None or filters.end is not None:
         if deals and undated == deals:
-            raise MetricUnavailable("no deal has a created date to place it in the period")
+            raise MetricUnavailable(N_("no deal has a created date to place it in the "
+                                       "period"))
         if undated:
-            notes.append(f"{_few(undated, deals, 'deals')} have no created date (left out)")
+            notes.append(_few(N_("{count} of {total} deals have no created date (left out)"),
+                              undated, deals))
         t = cut_period(t, "created_date", filters)
     t = t.filter(_known(t.stage))
     counts = grouped(t, ["stage"], deals=t.count())
@@ -497,17 +521,18 @@ def opportunity_funnel(wh, filters) -> pd.DataFrame:
     frame["deals"] = frame["deals"].fillna(0).astype("int64")
     created = int(frame["deals"].sum())
     frame["share"] = frame["deals"] / created if created else np.nan
-    frame.attrs["note"] = "; ".join(notes)
+    frame.attrs["note"] = series(notes, semicolons=True)
     return frame
 
 
-@metric(name="owner_leaderboard", title="Owner leaderboard", unit="currency",
-        grain="period × owner", returns="frame",
+@metric(name="owner_leaderboard", title=N_("Owner leaderboard"), unit="currency",
+        grain=N_("period × owner"), returns="frame",
         needs=("opportunities.outcome", "opportunities.owner", "opportunities.amount"),
-        formula="per deal owner, deals with close_date in the period: bookings = won "
-                "amount, won and lost deals, win rate = won / (won + lost) with 95% Wilson "
-                "interval; target prorated as in quota attainment; attainment = bookings / "
-                "target (none without a target); rank 1 = highest attainment, then bookings")
+        formula=N_("per deal owner, deals with close_date in the period: bookings = won "
+                   "amount, won and lost deals, win rate = won / (won + lost) with 95% "
+                   "Wilson interval; target prorated as in quota attainment; attainment = "
+                   "bookings / target (none without a target); rank 1 = highest "
+                   "attainment, then bookings"))
 def owner_leaderboard(wh, filters) -> pd.DataFrame:
     """opportunities (+ targets) -> owner, bookings, won_deals, lost_deals, win_rate,
     win_rate_low, win_rate_high, too_few, target, attainment, rank, bookings_rank.
@@ -539,7 +564,7 @@ def owner_leaderboard(wh, filters) -> pd.DataFrame:
         out["attainment"].notna()).astype("Int64")
     out["bookings_rank"] = out["bookings"].rank(ascending=False, method="min").astype("int64")
     if not wh.has("targets"):
-        out.attrs["note"] = "no targets: no attainment or rank"
+        out.attrs["note"] = tr("no targets: no attainment or rank")
     return out[["owner", "bookings", "won_deals", "lost_deals", "win_rate", "win_rate_low",
                 "win_rate_high", "too_few", "target", "attainment", "rank", "bookings_rank"]]
 

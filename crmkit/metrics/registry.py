@@ -15,8 +15,11 @@ from typing import Callable
 
 import pandas as pd
 
+from crmkit.i18n import tr
+from crmkit.labels import either, field_label, need_label, series, table_label
 from crmkit.metrics.filters import Filters, unapplied_filters
-from crmkit.metrics.results import Measure, MetricUnavailable, NotAvailable, Nps, Rate
+from crmkit.metrics.results import (Measure, MetricUnavailable, NotAvailable, Nps, Rate,
+                                    reason_text)
 
 # Returns: what a call gives with by=None ("measure", "rate", "nps", "frame").
 RETURNS = ("measure", "rate", "nps", "frame")
@@ -41,7 +44,8 @@ class Metric:
     breakdown: bool
 
     def missing(self, wh) -> list[str]:
-        """The entries of ``needs`` that the warehouse lacks."""
+        """The entries of ``needs`` that the warehouse lacks, as a text names them
+        (:func:`needs_text` says them)."""
         out = []
         for need in self.needs:
             alternatives = need.split("|")
@@ -49,8 +53,8 @@ class Metric:
                 continue
             table = need.partition(".")[0]
             # "needs tickets" reads better than "needs tickets.type" when the table is absent.
-            out.append(table if len(alternatives) == 1 and not wh.has(table)
-                       else " or ".join(alternatives))
+            out.append(table_label(table) if len(alternatives) == 1 and not wh.has(table)
+                       else either(need_label(alt) for alt in alternatives))
         return list(dict.fromkeys(out))
 
     def empty_tables(self, wh) -> str | None:
@@ -63,7 +67,8 @@ class Metric:
             if all(r is not None and r["kept"] + r["flagged"] == 0 for r in records):
                 table = need.split("|")[0].partition(".")[0]
                 source = records[0].get("input") or table
-                return f"needs {table} data: {source} has no rows"
+                return tr("needs {table} data: {source} has no rows").format(
+                    table=table_label(table), source=source)
         return None
 
     def mixed_currencies(self, wh) -> str | None:
@@ -76,13 +81,19 @@ class Metric:
             for alt in need.split("|"):
                 currencies = unconverted_currencies(wh, alt.partition(".")[0])
                 if currencies:
-                    return (f"amounts in {', '.join(currencies)} and no exchange rates: "
-                            "money is not added up across currencies; set `rates:` and "
-                            "`currency:` in a config")
+                    return tr("amounts in {currencies} and no exchange rates: money is not "
+                              "added up across currencies; set `rates:` and `currency:` in "
+                              "a config").format(currencies=series(currencies))
         return None
 
     def __call__(self, wh, filters: Filters | None = None, **options):
         return self.function(wh, filters, **options)
+
+
+def needs_text(missing: list[str]) -> str:
+    """"needs tickets", "needs customers.churn_date or orders.x": what :meth:`Metric.missing`
+    found lacking, in the active language."""
+    return tr("needs {what}").format(what=series(missing))
 
 
 def unconverted_currencies(wh, table: str) -> list[str]:
@@ -123,7 +134,7 @@ def metric(*, name: str, title: str, formula: str, unit: str, grain: str,
             filters = filters if filters is not None else Filters()
             missing = entry.missing(wh)
             if missing:
-                return NotAvailable(f"needs {', '.join(missing)}", name)
+                return NotAvailable(needs_text(missing), name)
             empty = entry.empty_tables(wh)
             if empty:
                 return NotAvailable(empty, name)
@@ -152,17 +163,22 @@ def _filter_note(wh, needs, filters: Filters) -> str:
     for table in tables:
         skipped = unapplied_filters(wh, table, filters)
         if skipped:
-            parts.append(f"{', '.join(skipped)} not applied to {table}")
-    return "; ".join(parts)
+            parts.append(tr("{filters} not applied to {table}").format(
+                filters=series(field_label(name) for name in skipped),
+                table=table_label(table)))
+    return series(parts, semicolons=True)
 
 
 def _with_note(result, note: str):
     if not note:
         return result
     if isinstance(result, (Measure, Rate, Nps)):
-        return replace(result, note="; ".join(p for p in (result.note, note) if p))
+        # The KPI's own note (a catalog message) in the language of the filters' note.
+        return replace(result, note=series((p for p in (reason_text(result.note), note) if p),
+                                           semicolons=True))
     if isinstance(result, pd.DataFrame):  # keep the KPI's own note, as for the results above
-        result.attrs["note"] = "; ".join(p for p in (result.attrs.get("note", ""), note) if p)
+        own = reason_text(result.attrs.get("note", ""))
+        result.attrs["note"] = series((p for p in (own, note) if p), semicolons=True)
     return result
 
 

@@ -23,8 +23,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import re
+
 import numpy as np
 import pandas as pd
+
+from crmkit.i18n import tr
 
 # Below this many observations a rate, mean or NPS is marked "too few to say".
 MIN_DENOMINATOR = 30
@@ -49,25 +53,45 @@ class NotAvailable:
     metric: str = ""
 
     def __str__(self) -> str:
-        return f"not available ({self.reason})"
+        return tr("not available ({reason})").format(reason=reason_text(self.reason))
 
     def __bool__(self) -> bool:  # `if result:` reads as "was it computed"
         return False
 
 
-def format_value(value: float | None, unit: str) -> str:
-    """``value`` as text in its ``unit``: 1,234.50 / 1,234 / 12.3% / +12 / 4.21."""
+# Letters of the scripts a catalog translates into (CJK, kana, full-width forms): a text
+# holding them was already written in the report's language.
+_TRANSLATED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def reason_text(text: str) -> str:
+    """A reason or note (NotAvailable.reason, a result's note) in the active language.
+
+    A KPI module gives a fixed reason as its English message, marked N_() where it is
+    raised: it is translated here. A reason with values in it was written with tr() where
+    it was raised, so it is already in the report's language: shown as it is."""
+    if not text or _TRANSLATED.search(text):
+        return text or ""
+    return tr(text)
+
+
+def format_value(value: float | None, unit: str, *, compact: bool | None = None) -> str:
+    """``value`` as text in its ``unit``, in the active locale (crmkit.i18n): 1,234.50 /
+    €1,234.50 / 1,234 / 12.3% / +12 / 4.21; money compact (¥374.48万) as
+    :func:`crmkit.i18n.money` decides unless ``compact`` says."""
+    from crmkit import i18n
+
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
+        return i18n.missing()
     if unit == "currency":
-        return f"{value:,.2f}"
+        return i18n.money(value, compact_form=compact)
     if unit == "count":
-        return f"{value:,.0f}"
+        return i18n.number(value)
     if unit == "percent":
-        return f"{value:.1%}"
+        return i18n.percent(value)
     if unit == "nps":
-        return f"{value:+.0f}"
-    return f"{value:,.2f}"
+        return i18n.signed(value)
+    return i18n.number(value, 2)
 
 
 @dataclass(frozen=True)
@@ -88,7 +112,7 @@ class Measure:
 
     def __str__(self) -> str:
         if self.too_few:
-            return f"too few to say (n={self.n})"
+            return tr("too few to say (n={n})").format(n=format_value(self.n, "count"))
         return format_value(self.value, self.unit)
 
     def to_frame(self) -> pd.DataFrame:
@@ -127,8 +151,12 @@ class Rate:
 
     def __str__(self) -> str:
         if self.too_few:
-            return f"too few to say (n={self.denominator})"
-        return f"{self.value:.1%} ({self.numerator:,} of {self.denominator:,})"
+            return tr("too few to say (n={n})").format(
+                n=format_value(self.denominator, "count"))
+        return tr("{value} ({numerator} of {denominator})").format(
+            value=format_value(self.value, "percent"),
+            numerator=format_value(self.numerator, "count"),
+            denominator=format_value(self.denominator, "count"))
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{c: getattr(self, c) for c in RATE_COLUMNS}])
@@ -164,8 +192,9 @@ class Nps:
 
     def __str__(self) -> str:
         if self.too_few:
-            return f"too few to say (n={self.n})"
-        return f"{self.value:+.0f} ({self.n:,} responses)"
+            return tr("too few to say (n={n})").format(n=format_value(self.n, "count"))
+        return tr("{value} ({n} responses)").format(value=format_value(self.value, "nps"),
+                                                    n=format_value(self.n, "count"))
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{c: getattr(self, c) for c in NPS_COLUMNS}])

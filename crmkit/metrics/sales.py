@@ -13,6 +13,8 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from crmkit.i18n import N_, tr
+from crmkit.labels import either, field_label
 from crmkit.metrics.derived import (
     FREQUENCIES,
     check_freq,
@@ -44,9 +46,9 @@ def sales_summary(wh, filters: Filters | None = None, *, by=None) -> pd.DataFram
     return finish_sales(grouped(t, by, **sales_aggregates(t)))
 
 
-@metric(name="revenue", title="Net revenue", unit="currency", grain="period",
-        formula="sum(amount) of completed and returned orders (returns negative); "
-                "cancelled orders excluded")
+@metric(name="revenue", title=N_("Net revenue"), unit="currency", grain=N_("period"),
+        formula=N_("sum(amount) of completed and returned orders (returns negative); "
+                   "cancelled orders excluded"))
 def revenue(wh, filters, *, by=None):
     """Net revenue in the period: Measure (currency, n = rows counted) or a frame by ``by``."""
     frame = sum_frame(sales_summary(wh, filters, by=by)[[*breakdown_list(by), "revenue",
@@ -55,8 +57,8 @@ def revenue(wh, filters, *, by=None):
     return frame if by else measure_from_row(frame.iloc[0], "currency")
 
 
-@metric(name="orders", title="Orders", unit="count", grain="period",
-        formula="count of completed orders (returns and cancellations excluded)")
+@metric(name="orders", title=N_("Orders"), unit="count", grain=N_("period"),
+        formula=N_("count of completed orders (returns and cancellations excluded)"))
 def orders(wh, filters, *, by=None):
     """Completed orders in the period: Measure (count) or a frame by ``by``."""
     summary = sales_summary(wh, filters, by=by)
@@ -65,10 +67,10 @@ def orders(wh, filters, *, by=None):
     return frame if by else measure_from_row(frame.iloc[0], "count")
 
 
-@metric(name="average_order_value", title="Average order value", unit="currency",
-        grain="period",
-        formula="AOV = sum(amount of completed orders) / count(completed orders); "
-                "95% CI mean ± 1.96·sd/√n")
+@metric(name="average_order_value", title=N_("Average order value"), unit="currency",
+        grain=N_("period"),
+        formula=N_("AOV = sum(amount of completed orders) / count(completed orders); "
+                   "95% CI mean ± 1.96·sd/√n"))
 def average_order_value(wh, filters, *, by=None):
     """AOV of completed orders with a 95% interval: Measure or a frame by ``by``."""
     summary = sales_summary(wh, filters, by=by)
@@ -77,10 +79,11 @@ def average_order_value(wh, filters, *, by=None):
     return frame if by else measure_from_row(frame.iloc[0], "currency")
 
 
-@metric(name="sales_over_time", title="Revenue, orders and AOV over time", unit="currency",
-        grain="day / week / month / quarter / year", returns="frame",
-        formula="per period start (date_trunc; weeks start Monday): orders, gross revenue, "
-                "returns, net revenue, AOV as above; periods without sales show 0")
+@metric(name="sales_over_time", title=N_("Revenue, orders and AOV over time"),
+        unit="currency", grain=N_("day / week / month / quarter / year"), returns="frame",
+        formula=N_("per period start (date_trunc; weeks start Monday): orders, gross "
+                   "revenue, returns, net revenue, AOV as above; periods without sales "
+                   "show 0"))
 def sales_over_time(wh, filters, *, freq: str = "month", by=None) -> pd.DataFrame:
     """orders -> period, [*by], orders, gross_revenue, returns, revenue, aov.
 
@@ -114,16 +117,16 @@ def _change(current: pd.Series, before: pd.Series) -> pd.Series:
     return (current - before) / base
 
 
-@metric(name="sales_growth", title="Growth vs previous period and last year", unit="percent",
-        grain="period", returns="frame",
-        formula="change = (this period − comparison) / |comparison| for net revenue, orders "
-                "and AOV; comparison = the previous period of equal length (whole months "
-                "shift by months) and the same period one year earlier")
+@metric(name="sales_growth", title=N_("Growth vs previous period and last year"),
+        unit="percent", grain=N_("period"), returns="frame",
+        formula=N_("change = (this period − comparison) / |comparison| for net revenue, "
+                   "orders and AOV; comparison = the previous period of equal length (whole "
+                   "months shift by months) and the same period one year earlier"))
 def sales_growth(wh, filters, *, by=None) -> pd.DataFrame:
     """[*by], kpi (revenue / orders / aov), current, previous_period, change_vs_previous,
     same_period_last_year, change_vs_last_year. Needs a period with start and end."""
     if filters.start is None or filters.end is None:
-        raise MetricUnavailable("growth needs a period with a start and an end")
+        raise MetricUnavailable(N_("growth needs a period with a start and an end"))
     by = breakdown_list(by)
     kpis = ["revenue", "orders", "aov"]
 
@@ -148,11 +151,12 @@ def sales_growth(wh, filters, *, by=None) -> pd.DataFrame:
                 "same_period_last_year", "change_vs_last_year"]]
 
 
-@metric(name="revenue_distribution", title="Revenue by product / category / region / channel",
-        unit="percent", grain="period × dimension", returns="frame",
-        formula="share = net revenue of the group / net revenue of the period; orders "
-                "with no value for the group are no group (left out of the rows, counted "
-                "in the total)")
+@metric(name="revenue_distribution",
+        title=N_("Revenue by product / category / region / channel"),
+        unit="percent", grain=N_("period × dimension"), returns="frame",
+        formula=N_("share = net revenue of the group / net revenue of the period; orders "
+                   "with no value for the group are no group (left out of the rows, counted "
+                   "in the total)"))
 def revenue_distribution(wh, filters, *, by="product") -> pd.DataFrame:
     """[*by], orders, revenue, total_revenue, share; largest revenue first.
 
@@ -161,14 +165,16 @@ def revenue_distribution(wh, filters, *, by="product") -> pd.DataFrame:
     frame = sales_summary(wh, filters, by=by)
     by = breakdown_list(by)
     if not by:
-        raise MetricUnavailable("a distribution needs a `by` column (product, region ...)")
+        raise MetricUnavailable(N_("a distribution needs a `by` column (product, region "
+                                   "...)"))
     total = frame["revenue"].sum()
     # Orders with no value in a `by` column are no group: left out of the rows (never a
     # "(blank)" leader), their revenue in attrs and still in the total the shares are of.
     known = frame[by].notna().all(axis=1) & \
         ~frame[by].astype(str).apply(lambda c: c.str.strip() == "").any(axis=1)
     if len(frame) and not known.any():
-        raise MetricUnavailable(f"no order has a {' or '.join(by)}")
+        raise MetricUnavailable(tr("no order has a {column}").format(
+            column=either(field_label(c) for c in by)))
     without = float(frame.loc[~known, "revenue"].sum())
     frame = frame[known].copy()
     frame["total_revenue"] = total
@@ -180,13 +186,13 @@ def revenue_distribution(wh, filters, *, by="product") -> pd.DataFrame:
     return out
 
 
-@metric(name="quota_attainment", title="Quota attainment and rank per sales rep",
-        unit="percent", grain="period × sales rep", returns="frame",
+@metric(name="quota_attainment", title=N_("Quota attainment and rank per sales rep"),
+        unit="percent", grain=N_("period × sales rep"), returns="frame",
         needs=("orders.sales_rep", "targets"),
-        formula="attainment = net revenue of the rep / target for the period; a target "
-                "counts pro rata to the days of its period_start..period_end (inclusive; a "
-                "month when period_end is empty) that fall in the period; rank 1 = highest "
-                "attainment")
+        formula=N_("attainment = net revenue of the rep / target for the period; a target "
+                   "counts pro rata to the days of its period_start..period_end (inclusive; "
+                   "a month when period_end is empty) that fall in the period; rank 1 = "
+                   "highest attainment"))
 def quota_attainment(wh, filters) -> pd.DataFrame:
     """orders + targets -> sales_rep, orders, revenue, target, attainment, rank, revenue_rank.
 

@@ -21,6 +21,8 @@ import math
 import ibis
 import pandas as pd
 
+from crmkit.i18n import N_, tr
+from crmkit.labels import either, field_label, need_label
 from crmkit.metrics.derived import (
     classified_orders,
     customer_base,
@@ -33,7 +35,6 @@ from crmkit.metrics.derived import (
 from crmkit.metrics.filters import PERIOD_COLUMNS, Filters, apply_filters, with_breakdown
 from crmkit.metrics.registry import metric
 from crmkit.metrics.results import (
-    MIN_DENOMINATOR,
     MetricUnavailable,
     Nps,
     Rate,
@@ -54,8 +55,13 @@ FOLLOW_UP_TYPE = "follow_up"
 # A complaint counts as followed up when the customer has a follow_up ticket opened within
 # this many days after their first complaint of the period.
 FOLLOW_UP_WINDOW_DAYS = 30
+# Titles, grains and formulas are catalog messages (N_), so a formula writes the minimum
+# of responses or customers, MIN_DENOMINATOR of crmkit.metrics.results (30), as a literal.
 # Customers grouped by their mean CSAT in the period: (label, upper bound, exclusive).
-CSAT_BANDS = (("low (1-2)", 2.5), ("mid (3)", 3.5), ("high (4-5)", math.inf))
+# The labels are English in the KPI's frame; a report shows them with tr().
+CSAT_BANDS = ((N_("low (1-2)"), 2.5), (N_("mid (3)"), 3.5), (N_("high (4-5)"), math.inf))
+# The row of resolution_time over every ticket type (shown with tr()).
+ALL_TYPES = N_("all types")
 
 
 def service_base(wh, filters: Filters) -> ibis.Table:
@@ -80,8 +86,8 @@ def _customers_with_ticket(wh, filters: Filters, ticket_type, by):
     # it, and "0% of 1,500 customers complained" would be a false statement.
     every = apply_filters(wh, "tickets", Filters(start=filters.start, end=filters.end))
     if not execute(every.count()):
-        raise MetricUnavailable("no ticket of any kind was opened in the period: the "
-                                "tickets do not cover it")
+        raise MetricUnavailable(N_("no ticket of any kind was opened in the period: the "
+                                   "tickets do not cover it"))
     base = service_base(wh, filters)
     ids = period_customer_ids(wh, "tickets", filters, where=lambda t: t.type.isin(types))
     b = base.mutate(flagged=base.customer_id.cast("string").isin(ids.customer_id))
@@ -95,26 +101,28 @@ def _customers_with_ticket(wh, filters: Filters, ticket_type, by):
 
 
 @metric(name="follow_up_rate", returns="rate",
-        title="Follow-up rate", unit="percent", grain="period",
+        title=N_("Follow-up rate"), unit="percent", grain=N_("period"),
         needs=("customers|orders", "tickets.type", "tickets.customer_id"),
-        formula="customers with a follow_up ticket opened in the period / customers in "
-                "the base for the period (signed up, or first bought, before it ends and not "
-                "churned before it starts); without orders, every customer of the customers "
-                "table the filters select (a snapshot's customers, as of its date). Not "
-                "available for a period in which no ticket at all was opened")
+        formula=N_("customers with a follow_up ticket opened in the period / customers "
+                   "in the base for the period (signed up, or first bought, before it "
+                   "ends and not churned before it starts); without orders, every "
+                   "customer of the customers table the filters select (a snapshot's "
+                   "customers, as of its date). Not available for a period in which no "
+                   "ticket at all was opened"))
 def follow_up_rate(wh, filters, *, ticket_type="follow_up", by=None):
     """Share of customers followed up in the period: Rate or a frame by customers columns."""
     return _customers_with_ticket(wh, filters, ticket_type, by)
 
 
 @metric(name="complaint_rate", returns="rate",
-        title="Complaint rate", unit="percent", grain="period",
+        title=N_("Complaint rate"), unit="percent", grain=N_("period"),
         needs=("customers|orders", "tickets.type", "tickets.customer_id"),
-        formula="customers with a complaint ticket opened in the period / customers in "
-                "the base for the period (signed up, or first bought, before it ends and not "
-                "churned before it starts); without orders, every customer of the customers "
-                "table the filters select (a snapshot's customers, as of its date). Not "
-                "available for a period in which no ticket at all was opened")
+        formula=N_("customers with a complaint ticket opened in the period / customers "
+                   "in the base for the period (signed up, or first bought, before it "
+                   "ends and not churned before it starts); without orders, every "
+                   "customer of the customers table the filters select (a snapshot's "
+                   "customers, as of its date). Not available for a period in which no "
+                   "ticket at all was opened"))
 def complaint_rate(wh, filters, *, ticket_type="complaint", by=None):
     """Share of customers who complained in the period: Rate or a frame."""
     return _customers_with_ticket(wh, filters, ticket_type, by)
@@ -132,13 +140,14 @@ def score_rows(wh, filters: Filters, column: str, *, source: str | None = None):
         if wh.has(table) and column in wh.table(table).columns:
             t = apply_filters(wh, table, filters)
             return table, t.filter(t[column].notnull())
-    raise MetricUnavailable(f"needs {' or '.join(f'{c}.{column}' for c in candidates)}")
+    raise MetricUnavailable(tr("needs {what}").format(
+        what=either(need_label(f"{c}.{column}") for c in candidates)))
 
 
-@metric(name="csat", title="CSAT (mean score)", unit="score", grain="period",
+@metric(name="csat", title=N_("CSAT (mean score)"), unit="score", grain=N_("period"),
         needs=("surveys.csat|tickets.csat",),
-        formula="mean csat of survey responses in the period (tickets' csat when there is "
-                "no surveys.csat); 95% CI mean ± 1.96·sd/√n")
+        formula=N_("mean csat of survey responses in the period (tickets' csat when "
+                   "there is no surveys.csat); 95% CI mean ± 1.96·sd/√n"))
 def csat(wh, filters, *, source: str | None = None, by=None):
     """Mean satisfaction score: Measure (unit "score") or a frame by ``by``."""
     table, t = score_rows(wh, filters, "csat", source=source)
@@ -147,9 +156,9 @@ def csat(wh, filters, *, source: str | None = None, by=None):
     return frame if by else measure_from_row(frame.iloc[0], "score")
 
 
-@metric(name="satisfaction_score", title="Satisfaction CS = S / M", unit="percent",
-        grain="period", needs=("surveys.csat|tickets.csat",),
-        formula="CS = mean csat S / scale maximum M (5), as a percentage")
+@metric(name="satisfaction_score", title=N_("Satisfaction CS = S / M"), unit="percent",
+        grain=N_("period"), needs=("surveys.csat|tickets.csat",),
+        formula=N_("CS = mean csat S / scale maximum M (5), as a percentage"))
 def satisfaction_score(wh, filters, *, source: str | None = None,
                        scale_max: float = CSAT_SCALE_MAX, by=None):
     """CS as a fraction of the scale maximum: Measure (percent) or a frame by ``by``."""
@@ -160,9 +169,10 @@ def satisfaction_score(wh, filters, *, source: str | None = None,
     return frame if by else measure_from_row(frame.iloc[0], "percent")
 
 
-@metric(name="csat_distribution", title="CSAT distribution", unit="percent", grain="score",
+@metric(name="csat_distribution", title=N_("CSAT distribution"), unit="percent",
+        grain=N_("score"),
         needs=("surveys.csat|tickets.csat",), returns="frame",
-        formula="responses with each score / all responses with a score in the period")
+        formula=N_("responses with each score / all responses with a score in the period"))
 def csat_distribution(wh, filters, *, source: str | None = None, by=None) -> pd.DataFrame:
     """[*by], score, numerator, denominator, value, ci_low, ci_high, too_few."""
     table, t = score_rows(wh, filters, "csat", source=source)
@@ -180,10 +190,10 @@ def _score_shares(t: ibis.Table, by: list[str]) -> pd.DataFrame:
     return rate_frame(counts, "numerator", "denominator")
 
 
-@metric(name="nps", title="Net Promoter Score", unit="nps", grain="period",
+@metric(name="nps", title=N_("Net Promoter Score"), unit="nps", grain=N_("period"),
         needs=("surveys.nps",), returns="nps",
-        formula="NPS = 100 × (promoters (9-10) − detractors (0-6)) / responses; 95% CI "
-                "±1.96·100·√((p_P + p_D − (p_P − p_D)²) / n)")
+        formula=N_("NPS = 100 × (promoters (9-10) − detractors (0-6)) / responses; 95% "
+                   "CI ±1.96·100·√((p_P + p_D − (p_P − p_D)²) / n)"))
 def nps(wh, filters, *, by=None):
     """NPS of survey responses in the period: Nps or a frame by ``by``."""
     t = apply_filters(wh, "surveys", filters)
@@ -212,17 +222,17 @@ def _scored_customers(wh, filters: Filters) -> ibis.Table:
     """The customers the filters select (the period is not used); MetricUnavailable when
     no customer has a score at all."""
     if not has_customer_scores(wh):
-        raise MetricUnavailable("needs customers' satisfaction scores: customers.satisfaction "
-                                "is empty")
+        raise MetricUnavailable(N_("needs customers' satisfaction scores: "
+                                   "customers.satisfaction is empty"))
     return apply_filters(wh, "customers", filters, period=False)
 
 
-@metric(name="customer_satisfaction", title="Customers' own satisfaction score",
-        unit="score", grain="as of the data", needs=("customers.satisfaction",),
-        formula="mean customers.satisfaction of the customers the filters select that have "
-                "a score, as of the data (the score has no date: the period is not used); "
-                "95% CI mean ± 1.96·sd/√n; too few to say below "
-                f"{MIN_DENOMINATOR} customers")
+@metric(name="customer_satisfaction", title=N_("Customers' own satisfaction score"),
+        unit="score", grain=N_("as of the data"), needs=("customers.satisfaction",),
+        formula=N_("mean customers.satisfaction of the customers the filters select that "
+                   "have a score, as of the data (the score has no date: the period is "
+                   "not used); 95% CI mean ± 1.96·sd/√n; too few to say below 30 "
+                   "customers"))
 def customer_satisfaction(wh, filters, *, by=None):
     """Mean of the customers' own score: Measure (unit "score", n = customers with a
     score) or a frame by ``by`` (customers columns): [*by], value, n, ci_low, ci_high,
@@ -236,11 +246,12 @@ def customer_satisfaction(wh, filters, *, by=None):
 
 
 @metric(name="customer_satisfaction_distribution", returns="frame",
-        title="Customers' own satisfaction score: distribution", unit="percent",
-        grain="score, as of the data", needs=("customers.satisfaction",),
-        formula="customers with each satisfaction score / customers with a score, of the "
-                "customers the filters select, as of the data (the period is not used); "
-                "95% Wilson interval; customers without a score are counted apart")
+        title=N_("Customers' own satisfaction score: distribution"), unit="percent",
+        grain=N_("score, as of the data"), needs=("customers.satisfaction",),
+        formula=N_("customers with each satisfaction score / customers with a score, of "
+                   "the customers the filters select, as of the data (the period is not "
+                   "used); 95% Wilson interval; customers without a score are counted "
+                   "apart"))
 def customer_satisfaction_distribution(wh, filters, *, by=None) -> pd.DataFrame:
     """[*by], score, numerator, denominator, value, ci_low, ci_high, too_few, one row per
     score; ``attrs["without_score"]``: the selected customers with no score."""
@@ -279,33 +290,34 @@ def _by_month(wh, filters: Filters, column: str, context_months: int, by) -> pd.
     return _score_frame(t, column, ["month", *keys])
 
 
-@metric(name="csat_by_month", title="CSAT per month", unit="score", grain="month",
+@metric(name="csat_by_month", title=N_("CSAT per month"), unit="score", grain=N_("month"),
         needs=("surveys.csat|tickets.csat",), returns="frame",
-        formula="mean csat of the survey responses dated in each month (tickets' csat when "
-                "there is no surveys.csat), from the months before the period (12 by "
-                "default, for context) to its end; 95% CI mean ± 1.96·sd/√n; months under "
-                f"{MIN_DENOMINATOR} responses marked too few")
+        formula=N_("mean csat of the survey responses dated in each month (tickets' csat "
+                   "when there is no surveys.csat), from the months before the period "
+                   "(12 by default, for context) to its end; 95% CI mean ± 1.96·sd/√n; "
+                   "months under 30 responses marked too few"))
 def csat_by_month(wh, filters, *, context_months: int = TREND_CONTEXT_MONTHS,
                   by=None) -> pd.DataFrame:
     """month, [by], value, n, ci_low, ci_high, too_few."""
     return _by_month(wh, filters, "csat", context_months, by)
 
 
-@metric(name="nps_by_month", title="NPS per month", unit="nps", grain="month",
+@metric(name="nps_by_month", title=N_("NPS per month"), unit="nps", grain=N_("month"),
         needs=("surveys.nps",), returns="frame",
-        formula="NPS of the survey responses dated in each month, from the months before "
-                "the period (12 by default, for context) to its end; 95% CI as for NPS; "
-                f"months under {MIN_DENOMINATOR} responses marked too few")
+        formula=N_("NPS of the survey responses dated in each month, from the months "
+                   "before the period (12 by default, for context) to its end; 95% CI as "
+                   "for NPS; months under 30 responses marked too few"))
 def nps_by_month(wh, filters, *, context_months: int = TREND_CONTEXT_MONTHS,
                  by=None) -> pd.DataFrame:
     """month, [by], promoters, passives, detractors, value, n, ci_low, ci_high, too_few."""
     return _by_month(wh, filters, "nps", context_months, by)
 
 
-@metric(name="nps_distribution", title="NPS distribution", unit="percent", grain="score",
+@metric(name="nps_distribution", title=N_("NPS distribution"), unit="percent",
+        grain=N_("score"),
         needs=("surveys.nps",), returns="frame",
-        formula="responses with each NPS score (0-10) / all responses with an NPS score in "
-                "the period; 95% Wilson interval")
+        formula=N_("responses with each NPS score (0-10) / all responses with an NPS "
+                   "score in the period; 95% Wilson interval"))
 def nps_distribution(wh, filters, *, by=None) -> pd.DataFrame:
     """[*by], score, numerator, denominator, value, ci_low, ci_high, too_few."""
     table, t = score_rows(wh, filters, "nps")
@@ -318,7 +330,8 @@ def _scores_by_purchase(wh, filters: Filters, column: str, by: str, *,
     """``column`` scores of the customers who bought in each ``by`` group of completed
     orders in the period (a customer counts in each group they bought in)."""
     if by not in wh.table("orders").columns:
-        raise MetricUnavailable(f"{by} is not a column of orders")
+        raise MetricUnavailable(tr("{column} is not a column of orders").format(
+            column=field_label(by)))
     o = classified_orders(wh, filters)
     o = o.filter((o.order_kind == "completed") & o.customer_id.notnull())
     bought = o.select(buyer=o.customer_id.cast("string"), bought_in=o[by]).distinct()
@@ -329,43 +342,48 @@ def _scores_by_purchase(wh, filters: Filters, column: str, by: str, *,
     return _score_frame(j, column, [by], scale=scale)
 
 
-_BY_PURCHASE = ("the responses in the period of the customers who bought in each group of "
-                "an orders column (category ...) with a completed order in the period; a "
-                "customer counts in every group they bought in")
-
-
-@metric(name="csat_by_purchase", title="CSAT by what customers bought", unit="score",
-        grain="orders column", needs=("orders", "surveys.csat|tickets.csat"),
+@metric(name="csat_by_purchase", title=N_("CSAT by what customers bought"), unit="score",
+        grain=N_("orders column"), needs=("orders", "surveys.csat|tickets.csat"),
         returns="frame",
-        formula=f"mean csat of {_BY_PURCHASE}; 95% CI mean ± 1.96·sd/√n")
+        formula=N_("mean csat of the responses in the period of the customers who bought "
+                   "in each group of an orders column (category ...) with a completed "
+                   "order in the period; a customer counts in every group they bought "
+                   "in; 95% CI mean ± 1.96·sd/√n"))
 def csat_by_purchase(wh, filters, *, by: str = "category") -> pd.DataFrame:
     """by, value, n, ci_low, ci_high, too_few."""
     return _scores_by_purchase(wh, filters, "csat", by)
 
 
-@metric(name="satisfaction_score_by_purchase", title="Satisfaction CS by what customers "
-        "bought", unit="percent", grain="orders column",
+@metric(name="satisfaction_score_by_purchase", title=N_("Satisfaction CS by what customers "
+           "bought"), unit="percent", grain=N_("orders column"),
         needs=("orders", "surveys.csat|tickets.csat"), returns="frame",
-        formula=f"CS = mean csat S / scale maximum M (5) of {_BY_PURCHASE}")
+        formula=N_("CS = mean csat S / scale maximum M (5) of the responses in the "
+                   "period of the customers who bought in each group of an orders column "
+                   "(category ...) with a completed order in the period; a customer "
+                   "counts in every group they bought in"))
 def satisfaction_score_by_purchase(wh, filters, *, scale_max: float = CSAT_SCALE_MAX,
                                    by: str = "category") -> pd.DataFrame:
     """by, value, n, ci_low, ci_high, too_few (fractions of ``scale_max``)."""
     return _scores_by_purchase(wh, filters, "csat", by, scale=scale_max)
 
 
-@metric(name="nps_by_purchase", title="NPS by what customers bought", unit="nps",
-        grain="orders column", needs=("orders", "surveys.nps"), returns="frame",
-        formula=f"NPS of {_BY_PURCHASE}; 95% CI as for NPS")
+@metric(name="nps_by_purchase", title=N_("NPS by what customers bought"), unit="nps",
+        grain=N_("orders column"), needs=("orders", "surveys.nps"), returns="frame",
+        formula=N_("NPS of the responses in the period of the customers who bought in "
+                   "each group of an orders column (category ...) with a completed order "
+                   "in the period; a customer counts in every group they bought in; 95% "
+                   "CI as for NPS"))
 def nps_by_purchase(wh, filters, *, by: str = "category") -> pd.DataFrame:
     """by, promoters, passives, detractors, value, n, ci_low, ci_high, too_few."""
     return _scores_by_purchase(wh, filters, "nps", by)
 
 
 # -- complaints and tickets ------------------------------------------------------------------
-@metric(name="complaint_reasons", title="Complaint reasons", unit="percent", grain="reason",
+@metric(name="complaint_reasons", title=N_("Complaint reasons"), unit="percent",
+        grain=N_("reason"),
         needs=("tickets.type", "tickets.reason"), returns="frame",
-        formula="complaint tickets opened in the period by reason / all complaint tickets "
-                "opened in it")
+        formula=N_("complaint tickets opened in the period by reason / all complaint "
+                   "tickets opened in it"))
 def complaint_reasons(wh, filters, *, ticket_type: str = COMPLAINT_TYPE) -> pd.DataFrame:
     """reason (None: no reason given), complaints, share; most complaints first."""
     t = apply_filters(wh, "tickets", filters)
@@ -376,11 +394,11 @@ def complaint_reasons(wh, filters, *, ticket_type: str = COMPLAINT_TYPE) -> pd.D
         .reset_index(drop=True)
 
 
-@metric(name="complaint_share_by_channel", title="Complaint share of tickets by contact "
-        "channel", unit="percent", grain="contact channel",
+@metric(name="complaint_share_by_channel", title=N_("Complaint share of tickets by contact "
+           "channel"), unit="percent", grain=N_("contact channel"),
         needs=("tickets.type", "tickets.channel"), returns="frame",
-        formula="complaint tickets opened in the period / all tickets opened in it, per "
-                "contact channel (tickets.channel); 95% Wilson interval")
+        formula=N_("complaint tickets opened in the period / all tickets opened in it, "
+                   "per contact channel (tickets.channel); 95% Wilson interval"))
 def complaint_share_by_channel(wh, filters, *,
                                ticket_type: str = COMPLAINT_TYPE) -> pd.DataFrame:
     """channel, numerator, denominator, value, ci_low, ci_high, too_few."""
@@ -390,12 +408,12 @@ def complaint_share_by_channel(wh, filters, *,
     return rate_frame(frame, "numerator", "denominator")
 
 
-@metric(name="complaints_followed_up", title="Complaints followed up", unit="percent",
-        grain="period", returns="rate",
+@metric(name="complaints_followed_up", title=N_("Complaints followed up"), unit="percent",
+        grain=N_("period"), returns="rate",
         needs=("tickets.type", "tickets.customer_id", "tickets.opened_at"),
-        formula="complaining customers (a complaint ticket opened in the period) with a "
-                "follow_up ticket opened within 30 days (by default) after their first "
-                "complaint of the period / complaining customers")
+        formula=N_("complaining customers (a complaint ticket opened in the period) with "
+                   "a follow_up ticket opened within 30 days (by default) after their "
+                   "first complaint of the period / complaining customers"))
 def complaints_followed_up(wh, filters, *, window_days: int = FOLLOW_UP_WINDOW_DAYS,
                            complaint_type: str = COMPLAINT_TYPE,
                            follow_up_type: str = FOLLOW_UP_TYPE) -> Rate:
@@ -413,18 +431,20 @@ def complaints_followed_up(wh, filters, *, window_days: int = FOLLOW_UP_WINDOW_D
     return Rate.from_counts(execute(j.complainer.nunique()), execute(first.count()))
 
 
-@metric(name="resolution_time", title="Resolution time", unit="hours", grain="ticket type",
+@metric(name="resolution_time", title=N_("Resolution time"), unit="hours",
+        grain=N_("ticket type"),
         needs=("tickets.type", "tickets.opened_at", "tickets.closed_at"), returns="frame",
-        formula="closed_at - opened_at of tickets opened in the period: median and 90th "
-                "percentile in hours, by type and over all types; open = no closed_at, as "
-                "a share of the tickets (95% Wilson interval); with a breakdown, median and "
-                "90th percentile by that tickets or customers column")
+        formula=N_("closed_at - opened_at of tickets opened in the period: median and "
+                   "90th percentile in hours, by type and over all types; open = no "
+                   "closed_at, as a share of the tickets (95% Wilson interval); with a "
+                   "breakdown, median and 90th percentile by that tickets or customers "
+                   "column"))
 def resolution_time(wh, filters, *, by=None) -> pd.DataFrame:
-    """Without ``by``: type (None: no type; "all types" last), tickets, closed,
+    """Without ``by``: type (None: no type; ALL_TYPES, "all types", last), tickets, closed,
     median_hours, p90_hours, numerator (still open), denominator, value, ci_low, ci_high,
     too_few. With ``by``: [*by], tickets, median_hours, p90_hours."""
     if execute(wh.table("tickets").closed_at.count()) == 0:
-        raise MetricUnavailable("tickets have no closed_at")
+        raise MetricUnavailable(N_("tickets have no closed_at"))
     t = apply_filters(wh, "tickets", filters)
     t = t.mutate(hours=((t.closed_at.epoch_seconds() - t.opened_at.epoch_seconds())
                         / 3600).cast("float64"))
@@ -436,7 +456,7 @@ def resolution_time(wh, filters, *, by=None) -> pd.DataFrame:
             "median_hours": t.hours.quantile(0.5), "p90_hours": t.hours.quantile(0.9)}
     by_type = grouped(t, ["type"], **aggs)
     by_type["type"] = by_type["type"].astype(object)
-    total = grouped(t, [], **aggs).assign(type="all types")
+    total = grouped(t, [], **aggs).assign(type=ALL_TYPES)
     frame = pd.concat([by_type, total[by_type.columns]], ignore_index=True)
     frame["open"] = frame["tickets"] - frame["closed"]
     rates = rate_frame(frame[["open", "tickets"]].rename(
@@ -453,14 +473,14 @@ def has_churn_dates(wh) -> bool:
     return bool(execute(wh.table("customers").churn_date.count()))
 
 
-@metric(name="csat_band_outcomes", title="Repeat buying and churn by CSAT band",
-        unit="count", grain="CSAT band", needs=("surveys.csat|tickets.csat", "orders"),
+@metric(name="csat_band_outcomes", title=N_("Repeat buying and churn by CSAT band"),
+        unit="count", grain=N_("CSAT band"), needs=("surveys.csat|tickets.csat", "orders"),
         returns="frame",
-        formula="customers banded by their mean survey csat in the period (low 1-2, mid 3, "
-                "high 4-5 by default): per band the customers, those with 2+ completed "
-                "orders in the period, and those with a churn_date in it (of those not "
-                "churned before their first survey), shown as shares with 95% Wilson "
-                "intervals; an association, not an effect")
+        formula=N_("customers banded by their mean survey csat in the period (low 1-2, "
+                   "mid 3, high 4-5 by default): per band the customers, those with 2+ "
+                   "completed orders in the period, and those with a churn_date in it "
+                   "(of those not churned before their first survey), shown as shares "
+                   "with 95% Wilson intervals; an association, not an effect"))
 def csat_band_outcomes(wh, filters, *, bands: tuple = CSAT_BANDS) -> pd.DataFrame:
     """Surveyed customers by band of ``bands`` ((label, exclusive upper bound) on each
     customer's mean score, the last band open) -> band, customers, repeat (2+ completed

@@ -16,7 +16,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from crmkit import i18n
 from crmkit.exceptions import ConfigError
+from crmkit.i18n import N_, tr
 from crmkit.metrics.filters import Filters
 from crmkit.metrics.registry import get_metric
 from crmkit.metrics.results import Measure, NotAvailable, Nps, Rate
@@ -39,9 +41,9 @@ POINT_UNITS = ("percent", "nps")
 
 # -- how the scorecard shows each KPI -------------------------------------------------------
 
-AREAS = {"sales": "Sales", "pipeline": "Pipeline and leads", "customers": "Customers",
-         "satisfaction": "Satisfaction", "churn": "Churn and retention",
-         "campaigns": "Campaigns"}
+AREAS = {"sales": N_("Sales"), "pipeline": N_("Pipeline and leads"),
+         "customers": N_("Customers"), "satisfaction": N_("Satisfaction"),
+         "churn": N_("Churn and retention"), "campaigns": N_("Campaigns")}
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def _customer_value(frame: pd.DataFrame):
 def _sales_cycle(frame: pd.DataFrame):
     row = frame.iloc[0]
     if not row["n"]:
-        return NotAvailable("no won deal with a created date closed in the period",
+        return NotAvailable(N_("no won deal with a created date closed in the period"),
                             "sales_cycle")
     return Measure(float(row["mean_days"]), "days", int(row["n"]),
                    _finite(row["ci_low"]), _finite(row["ci_high"]), bool(row["too_few"]),
@@ -134,13 +136,14 @@ def _sales_cycle(frame: pd.DataFrame):
 def _open_pipeline(frame: pd.DataFrame):
     row = frame.iloc[0]
     if pd.isna(row["value"]):
-        return NotAvailable("the open deals carry no amount", "open_pipeline")
+        return NotAvailable(N_("the open deals carry no amount"), "open_pipeline")
     return Measure(float(row["value"]), "currency", int(row["deals"]), note=_frame_note(frame))
 
 
 def _pipeline_coverage(frame: pd.DataFrame):
     if frame.empty or pd.isna(frame["coverage"].iloc[0]):
-        return NotAvailable("no target still to reach in the period", "pipeline_coverage")
+        return NotAvailable(N_("no target still to reach in the period"),
+                            "pipeline_coverage")
     return Measure(float(frame["coverage"].iloc[0]), "ratio", note=_frame_note(frame))
 
 
@@ -158,8 +161,8 @@ FRAME_VALUES: dict[str, Callable[[pd.DataFrame], object]] = {
     "pipeline_coverage": _pipeline_coverage,
     "revenue_at_risk": _revenue_at_risk,
 }
-FRAME_TITLES = {"customer_value": "Customer value CV = CLV − CAC",
-                "revenue_at_risk": "Monthly revenue at risk"}
+FRAME_TITLES = {"customer_value": N_("Customer value CV = CLV − CAC"),
+                "revenue_at_risk": N_("Monthly revenue at risk")}
 
 
 def _finite(value) -> float | None:
@@ -174,7 +177,7 @@ def headline_result(name: str, result):
             raise ValueError(f"KPI {name!r} returns a frame; the scorecard reads one value "
                              f"only from {', '.join(FRAME_VALUES)}")
         if result.empty:
-            return NotAvailable("no rows", name)
+            return NotAvailable(N_("no rows"), name)
         return FRAME_VALUES[name](result)
     return result
 
@@ -202,15 +205,17 @@ def _growth_rows(compute, filters: Filters) -> list[dict]:
     out = []
     for column, name, title in (
             ("change_vs_previous", "revenue_growth_vs_previous",
-             "Revenue growth vs previous period"),
+             N_("Revenue growth vs previous period")),
             ("change_vs_last_year", "revenue_growth_vs_last_year",
-             "Revenue growth vs same period last year")):
+             N_("Revenue growth vs same period last year"))):
         if isinstance(growth, NotAvailable):
             out.append(_row(name, title, "percent", growth))
             continue
         value = float(growth.loc[growth["kpi"] == "revenue", column].iloc[0])
         row = _row(name, title, "percent", Measure(value, "percent"))
-        row["text"] = "n/a" if math.isnan(value) else f"{value:+.1%}"  # growth shows its sign
+        # growth shows its sign
+        row["text"] = i18n.missing() if math.isnan(value) else \
+            ("-" if math.copysign(1.0, value) < 0 else "+") + i18n.percent(abs(value))
         out.append(row)
     return out
 
@@ -326,13 +331,13 @@ def kpi_target(name: str, unit: str, filters: Filters, targets: dict,
     if name in targets:
         value = config_target(targets[name], unit, filters)
         if value is not None:
-            return value, "config"
+            return value, N_("config")
     if name in TABLE_TARGETS:
         quota, column = TABLE_TARGETS[name]
         frame = compute(quota, filters)
         if isinstance(frame, pd.DataFrame) and column in frame and \
                 frame[column].notna().any() and frame[column].sum() > 0:
-            return float(frame[column].sum()), "targets table"
+            return float(frame[column].sum()), N_("targets table")
     return None, ""
 
 
@@ -348,6 +353,20 @@ STATUS_RULES = {
     "without_target": "previous_period",  # the reference without a target, or "none"
 }
 STATUSES = ("on track", "at risk", "off track")
+# The statuses as a reader sees them. The messages are not the statuses themselves ("at
+# risk" is also a churn column: 有流失风险), so English shows the status as it is.
+STATUS_WORDS = {"on track": N_("on track (KPI status)"),
+                "at risk": N_("at risk (KPI status)"),
+                "off track": N_("off track (KPI status)")}
+
+
+def status_label(status: str) -> str:
+    """A status in the active language: "at risk" (English), 有风险."""
+    message = STATUS_WORDS.get(status)
+    if message is None:
+        return status
+    text = tr(message)
+    return status if text == message else text
 
 
 def status_rules(setting: dict | None) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from crmkit.i18n import N_
 from crmkit.metrics.derived import execute
 from crmkit.metrics.filters import Filters, apply_filters
 from crmkit.metrics.registry import metric
@@ -16,11 +17,11 @@ from crmkit.metrics.registry import metric
 MAIN_TABLES = ("orders", "opportunities", "customers")
 
 
-@metric(name="selected_rows", title="Rows the filters select", unit="count", grain="all",
-        needs=("orders|opportunities|customers",), returns="frame",
-        formula="rows of the main table (orders, else opportunities, else customers) that "
-                "match every filter, the period aside; and, per filter alone, the rows it "
-                "matches")
+@metric(name="selected_rows", title=N_("Rows the filters select"), unit="count",
+        grain=N_("all"), needs=("orders|opportunities|customers",), returns="frame",
+        formula=N_("rows of the main table (orders, else opportunities, else customers) "
+                   "that match every filter, the period aside; and, per filter alone, the "
+                   "rows it matches"))
 def selected_rows(wh, filters) -> pd.DataFrame:
     """filter -> rows: one row per filter condition (its rows alone) and one named "all"
     (every condition together), on the first of :data:`MAIN_TABLES` the data has."""

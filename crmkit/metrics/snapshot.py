@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit.exceptions import ParameterError
+from crmkit.i18n import N_, tr
 from crmkit.metrics.derived import execute, grouped
 from crmkit.metrics.filters import Filters, apply_filters, with_breakdown
 from crmkit.metrics.registry import metric
@@ -30,9 +31,9 @@ RISK_CUTOFF = 0.5
 # Churn reasons that cannot be won back, compared case-insensitively.
 NOT_WINNABLE = ("deceased", "moved away", "business closed")
 # The kinds of rows of winback_candidates, in the order shown.
-CAN_WIN_BACK = "can be won back"
-CANNOT_WIN_BACK = "cannot be won back"
-NO_REASON = "no reason given"
+CAN_WIN_BACK = N_("can be won back")
+CANNOT_WIN_BACK = N_("cannot be won back")
+NO_REASON = N_("no reason given")
 
 
 # -- the snapshot --------------------------------------------------------------------------
@@ -41,9 +42,9 @@ def _flagged(wh, filters: Filters) -> ibis.Table:
     has no flag at all (customers derived from orders have the column, all NULL)."""
     customers = wh.table("customers")
     if "churned" not in customers.columns:
-        raise MetricUnavailable("needs customers.churned")
+        raise MetricUnavailable(N_("needs customers.churned"))
     if not execute(customers.churned.notnull().any()):
-        raise MetricUnavailable("needs churn flags: customers.churned is empty")
+        raise MetricUnavailable(N_("needs churn flags: customers.churned is empty"))
     t = apply_filters(wh, "customers", filters, period=False)
     return t.filter(t.churned.notnull())
 
@@ -75,13 +76,15 @@ def snapshot_customers(wh, filters: Filters | None = None) -> pd.DataFrame:
 
 
 # -- churn rate ----------------------------------------------------------------------------
+# The formulas below are catalog messages (crmkit.i18n), so they spell the defaults out
+# (MIN_DENOMINATOR 30, RISK_CUTOFF 0.5, NOT_WINNABLE): change them with these.
 @metric(name="snapshot_churn_rate", returns="rate",
-        title="Churn rate (customer snapshot)", unit="percent", grain="snapshot",
+        title=N_("Churn rate (customer snapshot)"), unit=N_("percent"), grain=N_("snapshot"),
         needs=("customers.churned",),
-        formula="customers flagged churned / customers with a known churn flag (churned "
-                "true or false), as of the snapshot; 95% Wilson interval; too few to say "
-                f"below {MIN_DENOMINATOR} customers. The period is not used. By group: "
-                "customers with no value in the group column are left out")
+        formula=N_("customers flagged churned / customers with a known churn flag (churned "
+                   "true or false), as of the snapshot; 95% Wilson interval; too few to say "
+                   "below 30 customers. The period is not used. By group: customers with no "
+                   "value in the group column are left out"))
 def snapshot_churn_rate(wh, filters, *, by=None):
     """Share of the customers who have churned: Rate, or a frame with one row per group
     (``by`` columns, then numerator, denominator, value, ci_low, ci_high, too_few)."""
@@ -97,15 +100,15 @@ def snapshot_churn_rate(wh, filters, *, by=None):
 
 # -- retention by tenure -------------------------------------------------------------------
 @metric(name="snapshot_retention_curve", returns="frame",
-        title="Retention by months of tenure (Kaplan–Meier, customer snapshot)",
-        unit="percent", grain="month of tenure",
+        title=N_("Retention by months of tenure (Kaplan–Meier, customer snapshot)"),
+        unit=N_("percent"), grain=N_("month of tenure"),
         needs=("customers.churned", "customers.tenure_months"),
-        formula="Kaplan–Meier S(t) on tenure_months: a churned customer's tenure is the time "
-                "to churn, an active customer is censored at their tenure; S(t) = product "
-                "over tenures u <= t of (1 − customers churned at u / customers with tenure "
-                ">= u); 95% interval exponential Greenwood; at_risk = customers with tenure "
-                f">= t, too few to say below {MIN_DENOMINATOR}; no value past the longest "
-                "tenure observed")
+        formula=N_("Kaplan–Meier S(t) on tenure_months: a churned customer's tenure is the "
+                   "time to churn, an active customer is censored at their tenure; S(t) = "
+                   "product over tenures u <= t of (1 − customers churned at u / customers "
+                   "with tenure >= u); 95% interval exponential Greenwood; at_risk = "
+                   "customers with tenure >= t, too few to say below 30; no value past the "
+                   "longest tenure observed"))
 def snapshot_retention_curve(wh, filters, *, months=RETENTION_MONTHS, by=None) -> pd.DataFrame:
     """[*by], months, retained, ci_low, ci_high, at_risk, churned, customers, too_few: one
     row per group and month of ``months`` (default 12, 24, 36)."""
@@ -114,7 +117,8 @@ def snapshot_retention_curve(wh, filters, *, months=RETENTION_MONTHS, by=None) -
     counts = grouped(t, [*by, "tenure_months", "churned"], customers=t.count())
     counts = _known_groups(counts, by, "customers")
     if counts.empty:
-        raise MetricUnavailable("no customers with a tenure and a churn flag in the selection")
+        raise MetricUnavailable(N_("no customers with a tenure and a churn flag in the "
+                                   "selection"))
     curve = snapshot_retention(counts, months=months, group_cols=by, weight_col="customers")
     curve["too_few"] = curve["at_risk"] < MIN_DENOMINATOR
     curve.attrs.update(counts.attrs)
@@ -123,14 +127,14 @@ def snapshot_retention_curve(wh, filters, *, months=RETENTION_MONTHS, by=None) -
 
 # -- revenue at risk -----------------------------------------------------------------------
 @metric(name="revenue_at_risk", returns="frame",
-        title="Monthly revenue at risk and lost (customer snapshot)", unit="currency",
-        grain="snapshot", needs=("customers.churned", "customers.monthly_revenue"),
-        formula="at risk = sum of monthly_revenue of the active customers (churned false) "
-                "whose churn risk is above the cut-off (default 0.5); the risk is the "
-                "out-of-fold probability of churn of a logistic regression on the customers' "
-                "attributes (crmkit.models.snapshot.snapshot_churn_model, 5-fold "
-                "cross-validation); lost = sum of monthly_revenue of the churned customers, "
-                "the monthly revenue they paid when they left; both per month")
+        title=N_("Monthly revenue at risk and lost (customer snapshot)"), unit=N_("currency"),
+        grain=N_("snapshot"), needs=("customers.churned", "customers.monthly_revenue"),
+        formula=N_("at risk = sum of monthly_revenue of the active customers (churned false) "
+                   "whose churn risk is above the cut-off (default 0.5); the risk is the "
+                   "out-of-fold probability of churn of a logistic regression on the "
+                   "customers' attributes (crmkit.models.snapshot.snapshot_churn_model, "
+                   "5-fold cross-validation); lost = sum of monthly_revenue of the churned "
+                   "customers, the monthly revenue they paid when they left; both per month"))
 def revenue_at_risk(wh, filters, *, cutoff: float = RISK_CUTOFF, by=None) -> pd.DataFrame:
     """[*by], active_customers, active_revenue, at_risk_customers, revenue_at_risk,
     churned_customers, revenue_lost: one row (or one per group). ``attrs`` holds the
@@ -143,7 +147,8 @@ def revenue_at_risk(wh, filters, *, cutoff: float = RISK_CUTOFF, by=None) -> pd.
     try:
         model = snapshot_churn_model(customers)
     except ValueError as why:
-        raise MetricUnavailable(f"no churn model on this selection: {why}") from None
+        raise MetricUnavailable(tr("no churn model on this selection: {why}").format(
+            why=why)) from None
     risk = model.scores["p_churn"].reindex(customers["customer_id"]).to_numpy()
     churned = customers["churned"].astype(bool).to_numpy()
     revenue = customers["monthly_revenue"].astype(float).fillna(0.0).to_numpy()
@@ -169,17 +174,18 @@ def _scored(wh, filters: Filters):
     try:
         return customers, snapshot_churn_model(customers)
     except ValueError as why:
-        raise MetricUnavailable(f"no churn model on this selection: {why}") from None
+        raise MetricUnavailable(tr("no churn model on this selection: {why}").format(
+            why=why)) from None
 
 
 @metric(name="churn_drivers", returns="frame",
-        title="What goes with churn (customer snapshot model)", unit="coefficient",
-        grain="feature", needs=("customers.churned",),
-        formula="the coefficients of the churn risk model (logistic regression on the "
-                "customers' attributes, standardized features: the change in log-odds of "
-                "churn per standard deviation, or for a category against the rest), "
-                "strongest first; how well it ranks: out-of-fold ROC AUC with its 95% "
-                "interval (Hanley–McNeil)")
+        title=N_("What goes with churn (customer snapshot model)"), unit=N_("coefficient"),
+        grain=N_("feature"), needs=("customers.churned",),
+        formula=N_("the coefficients of the churn risk model (logistic regression on the "
+                   "customers' attributes, standardized features: the change in log-odds of "
+                   "churn per standard deviation, or for a category against the rest), "
+                   "strongest first; how well it ranks: out-of-fold ROC AUC with its 95% "
+                   "interval (Hanley–McNeil)"))
 def churn_drivers(wh, filters, *, top: int = 8) -> pd.DataFrame:
     """feature, coefficient, odds_ratio: the ``top`` strongest; ``attrs`` holds ``auc``,
     ``auc_ci_low``, ``auc_ci_high``, ``n``, ``n_churned`` and ``left_out`` (column ->
@@ -194,11 +200,11 @@ def churn_drivers(wh, filters, *, top: int = 8) -> pd.DataFrame:
 
 
 @metric(name="at_risk_list", returns="frame",
-        title="Active customers most at risk (customer snapshot)", unit="probability",
-        grain="customer", needs=("customers.churned",),
-        formula="active customers (churned false) with the highest out-of-fold churn risk "
-                "of the snapshot model, those above the cut-off (default 0.5), highest "
-                "first, with their monthly revenue")
+        title=N_("Active customers most at risk (customer snapshot)"),
+        unit=N_("probability"), grain=N_("customer"), needs=("customers.churned",),
+        formula=N_("active customers (churned false) with the highest out-of-fold churn risk "
+                   "of the snapshot model, those above the cut-off (default 0.5), highest "
+                   "first, with their monthly revenue"))
 def at_risk_list(wh, filters, *, cutoff: float = RISK_CUTOFF, top: int = 20) -> pd.DataFrame:
     """customer_id, p_churn, monthly_revenue: the ``top`` active customers above
     ``cutoff``, riskiest first; ``attrs["at_risk"]`` counts all above it."""
@@ -212,20 +218,20 @@ def at_risk_list(wh, filters, *, cutoff: float = RISK_CUTOFF, top: int = 20) -> 
 
 # -- win-back ------------------------------------------------------------------------------
 @metric(name="winback_candidates", returns="frame",
-        title="Win-back candidates by churn reason (customer snapshot)", unit="count",
-        grain="churn reason", needs=("customers.churned", "customers.churn_reason"),
-        formula="churned customers by churn_reason: those whose reason can be won back are "
-                "the candidates; reasons that cannot (default: deceased, moved away, "
-                "business closed; compared case-insensitively) are counted and left out; "
-                "churned customers without a reason are counted apart; monthly_revenue = "
-                "sum of their monthly_revenue when they left")
+        title=N_("Win-back candidates by churn reason (customer snapshot)"), unit=N_("count"),
+        grain=N_("churn reason"), needs=("customers.churned", "customers.churn_reason"),
+        formula=N_("churned customers by churn_reason: those whose reason can be won back are "
+                   "the candidates; reasons that cannot (default: deceased, moved away, "
+                   "business closed; compared case-insensitively) are counted and left out; "
+                   "churned customers without a reason are counted apart; monthly_revenue = "
+                   "sum of their monthly_revenue when they left"))
 def winback_candidates(wh, filters, *, not_winnable=NOT_WINNABLE) -> pd.DataFrame:
     """kind ("can be won back", "cannot be won back", "no reason given"), churn_reason,
     customers, monthly_revenue: one row per reason, candidates first (most customers
     first), and always one "no reason given" row (churn_reason missing)."""
     rules = _reason_rules(not_winnable)
     if not execute(wh.table("customers").churn_reason.notnull().any()):
-        raise MetricUnavailable("needs churn reasons: customers.churn_reason is empty")
+        raise MetricUnavailable(N_("needs churn reasons: customers.churn_reason is empty"))
     t = _flagged(wh, filters)
     t = t.filter(t.churned)
     reason = t.churn_reason.strip()

@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
+from crmkit.i18n import N_, tr
+
 DAYS_PER_UNIT = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
 SUMMARY_COLUMNS = ["frequency", "recency", "T", "monetary_value"]
 
@@ -202,7 +204,9 @@ def _fit(with_gradient, start: np.ndarray, n: int):
         )
     candidates = [r for r in (settled, quick) if np.isfinite(r.fun) and np.all(np.isfinite(r.x))]
     if not candidates:
-        raise RuntimeError("The likelihood maximisation did not converge to finite values.")
+        # A report shows this reason (predicted CLV not available): marked for translation.
+        raise RuntimeError(N_("The likelihood maximisation did not converge to finite "
+                              "values."))
     return min(candidates, key=lambda r: r.fun)
 
 
@@ -287,7 +291,8 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> dict:
     """
     repeat = _repeat_customers(summary)
     if len(repeat) < 2:
-        raise ValueError("Gamma-Gamma needs at least two repeat customers with positive spend.")
+        raise ValueError(N_("Gamma-Gamma needs at least two repeat customers with positive "
+                            "spend."))
     x = repeat["frequency"].to_numpy(dtype=float)
     m = repeat["monetary_value"].to_numpy(dtype=float)
     xs, at = _frequencies(x)
@@ -325,7 +330,9 @@ def expected_spend(params: Mapping, summary: pd.DataFrame) -> pd.Series:
     _require_columns(summary, ["frequency", "monetary_value"], "summary")
     p, q, gamma = params["p"], params["q"], params["gamma"]
     if q <= 1:
-        raise ValueError(f"expected_spend needs q > 1 (got q={q:.3g}): mean spend is infinite.")
+        # A report shows this reason: written in the active language (crmkit.i18n).
+        raise ValueError(tr("expected_spend needs q > 1 (got q={q}): mean spend is "
+                            "infinite.").format(q=f"{q:.3g}"))
     x = summary["frequency"].to_numpy(dtype=float)
     m = summary["monetary_value"].to_numpy(dtype=float)
     values = (gamma + x * m) * p / (p * x + q - 1)

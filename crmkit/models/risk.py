@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from crmkit.i18n import N_, tr
 from crmkit.models.clv import (
     _require_columns,
     _unit_days,
@@ -42,6 +43,19 @@ from crmkit.models.clv import (
     probability_alive,
     rfm_summary,
 )
+
+# How the features of :func:`churn_features` read in a report, in the reader's language
+# (crmkit.i18n); any other feature reads as its column, with spaces for underscores.
+FEATURE_LABELS = {"tenure_months": N_("tenure months"),
+                  "monthly_revenue": N_("monthly revenue"), "complaints": N_("complaints"),
+                  "csat": N_("csat")}
+
+
+def feature_label(feature: str) -> str:
+    """A model feature named for a reader: "tenure months" / 在网时长（月）."""
+    label = FEATURE_LABELS.get(feature)
+    return tr(label) if label is not None else str(feature).replace("_", " ")
+
 
 RISK_COLUMNS = [
     "p_alive", "expected_purchases", "last_order_date", "days_since_last_order",
@@ -199,8 +213,9 @@ def contractual_churn_risk(
     y = features[target_col].astype(bool).to_numpy()
     churners, stayers = int(y.sum()), int((~y).sum())
     if churners == 0 or stayers == 0:
-        raise ValueError(f"`{target_col}` needs both churned and active customers; "
-                         f"found {churners} churned and {stayers} active.")
+        raise ValueError(tr("`{column}` needs both churned and active customers; found "
+                            "{churners} churned and {stayers} active.").format(
+            column=target_col, churners=churners, stayers=stayers))
     X = features[feature_cols].astype(float).to_numpy()
 
     def pipeline():

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from crmkit.i18n import N_
 from crmkit.models.clv import _require_columns
 
 SCORE_BINS = 5  # quintile scores 1..5
@@ -21,18 +22,20 @@ SCORE_BINS = 5  # quintile scores 1..5
 # Each segment maps to inclusive (low, high) ranges of R and F; together they must cover
 # every one of the 25 cells exactly once. This is the widely used 10-segment grid with
 # its "Hibernating" corner split in two: R = 1 is "Lost", R = 2 stays "Hibernating".
+# The names are the segments' values in every language (logic compares them); N_ marks
+# them for the catalogs, and a report shows ``tr(name)`` (crmkit.i18n).
 RFM_SEGMENTS: dict[str, dict[str, tuple[int, int]]] = {
-    "Champions": {"R": (5, 5), "F": (4, 5)},
-    "Loyal customers": {"R": (3, 4), "F": (4, 5)},
-    "Potential loyalists": {"R": (4, 5), "F": (2, 3)},
-    "New customers": {"R": (5, 5), "F": (1, 1)},
-    "Promising": {"R": (4, 4), "F": (1, 1)},
-    "Need attention": {"R": (3, 3), "F": (3, 3)},
-    "About to sleep": {"R": (3, 3), "F": (1, 2)},
-    "Cannot lose them": {"R": (1, 2), "F": (5, 5)},
-    "At risk": {"R": (1, 2), "F": (3, 4)},
-    "Hibernating": {"R": (2, 2), "F": (1, 2)},
-    "Lost": {"R": (1, 1), "F": (1, 2)},
+    N_("Champions"): {"R": (5, 5), "F": (4, 5)},
+    N_("Loyal customers"): {"R": (3, 4), "F": (4, 5)},
+    N_("Potential loyalists"): {"R": (4, 5), "F": (2, 3)},
+    N_("New customers"): {"R": (5, 5), "F": (1, 1)},
+    N_("Promising"): {"R": (4, 4), "F": (1, 1)},
+    N_("Need attention"): {"R": (3, 3), "F": (3, 3)},
+    N_("About to sleep"): {"R": (3, 3), "F": (1, 2)},
+    N_("Cannot lose them"): {"R": (1, 2), "F": (5, 5)},
+    N_("At risk"): {"R": (1, 2), "F": (3, 4)},
+    N_("Hibernating"): {"R": (2, 2), "F": (1, 2)},
+    N_("Lost"): {"R": (1, 1), "F": (1, 2)},
 }
 
 

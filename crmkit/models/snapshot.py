@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from crmkit.i18n import N_, tr
 from crmkit.models.clv import _require_columns
 
 # Months of tenure at which the retained share is read.
@@ -41,9 +42,17 @@ CV_FOLDS = 5
 # the warehouse's bookkeeping.
 NOT_FEATURES = ("customer_id", "name", "email", "status", "churned", "churn_date",
                 "churn_reason", "signup_date", "tenure_days", "source_row", "flags")
-# How a column reads in a driver's name; other columns read with spaces for underscores.
-FEATURE_LABELS = {"tenure_months": "tenure in months"}
-MISSING_LEVEL = "(not given)"
+# How a column reads in a driver's name, in the reader's language (crmkit's own columns);
+# other columns (the data's attributes) read as they are, with spaces for underscores.
+FEATURE_LABELS = {"tenure_months": N_("tenure in months"),
+                  "monthly_revenue": N_("monthly revenue"), "segment": N_("segment"),
+                  "region": N_("region"), "country": N_("country"),
+                  "acquisition_channel": N_("acquisition channel"),
+                  "acquisition_cost": N_("acquisition cost"), "owner": N_("owner"),
+                  "satisfaction": N_("satisfaction")}
+MISSING_LEVEL = N_("(not given)")
+# Levels a driver's name shows in the reader's language: a missing value, true / false.
+LEVEL_LABELS = {MISSING_LEVEL: MISSING_LEVEL, "True": N_("True"), "False": N_("False")}
 
 Z95 = 1.959963984540054
 
@@ -259,14 +268,15 @@ def snapshot_churn_model(
         left_out = {c: "not chosen" for c in data.columns if c not in used}
     _require_columns(data, [*categorical, *numeric], "customers")
     if not categorical and not numeric:
-        raise ValueError("`customers` has no column to fit a churn model on; "
-                         f"left out: {left_out}")
+        raise ValueError(tr("`customers` has no column to fit a churn model on; left out: "
+                            "{left_out}").format(left_out=left_out))
     y = data[churned_col].astype(bool).to_numpy()
     churners, stayers = int(y.sum()), int((~y).sum())
     folds = min(cv_folds, churners, stayers)
     if folds < 2:
-        raise ValueError(f"a churn model needs at least 2 churned and 2 active customers "
-                         f"to validate; found {churners} churned and {stayers} active")
+        raise ValueError(tr("a churn model needs at least 2 churned and 2 active customers "
+                            "to validate; found {churners} churned and {stayers} active")
+                         .format(churners=churners, stayers=stayers))
 
     X = _design(data, categorical, numeric)
     transformers = []
@@ -317,7 +327,15 @@ def _design(data: pd.DataFrame, categorical, numeric) -> pd.DataFrame:
 
 
 def _label(col: str) -> str:
-    return FEATURE_LABELS.get(col, col.replace("_", " "))
+    """A column in a driver's name, in the active language (crmkit.i18n)."""
+    label = FEATURE_LABELS.get(col)
+    return tr(label) if label is not None else col.replace("_", " ")
+
+
+def _level(level) -> str:
+    """A category in a driver's name: the data's own value, or a made-up one in words."""
+    label = LEVEL_LABELS.get(level) if isinstance(level, str) else None
+    return tr(label) if label is not None else level
 
 
 def _drivers(model, categorical, numeric) -> pd.DataFrame:
@@ -328,12 +346,12 @@ def _drivers(model, categorical, numeric) -> pd.DataFrame:
         imputer = transformer.named_transformers_["numeric"][0]
         rows += [(_label(c), c, None) for c in numeric]
         if imputer.indicator_ is not None:
-            rows += [(f"{_label(numeric[i])} not given", numeric[i], MISSING_LEVEL)
-                     for i in imputer.indicator_.features_]
+            rows += [(tr("{feature} not given").format(feature=_label(numeric[i])),
+                      numeric[i], MISSING_LEVEL) for i in imputer.indicator_.features_]
     if categorical:
         encoder = transformer.named_transformers_["categorical"][0]
         for col, levels, dropped in zip(categorical, encoder.categories_, encoder.drop_idx_):
-            rows += [(f"{_label(col)} = {level}", col, level)
+            rows += [(f"{_label(col)} = {_level(level)}", col, level)
                      for i, level in enumerate(levels) if dropped is None or i != dropped]
     coefficients = model[-1].coef_[0]
     drivers = pd.DataFrame(rows, columns=["feature", "column", "level"])

@@ -10,6 +10,9 @@ repeated names give every combination. A list parameter takes ``a,b,c`` in one v
 The parameters that name the data (``source``, ``config``, ``warehouse``) choose it as
 the options do: see :func:`choose_data`. Nothing the command prints carries a
 credential of the command line (:func:`crmkit.secrets.command_secrets`).
+
+What the command prints (progress, the summary, errors) is in the render's language:
+``--param language=zh`` (or ``lang``) prints Chinese (crmkit.report.language).
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ import sys
 import time
 from pathlib import Path
 
+from crmkit import i18n
 from crmkit.exceptions import ConfigError, CrmkitError, ParameterError, RenderError
+from crmkit.i18n import tr
 from crmkit.secrets import command_secrets, redact_url, scrub, unencoded_at
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -66,15 +71,36 @@ def add_render_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    """Run ``crmkit render``; 0 on success, 1 when a report failed, 2 for bad input."""
-    try:
-        return _run(args)
-    except RenderError as err:
-        print(f"crmkit render: error: {scrub(str(err), command_secrets(args))}", file=sys.stderr)
-        return 1
-    except CrmkitError as err:
-        print(f"crmkit render: error: {scrub(str(err), command_secrets(args))}", file=sys.stderr)
-        return 2
+    """Run ``crmkit render``; 0 on success, 1 when a report failed, 2 for bad input.
+    Everything it prints is in the render's language (``--param language=``)."""
+    with i18n.using(_language(args)):
+        try:
+            return _run(args)
+        except RenderError as err:
+            _print_error(err, args)
+            return 1
+        except CrmkitError as err:
+            _print_error(err, args)
+            return 2
+
+
+def _language(args: argparse.Namespace) -> i18n.Setting:
+    """The language the ``--param language=`` (or ``lang=``) of the command names;
+    English when none does (a language without a catalog is reported by the parameter
+    check, in English)."""
+    from crmkit.report.language import lenient_language
+
+    given = {}
+    for item in getattr(args, "param", None) or []:
+        name, sep, value = item.partition("=")
+        if sep and name.strip() not in given:
+            given[name.strip()] = value
+    return lenient_language(given)
+
+
+def _print_error(err: Exception, args: argparse.Namespace) -> None:
+    message = scrub(str(err), command_secrets(args))
+    print(tr("crmkit render: error: {message}").format(message=message), file=sys.stderr)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -90,7 +116,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.list:
         return _list_reports(args.reports, notebooks)
     if args.jobs is not None and args.jobs < 1:
-        raise ParameterError(f"--jobs must be at least 1, got {args.jobs}")
+        raise ParameterError(tr("--jobs must be at least 1, got {jobs}").format(jobs=args.jobs))
     param_sets = parse_params(args.param)
     began = time.perf_counter()
 
@@ -98,14 +124,15 @@ def _run(args: argparse.Namespace) -> int:
     check_parameters(args.reports or None, param_sets, notebooks_dir=notebooks)  # before ingest
     (kind, named, given), param_sets = choose_data(args, param_sets)
     if args.preset and kind != "source":
-        raise ConfigError("--preset reads a --source folder (a CRM's export); with a config, "
-                          "write `preset:` in it")
+        raise ConfigError(tr("--preset reads a --source folder (a CRM's export); with a "
+                             "config, write `preset:` in it"))
     takes_data = _takes_warehouse(names, notebooks)
     if kind and not takes_data:
-        raise ParameterError(
-            f"{given} names the data, but no report here ({', '.join(names)}) declares a "
-            "`warehouse` parameter to receive it, so its numbers would come from elsewhere; "
-            "render reports that take the data, or leave the data out")
+        raise ParameterError(tr(
+            "{given} names the data, but no report here ({reports}) declares a `warehouse` "
+            "parameter to receive it, so its numbers would come from elsewhere; render "
+            "reports that take the data, or leave the data out").format(
+                given=given, reports=", ".join(names)))
     warehouse, source_text = ingested_warehouse(named) if kind == "warehouse" else (None, None)
     check_output_folder(args.out, keep=False)  # before the ingest: a wrong --out stops at once
     context, checksum = {}, None
@@ -122,17 +149,20 @@ def _run(args: argparse.Namespace) -> int:
         check_against_data(warehouse, param_sets)  # before anything is written
         not_applicable = reports_not_fed(warehouse, names)
         for name, why in not_applicable.items():
-            print(f"  {name}: not applicable to this data ({why})", flush=True)
+            print("  " + tr("{name}: not applicable to this data ({why})").format(
+                name=name, why=tr(why)), flush=True)
 
-    print(f"Rendering {len(names) - len(not_applicable)} report(s) into {args.out}/",
-          flush=True)
+    print(tr("Rendering {n} report(s) into {folder}/").format(
+        n=len(names) - len(not_applicable), folder=args.out), flush=True)
     results = render(args.reports or None, params=param_sets, out_dir=args.out, jobs=args.jobs,
                      notebooks_dir=notebooks, progress=print_progress, data_checksum=checksum,
                      source=source_text, context=context, force=args.force, timeout=args.timeout,
                      not_applicable=not_applicable)
     fresh = sum(not r.cached for r in results)
-    print(f"{fresh} rendered, {len(results) - fresh} up to date, in "
-          f"{time.perf_counter() - began:.1f} s; index: {Path(args.out) / 'index.html'}")
+    print(tr("{fresh} rendered, {cached} up to date, in {seconds} s; index: {index}").format(
+        fresh=fresh, cached=len(results) - fresh,
+        seconds=i18n.number(time.perf_counter() - began, 1),
+        index=Path(args.out) / "index.html"))
     return 0
 
 
@@ -143,7 +173,8 @@ def parse_params(items: list[str]) -> list[dict[str, str]]:
         name, sep, value = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise ParameterError(f"--param {item!r}: expected NAME=VALUE, e.g. --param start=2025-01-01")
+            raise ParameterError(tr("--param {item}: expected NAME=VALUE, e.g. --param "
+                                    "start=2025-01-01").format(item=repr(item)))
         if value not in values.setdefault(name, []):
             values[name].append(value)
     names = list(values)
@@ -176,19 +207,22 @@ def choose_data(args: argparse.Namespace, param_sets: list[dict[str, str]]
     for kind in DATA_PARAMETERS:
         values = list(dict.fromkeys(p[kind] for p in param_sets if kind in p))
         if len(values) > 1:
-            raise ParameterError(
-                f"--param {kind} is given {len(values)} values "
-                f"({', '.join(redact_url(v) or repr(v) for v in values)}); one run reads one "
-                f"data set: run crmkit render once per {kind}")
+            raise ParameterError(tr(
+                "--param {name} is given {n} values ({values}); one run reads one data set: "
+                "run crmkit render once per {name}").format(
+                    name=kind, n=len(values),
+                    values=", ".join(redact_url(v) or repr(v) for v in values)))
         if values and values[0]:
             named.append((kind, values[0], f"--param {kind}={redact_url(values[0])}"))
     if len({(kind, value) for kind, value, _ in named}) > 1:
-        raise ParameterError(f"{' and '.join(g for *_, g in named)} name different data; "
-                             "name the data once (--source PATH, or --config FILE)")
+        raise ParameterError(tr("{given} name different data; name the data once (--source "
+                                "PATH, or --config FILE)").format(
+            given=i18n.list_text(g for *_, g in named)))
     kind, value, given = named[0] if named else (None, None, "")
     if value and unencoded_at(value):
-        raise ConfigError(f"{given}: the password holds a bare '@', which PostgreSQL takes "
-                          "for the end of the password; write each '@' in it as %40")
+        raise ConfigError(tr("{given}: the password holds a bare '@', which PostgreSQL takes "
+                             "for the end of the password; write each '@' in it as %40").format(
+                                 given=given))
     stripped = []
     for params in param_sets:
         rest = {k: v for k, v in params.items() if k not in DATA_PARAMETERS}
@@ -204,10 +238,10 @@ def ingested_warehouse(folder: str) -> tuple[Path, str]:
     try:
         audit = json.loads((path / "audit.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise ParameterError(
-            f"--param warehouse={folder}: no ingested warehouse there (no readable "
-            f"audit.json); ingest it first (crmkit ingest --source DATA --warehouse {folder}) "
-            "or name the data with --source") from None
+        raise ParameterError(tr(
+            "--param warehouse={folder}: no ingested warehouse there (no readable audit.json); "
+            "ingest it first (crmkit ingest --source DATA --warehouse {folder}) or name the "
+            "data with --source").format(folder=folder)) from None
     source = str(audit.get("source") or path.resolve())
     return path, redact_url(source if "://" in source else _shown_path(Path(source)))
 
@@ -232,7 +266,8 @@ def _warehouse(config: str | None, source: str | None, preset: str | None = None
     secrets = command_secrets(argparse.Namespace(source=source, config=config))
     return Path(ensure_warehouse(
         config=config, source=source, preset=preset,
-        progress=lambda message: print(f"  ingest: {scrub(message, secrets)}", flush=True)))
+        progress=lambda message: print("  " + tr("ingest: {message}").format(
+            message=scrub(message, secrets)), flush=True)))
 
 
 def check_against_data(warehouse: str | Path, param_sets: list[dict[str, str]]) -> None:
@@ -314,17 +349,23 @@ def _shown_path(path: Path) -> str:
 
 
 def print_progress(event) -> None:
-    """One line per event: ``[2/4] churn … done in 6.1 s``."""
+    """One line per event, in the active language: ``[2/4] churn … done in 6.1 s``."""
     count = f"[{event.done}/{event.total}]"
+    seconds = i18n.number(event.elapsed or 0, 1)
     if event.kind == "started":
-        note = f" (does not take: {', '.join(event.ignored)})" if event.ignored else ""
-        line = f"{' ' * len(count)} {event.name} … started{note}"
+        count = " " * len(count)
+        line = (tr("{count} {name} … started (does not take: {parameters})").format(
+                    count=count, name=event.name, parameters=", ".join(event.ignored))
+                if event.ignored else
+                tr("{count} {name} … started").format(count=count, name=event.name))
     elif event.kind == "cached":
-        line = f"{count} {event.name} … up to date"
+        line = tr("{count} {name} … up to date").format(count=count, name=event.name)
     elif event.kind == "finished":
-        line = f"{count} {event.name} … done in {event.elapsed:.1f} s"
+        line = tr("{count} {name} … done in {seconds} s").format(
+            count=count, name=event.name, seconds=seconds)
     else:
-        line = f"{count} {event.name} … FAILED after {event.elapsed:.1f} s: {event.message}"
+        line = tr("{count} {name} … FAILED after {seconds} s: {message}").format(
+            count=count, name=event.name, seconds=seconds, message=event.message)
     print(line, flush=True)
 
 
@@ -335,7 +376,8 @@ def _list_reports(names: list[str], folder: Path) -> int:
     for name in names or available_reports(folder):
         path = folder / f"{name}.ipynb"
         if not path.exists():
-            raise ConfigError(f"unknown report {name!r}; available: {', '.join(available_reports(folder))}")
+            raise ConfigError(tr("unknown report {name}; available: {reports}").format(
+                name=repr(name), reports=", ".join(available_reports(folder))))
         print(name)
         for spec in read_parameters(path).values():
             print(f"    --param {spec.describe()}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import re
 import threading
+import unicodedata
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -39,8 +40,15 @@ class ReportPreprocessor(Preprocessor):
     Drops stderr streams (warnings, logging, progress bars), error outputs, JavaScript
     and widget outputs, papermill's error markers, cells tagged ``remove-cell`` and outputs
     of cells tagged ``remove-output``; then code cells left with no output (the
-    parameters, imports). With ``resources["crmkit"]["title_from_heading"]`` the first
-    markdown cell's leading ``# Title`` line is dropped: the header shows it.
+    parameters, imports). With ``resources["crmkit"]["title_from_heading"]`` the leading
+    ``# Title`` line of the notebook's first text is dropped and the header shows it as
+    its title: the first markdown cell, or the first Markdown output (a report notebook's
+    ``report.text(...)`` cell, which writes it in the report's language).
+
+    In a page not in English, ``**bold**`` and ``*italic*`` that CommonMark would leave
+    open around Chinese text are closed: it does not close ``**流失定义：**客户`` (a
+    delimiter between full-width punctuation and a letter is not "flanking"), so the
+    asterisks would show; the punctuation moves outside, ``**流失定义**：客户``.
     """
 
     def preprocess(self, nb, resources):
@@ -56,9 +64,66 @@ class ReportPreprocessor(Preprocessor):
             cells.append(cell)
         nb.cells = cells
         nb.metadata.pop("widgets", None)
-        if resources.get("crmkit", {}).get("title_from_heading"):
-            _drop_title_heading(nb)
+        header = resources.get("crmkit", {})
+        if not str(header.get("language") or "en").lower().startswith("en"):
+            _cjk_emphasis(nb)
+        if header.get("title_from_heading"):
+            title = _drop_title_heading(nb)
+            if title:
+                header["title"] = title
         return nb, resources
+
+
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+_EMPHASIS = [re.compile(r"(?<![\\*])(\*\*)(?![\s*])([^\n]+?)(?<![\s\\*])\*\*(?!\*)"),
+             re.compile(r"(?<![\\*])(\*)(?![\s*])([^\n*]+?)(?<![\s\\*])\*(?!\*)")]
+
+
+def _punctuation(char: str) -> bool:
+    return bool(char) and unicodedata.category(char)[0] in "PS"
+
+
+def _loose(char: str) -> bool:
+    """Whether a delimiter next to ``char`` may open or close emphasis whatever the
+    other side holds: the text's edge, a space or punctuation."""
+    return not char or char.isspace() or _punctuation(char)
+
+
+def _cjk_markdown(markdown: str) -> str:
+    """Emphasis around Chinese text that CommonMark would leave open, closed: the
+    punctuation at its inner edge (``**流失定义：**客户``) moves outside the delimiters
+    (``**流失定义**：客户``), where a Chinese reader expects it too. Emphasis
+    CommonMark closes anyway is left as it is; an escaped ``\\*`` is no delimiter."""
+    if not _CJK.search(markdown):
+        return markdown
+
+    def fix(match: re.Match) -> str:
+        marks, inner = match.group(1), match.group(2)
+        before = match.string[match.start() - 1] if match.start() else ""
+        after = match.string[match.end()] if match.end() < len(match.string) else ""
+        # One character out is enough: the delimiter then has punctuation on its outer
+        # side, and (）：) keeps its closing bracket with the text it closes.
+        lead = trail = ""
+        if not _loose(before) and len(inner) > 1 and _punctuation(inner[0]):
+            lead, inner = inner[0], inner[1:]
+        if not _loose(after) and len(inner) > 1 and _punctuation(inner[-1]):
+            trail, inner = inner[-1], inner[:-1]
+        return f"{lead}{marks}{inner}{marks}{trail}"
+
+    for pattern in _EMPHASIS:
+        markdown = pattern.sub(fix, markdown)
+    return markdown
+
+
+def _cjk_emphasis(nb) -> None:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = _cjk_markdown(cell.source)
+        for output in cell.get("outputs", []):
+            text = output.get("data", {}).get("text/markdown")
+            if text is not None:
+                text = "".join(text) if isinstance(text, list) else text
+                output.data["text/markdown"] = _cjk_markdown(text)
 
 
 def _report_outputs(outputs):
@@ -78,15 +143,43 @@ def _report_outputs(outputs):
     return kept
 
 
-def _drop_title_heading(nb) -> None:
+_TITLE_LINE = re.compile(r"#\s+(.+?)\s*#*\s*$")
+
+
+def _split_title(markdown: str) -> tuple[str | None, str]:
+    """(the ``# Title`` a markdown text starts with, the rest) or (None, the text)."""
+    lines = markdown.lstrip("\n").split("\n")
+    match = _TITLE_LINE.match(lines[0]) if lines else None
+    if not match:
+        return None, markdown
+    return match.group(1), "\n".join(lines[1:]).strip("\n")
+
+
+def _drop_title_heading(nb) -> str | None:
+    """Drop the ``# Title`` line the notebook's first text starts with (a markdown cell's
+    source, or a code cell's first Markdown output); return the title, or None."""
+    title = None
     for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
-        lines = cell.source.lstrip("\n").split("\n")
-        if lines and re.match(r"#\s", lines[0]):
-            cell.source = "\n".join(lines[1:]).strip("\n")
-        break
-    nb.cells = [c for c in nb.cells if not (c.cell_type == "markdown" and not c.source.strip())]
+        if cell.cell_type == "markdown":
+            title, cell.source = _split_title(cell.source)
+            break
+        text_outputs = [o for o in cell.get("outputs", []) if "text/markdown" in o.get("data", {})]
+        if cell.cell_type == "code" and text_outputs:
+            output = text_outputs[0]
+            markdown = output.data["text/markdown"]
+            markdown = "".join(markdown) if isinstance(markdown, list) else markdown
+            title, rest = _split_title(markdown)
+            if title is not None:
+                if rest.strip():
+                    output.data["text/markdown"] = rest
+                    output.data.pop("text/plain", None)  # the repr of the whole text
+                else:
+                    cell.outputs = [o for o in cell.outputs if o is not output]
+            break
+    nb.cells = [c for c in nb.cells
+                if not (c.cell_type == "markdown" and not c.source.strip())
+                and not (c.cell_type == "code" and not c.get("outputs"))]
+    return title
 
 
 # -- export --------------------------------------------------------------------------------
@@ -117,15 +210,17 @@ def export_html(nb, header: dict, *, folder: str | Path | None = None) -> str:
     """The report page for executed notebook ``nb``.
 
     ``header`` holds ``title``, ``kicker``, ``facts`` (label, value pairs), ``footer``,
-    ``language``, ``version``, ``title_from_heading``; all plain text, escaped here.
+    ``language`` (the page's ``lang``: en, zh-CN), ``version``, ``title_from_heading``
+    and ``contents`` (the table of contents' heading, "Contents" by default); all plain
+    text, escaped here.
     ``folder``: where the notebook lives, for images its markdown links to. Raises
     ValueError when the page would load anything (see check_self_contained).
     """
-    resources = {"crmkit": header}
+    resources = {"crmkit": dict(header)}
     if folder is not None:
         resources["metadata"] = {"path": str(folder)}
     body, _ = _exporter().from_notebook_node(nb, resources=resources)
-    page = add_toc(body)
+    page = add_toc(body, label=header.get("contents") or "Contents")
     problems = check_self_contained(page)
     if problems:
         raise ValueError("the report would load external content or run scripts: "
@@ -139,11 +234,12 @@ _HEADING = re.compile(r'<h([1-3]) id="([^"]*)">(.*?)</h\1>', re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 
 
-def add_toc(page: str, *, min_headings: int = 2) -> str:
+def add_toc(page: str, *, min_headings: int = 2, label: str = "Contents") -> str:
     """Fill the TOC placeholder from the page's h1-h3 headings (those with an id).
 
     Heading ids are made unique (nbconvert gives two "Summary" headings the same id) so
-    every entry jumps to its own heading. Fewer than ``min_headings``: no TOC.
+    every entry jumps to its own heading. Fewer than ``min_headings``: no TOC. ``label``:
+    its heading, in the report's language.
     """
     entries, seen = [], {}
 
@@ -169,7 +265,9 @@ def add_toc(page: str, *, min_headings: int = 2) -> str:
     items = "\n".join(
         f'<li class="crmkit-toc-{min(level - top + 2, 3)}"><a href="#{hid}">{html.escape(text)}</a></li>'
         for level, hid, text in entries)
-    toc = f'<nav class="crmkit-toc" aria-label="Contents">\n<h2>Contents</h2>\n<ol>\n{items}\n</ol>\n</nav>'
+    label = html.escape(label)
+    toc = (f'<nav class="crmkit-toc" aria-label="{label}">\n<h2>{label}</h2>\n<ol>\n{items}'
+           '\n</ol>\n</nav>')
     return head + toc + body
 
 

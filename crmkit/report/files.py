@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from crmkit.exceptions import ConfigError
+from crmkit.i18n import tr
 
 
 def write_atomic(path: str | Path, text: str) -> Path:
@@ -48,8 +49,8 @@ def check_writable_folder(folder: str | Path, *, subfolders: tuple[str, ...] = (
     """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"the output folder {folder} is a file, not a folder; name a "
-                          f"folder with {option} DIR")
+        raise ConfigError(tr("the output folder {folder} is a file, not a folder; name a "
+                             "folder with {option} DIR").format(folder=folder, option=option))
     # keep=False: folders made only to prove they can be made are removed again, so a
     # render that stops later (a parameter the data cannot take) leaves nothing behind.
     made = [] if keep else [p for p in [folder, *folder.parents] if not p.exists()]
@@ -73,15 +74,17 @@ def _check_writable(folder: Path, subfolders: tuple[str, ...], lock: str | None,
     except (FileExistsError, NotADirectoryError):
         blocker = next((p for p in [folder, *folder.parents] if p.exists() and not p.is_dir()),
                        folder)
-        raise ConfigError(f"cannot create the output folder {folder}: {blocker} is a file; "
-                          f"name a folder with {option} DIR") from None
+        raise ConfigError(tr("cannot create the output folder {folder}: {blocker} is a file; "
+                             "name a folder with {option} DIR").format(
+                                 folder=folder, blocker=blocker, option=option)) from None
     except OSError as err:
         parent = next((p for p in folder.parents if p.exists()), folder.parent)
         raise _unwritable(parent, err, option, creating=folder) from None
     for place in (folder, *(folder / s for s in subfolders)):
         if place.exists() and not place.is_dir():
-            raise ConfigError(f"{place} is a file where crmkit keeps a folder of notebooks; "
-                              f"move it away, or name another folder with {option} DIR")
+            raise ConfigError(tr("{place} is a file where crmkit keeps a folder of notebooks; "
+                                 "move it away, or name another folder with {option} DIR").format(
+                                     place=place, option=option))
         if not place.is_dir():
             continue
         try:
@@ -96,12 +99,17 @@ def _check_writable(folder: Path, subfolders: tuple[str, ...], lock: str | None,
 
 def _unwritable(place: Path, err: OSError, option: str, *, creating: Path | None = None
                 ) -> ConfigError:
-    why = "a read-only file system" if err.errno == errno.EROFS else (
-        "permission denied" if isinstance(err, PermissionError) else err.strerror or str(err))
-    what = f"cannot create the output folder {creating}: " if creating else ""
-    fix = (f"name a folder on a writable disk with {option} DIR" if err.errno == errno.EROFS
-           else f"make it writable (chmod u+w {place}) or name another folder with {option} DIR")
-    return ConfigError(f"{what}the folder {place} cannot be written ({why}); {fix}")
+    why = tr("a read-only file system") if err.errno == errno.EROFS else (
+        tr("permission denied") if isinstance(err, PermissionError)
+        else err.strerror or str(err))
+    fix = (tr("name a folder on a writable disk with {option} DIR")
+           if err.errno == errno.EROFS else
+           tr("make it writable (chmod u+w {place}) or name another folder with {option} DIR")
+           ).format(option=option, place=place)
+    text = (tr("cannot create the output folder {folder}: the folder {place} cannot be "
+               "written ({why}); {fix}") if creating else
+            tr("the folder {place} cannot be written ({why}); {fix}"))
+    return ConfigError(text.format(folder=creating, place=place, why=why, fix=fix))
 
 
 def _open_lock(path: Path, option: str = "--out"):
@@ -110,17 +118,19 @@ def _open_lock(path: Path, option: str = "--out"):
     try:
         return open(path, "a+")
     except IsADirectoryError:
-        raise ConfigError(f"{path} is a folder, where crmkit keeps its lock file; remove "
-                          f"it, or name another folder with {option} DIR") from None
+        raise ConfigError(tr("{path} is a folder, where crmkit keeps its lock file; remove "
+                             "it, or name another folder with {option} DIR").format(
+                                 path=path, option=option)) from None
     except PermissionError as err:
         if not path.exists():
             raise _unwritable(path.parent, err, option) from None
         try:
             return open(path)
         except OSError:
-            raise ConfigError(f"cannot open the lock file {path} (permission denied): "
-                              f"remove it (rm {path}) or give your user access to it, or "
-                              f"name another folder with {option} DIR") from None
+            raise ConfigError(tr("cannot open the lock file {path} (permission denied): "
+                                 "remove it (rm {path}) or give your user access to it, or "
+                                 "name another folder with {option} DIR").format(
+                                     path=path, option=option)) from None
     except OSError as err:
         raise _unwritable(path.parent, err, option) from None
 

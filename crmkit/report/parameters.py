@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from crmkit.exceptions import ParameterError
+from crmkit.i18n import N_, tr
 from crmkit.secrets import REDACTED, SECRET_NAME, has_secret, redact_url, url_secrets
 
 TYPES = ("str", "int", "float", "bool", "date", "list")
@@ -110,7 +111,8 @@ def read_parameters(notebook: str | Path | dict) -> dict[str, ParameterSpec]:
     try:
         tree = ast.parse(source)
     except SyntaxError as err:
-        raise ParameterError(f"the parameters cell does not parse: line {err.lineno}: {err.msg}") from None
+        raise ParameterError(tr("the parameters cell does not parse: line {line}: {error}").format(
+            line=err.lineno, error=err.msg)) from None
     comments = _line_comments(source)
     lines = source.splitlines()
     specs: dict[str, ParameterSpec] = {}
@@ -187,10 +189,12 @@ def _annotation_type(annotation: ast.AST | None, default: Any, name: str) -> tup
     kind = {"List": "list", "datetime.date": "date"}.get(kind, kind)
     if kind not in TYPES:
         raise ParameterError(
-            f"parameter {name!r} is annotated {ast.unparse(annotation)!r}; "
-            f"use one of: {', '.join(TYPES)}")
+            tr("parameter {name} is annotated {annotation}; use one of: {types}").format(
+                name=repr(name), annotation=repr(ast.unparse(annotation)),
+                types=", ".join(TYPES)))
     if item_type not in ("str", "int", "float", "bool", "date"):
-        raise ParameterError(f"parameter {name!r}: list elements must be str, int, float, bool or date")
+        raise ParameterError(tr("parameter {name}: list elements must be str, int, float, bool "
+                                "or date").format(name=repr(name)))
     if kind == "list" and _item_type_of(default) != "str" and item_type == "str" \
             and not isinstance(annotation, ast.Subscript):
         item_type = _item_type_of(default)
@@ -231,26 +235,36 @@ def validate(specs: dict[str, ParameterSpec], raw: dict[str, Any], *, report: st
     is valid: the declared names for an unknown one, the expected format for a bad value,
     and the pair when ``end`` comes before ``start``.
     """
-    where = f" of report {report!r}" if report else ""
     typed: dict[str, Any] = {}
     for name, value in raw.items():
         spec = specs.get(name)
         if spec is None:
-            raise ParameterError(
-                f"unknown parameter {name!r}{where}; valid parameters: {_valid_list(specs)}")
-        typed[name] = convert(spec, value, where=where)
-    _check_period(specs, typed, where)
+            text = (tr("unknown parameter {name} of report {report}; valid parameters: {valid}")
+                    if report else tr("unknown parameter {name}; valid parameters: {valid}"))
+            raise ParameterError(text.format(name=repr(name), report=repr(report),
+                                             valid=_valid_list(specs)))
+        typed[name] = convert(spec, value, report=report)
+    _check_period(specs, typed, report)
     return typed
 
 
 def _valid_list(specs: dict[str, ParameterSpec]) -> str:
     if not specs:
-        return "none (the notebook has no cell tagged 'parameters')"
+        return tr("none (the notebook has no cell tagged 'parameters')")
     return "; ".join(spec.describe() for spec in specs.values())
 
 
-def convert(spec: ParameterSpec, value: Any, *, where: str = "") -> Any:
-    """One value for ``spec``; see :func:`validate`."""
+def _bad(spec: ParameterSpec, report: str | None, problem: str, **values: Any) -> ParameterError:
+    """``parameter 'start' of report 'churn': <problem>``: ``problem`` a message (its
+    translation is looked up here) with ``values`` for its placeholders."""
+    where = (tr("parameter {name} of report {report}") if report
+             else tr("parameter {name}")).format(name=repr(spec.name), report=repr(report))
+    return ParameterError(tr("{parameter}: {problem}").format(
+        parameter=where, problem=tr(problem).format(**values)))
+
+
+def convert(spec: ParameterSpec, value: Any, *, report: str | None = None) -> Any:
+    """One value for ``spec`` (of ``report``, named in an error); see :func:`validate`."""
     if spec.optional and (value is None or (isinstance(value, str) and value.strip().lower() in NONE)):
         return None
     if spec.type == "list":
@@ -260,21 +274,21 @@ def convert(spec: ParameterSpec, value: Any, *, where: str = "") -> Any:
                 try:
                     items = json.loads(text)
                 except json.JSONDecodeError:
-                    raise ParameterError(
-                        f"parameter {spec.name!r}{where}: {value!r} is not a JSON list; "
-                        "give comma-separated values (a,b,c) or a JSON list") from None
+                    raise _bad(spec, report, N_("{value} is not a JSON list; give "
+                                                "comma-separated values (a,b,c) or a JSON "
+                                                "list"), value=repr(value)) from None
             else:
                 items = [part.strip() for part in text.split(",") if part.strip()]
         elif isinstance(value, (list, tuple)):
             items = list(value)
         else:
-            raise ParameterError(f"parameter {spec.name!r}{where}: expected a list, got {value!r}")
+            raise _bad(spec, report, N_("expected a list, got {value}"), value=repr(value))
         item = ParameterSpec(spec.name, spec.item_type)
-        return [_scalar(item, v, where, is_date=spec.item_type == "date") for v in items]
-    return _scalar(spec, value, where, is_date=spec.is_date)
+        return [_scalar(item, v, report, is_date=spec.item_type == "date") for v in items]
+    return _scalar(spec, value, report, is_date=spec.is_date)
 
 
-def _scalar(spec: ParameterSpec, value: Any, where: str, *, is_date: bool) -> Any:
+def _scalar(spec: ParameterSpec, value: Any, report: str | None, *, is_date: bool) -> Any:
     kind = "date" if is_date else spec.type
     if kind == "date":
         if isinstance(value, dt.datetime):
@@ -284,9 +298,8 @@ def _scalar(spec: ParameterSpec, value: Any, where: str, *, is_date: bool) -> An
         try:
             return dt.date.fromisoformat(str(value).strip())
         except ValueError:
-            raise ParameterError(
-                f"parameter {spec.name!r}{where}: expected a date as YYYY-MM-DD "
-                f"(e.g. 2025-01-31), got {value!r}") from None
+            raise _bad(spec, report, N_("expected a date as YYYY-MM-DD (e.g. 2025-01-31), got "
+                                        "{value}"), value=repr(value)) from None
     if kind == "bool":
         if isinstance(value, bool):
             return value
@@ -295,31 +308,31 @@ def _scalar(spec: ParameterSpec, value: Any, where: str, *, is_date: bool) -> An
             return True
         if text in FALSE:
             return False
-        raise ParameterError(
-            f"parameter {spec.name!r}{where}: expected true or false "
-            f"({', '.join(TRUE)} / {', '.join(FALSE)}), got {value!r}")
+        raise _bad(spec, report, N_("expected true or false ({true} / {false}), got {value}"),
+                   true=", ".join(TRUE), false=", ".join(FALSE), value=repr(value))
     if kind == "int":
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         try:
             return int(str(value).strip())
         except ValueError:
-            raise ParameterError(
-                f"parameter {spec.name!r}{where}: expected a whole number, got {value!r}") from None
+            raise _bad(spec, report, N_("expected a whole number, got {value}"),
+                       value=repr(value)) from None
     if kind == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
         try:
             return float(str(value).strip())
         except ValueError:
-            raise ParameterError(
-                f"parameter {spec.name!r}{where}: expected a number, got {value!r}") from None
+            raise _bad(spec, report, N_("expected a number, got {value}"),
+                       value=repr(value)) from None
     if not isinstance(value, str):
-        raise ParameterError(f"parameter {spec.name!r}{where}: expected text, got {value!r}")
+        raise _bad(spec, report, N_("expected text, got {value}"), value=repr(value))
     return value
 
 
-def _check_period(specs: dict[str, ParameterSpec], typed: dict[str, Any], where: str) -> None:
+def _check_period(specs: dict[str, ParameterSpec], typed: dict[str, Any],
+                  report: str | None) -> None:
     values = {name: typed.get(name, spec.default) for name, spec in specs.items()}
     start, end = values.get("start"), values.get("end")
     try:
@@ -328,7 +341,9 @@ def _check_period(specs: dict[str, ParameterSpec], typed: dict[str, Any], where:
     except ValueError:
         return
     if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
-        raise ParameterError(f"parameters{where}: end ({end}) is before start ({start})")
+        text = (tr("parameters of report {report}: end ({end}) is before start ({start})")
+                if report else tr("parameters: end ({end}) is before start ({start})"))
+        raise ParameterError(text.format(report=repr(report), end=end, start=start))
 
 
 # -- secrets -----------------------------------------------------------------------------

@@ -30,10 +30,16 @@ Decisions, in one place:
   heavy (papermill, nbconvert, nbformat) is imported unless something must run.
 - Execution is threaded: each thread drives one kernel (a separate process that does the
   work), so the GIL is not the limit; papermill is imported once for the batch.
+- Language (crmkit.report.language): each report's header, footer and table of contents
+  are in the report's ``language`` (or ``lang``) parameter, its title the ``# Title``
+  its own first text starts with (shown by ``report.text`` in that language); the
+  errors, progress and index page in the render's (the first language given, English by
+  default). The manifest keeps English texts and the dates, so any render's index reads it.
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import hashlib
 import json
@@ -46,10 +52,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from crmkit import __version__
+from crmkit import __version__, i18n
 from crmkit.exceptions import ConfigError, ParameterError, RenderError
+from crmkit.i18n import tr
 from crmkit.report.files import check_writable_folder, locked, write_atomic
 from crmkit.report.index import load_manifest, save_manifest, write_index
+from crmkit.report.language import (
+    LANGUAGE_PARAMETERS,
+    facts_list,
+    html_lang,
+    language_of,
+    period_text,
+    render_language,
+    time_text,
+)
 from crmkit.report.parameters import (
     ParameterSpec,
     cell_source,
@@ -115,9 +131,17 @@ class RenderFailure:
 
     @property
     def detail(self) -> str:
-        where = f" in cell {self.cell} ({self.cell_source!r})" if self.cell else ""
-        kept = f"; executed notebook: {self.notebook}" if self.notebook else ""
-        return f"{self.error}{where}{kept}"
+        """The error, where it happened and the notebook kept, in the active language."""
+        if self.cell and self.notebook:
+            text = tr("{error} in cell {cell} ({source}); executed notebook: {notebook}")
+        elif self.cell:
+            text = tr("{error} in cell {cell} ({source})")
+        elif self.notebook:
+            text = tr("{error}; executed notebook: {notebook}")
+        else:
+            return self.error
+        return text.format(error=self.error, cell=self.cell, source=repr(self.cell_source),
+                           notebook=self.notebook)
 
     def __str__(self) -> str:
         return f"{self.name}: {self.detail}"
@@ -182,7 +206,19 @@ def render(reports: Iterable[str] | str | None = None, *,
     Returns the outputs rendered or cached. Raises ParameterError (nothing written) for
     a bad parameter, ConfigError for an unknown report, and RenderError after the batch
     when any output failed; its ``failures`` and ``results`` attributes list both sides.
+
+    The render speaks the language of its ``language`` parameter (crmkit.report.language):
+    the index page, the errors and, through ``progress``, the messages a caller prints.
     """
+    with i18n.using(render_language(params)):
+        return _render(reports, params=params, out_dir=out_dir, jobs=jobs,
+                       notebooks_dir=notebooks_dir, progress=progress,
+                       data_checksum=data_checksum, source=source, context=context,
+                       force=force, timeout=timeout, not_applicable=not_applicable)
+
+
+def _render(reports, *, params, out_dir, jobs, notebooks_dir, progress, data_checksum,
+            source, context, force, timeout, not_applicable) -> list[RenderResult]:
     notebooks_dir = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
     out_dir = Path(out_dir)
     skipped = {name: why for name, why in (not_applicable or {}).items()
@@ -268,8 +304,10 @@ def render(reports: Iterable[str] | str | None = None, *,
     if failures:
         failures.sort(key=lambda f: order[f.name])
         lines = "\n".join(f"  {f}" for f in failures)
-        error = RenderError(f"{len(failures)} of {total} reports failed to render "
-                            f"(the previous HTML, if any, is unchanged):\n{lines}")
+        error = RenderError(tr("{failed} of {total} reports failed to render (the previous "
+                               "HTML, if any, is unchanged):").format(failed=len(failures),
+                                                                      total=total)
+                            + f"\n{lines}")
         error.failures = failures
         error.results = results
         raise error
@@ -296,13 +334,15 @@ def _report_names(reports, notebooks_dir: Path) -> list[str]:
     available = available_reports(notebooks_dir)
     if reports is None or reports == [] or reports == ():
         if not available:
-            raise ConfigError(f"no report notebooks (*.ipynb) in {notebooks_dir}")
+            raise ConfigError(tr("no report notebooks (*.ipynb) in {folder}").format(
+                folder=notebooks_dir))
         return available
     names = [reports] if isinstance(reports, str) else list(reports)
     for name in names:
         if name not in available:
-            raise ConfigError(f"unknown report {name!r}; available reports in {notebooks_dir}: "
-                              f"{', '.join(available) or 'none'}")
+            raise ConfigError(tr("unknown report {name}; available reports in {folder}: "
+                                 "{reports}").format(name=repr(name), folder=notebooks_dir,
+                                                     reports=", ".join(available) or tr("none")))
     return list(dict.fromkeys(names))
 
 
@@ -329,11 +369,17 @@ def _plan(names: list[str], params, notebooks_dir: Path, context: dict[str, Any]
 
     declared = {p for *_, specs in notebooks.values() for p in specs}
     for param_set in param_sets:
+        _language_alias(param_set, declared)
         for pname in param_set:
             if pname not in declared:
-                valid = "; ".join(
-                    f"{name}: {', '.join(specs) or 'none'}" for name, (*_, specs) in notebooks.items())
-                raise ParameterError(f"unknown parameter {pname!r}; valid parameters by report: {valid}")
+                none = tr("none")
+                valid = "; ".join(f"{name}: {', '.join(specs) or none}"
+                                  for name, (*_, specs) in notebooks.items())
+                raise ParameterError(tr("unknown parameter {name}; valid parameters by "
+                                        "report: {valid}").format(name=repr(pname),
+                                                                  valid=valid))
+            if pname in LANGUAGE_PARAMETERS and param_set[pname] not in (None, ""):
+                language_of(pname, param_set[pname])  # a language with no catalog stops here
 
     batch: list[_Job] = []
     for name, (path, sha, nb_json, specs) in notebooks.items():
@@ -344,9 +390,11 @@ def _plan(names: list[str], params, notebooks_dir: Path, context: dict[str, Any]
                       if k in SOURCE_NAMES and k in specs and v not in (None, "")]
             if fed and naming:
                 raise ParameterError(
-                    f"parameter {naming[0]!r} of report {name!r} names data, but the data "
-                    f"is already chosen ({fed[0]} = {redact(fed[0], context[fed[0]])}); "
-                    "name the data once (crmkit render --source or --config)")
+                    tr("parameter {name} of report {report} names data, but the data is "
+                       "already chosen ({chosen} = {value}); name the data once (crmkit "
+                       "render --source or --config)").format(
+                        name=repr(naming[0]), report=repr(name), chosen=fed[0],
+                        value=redact(fed[0], context[fed[0]])))
             applied = {k: v for k, v in context.items() if k in specs}
             applied.update((k, v) for k, v in param_set.items() if k in specs)
             given = validate(specs, applied, report=name)
@@ -365,6 +413,20 @@ def _plan(names: list[str], params, notebooks_dir: Path, context: dict[str, Any]
     for position, job in enumerate(batch, 1):
         job.position = position
     return batch
+
+
+def _language_alias(param_set: dict[str, Any], declared: set[str]) -> None:
+    """``lang`` for ``language`` (or the other way round) when the notebooks declare
+    only the other name: ``--param lang=zh`` renders the reports in Chinese."""
+    for given, declared_name in (("lang", "language"), ("language", "lang")):
+        if given in param_set and given not in declared and declared_name in declared:
+            value = param_set.pop(given)
+            if param_set.get(declared_name, value) != value:
+                raise ParameterError(tr("{first} and {second} name different languages; "
+                                        "give one").format(first=f"{given}={value}",
+                                                           second=f"{declared_name}="
+                                                                  f"{param_set[declared_name]}"))
+            param_set[declared_name] = value
 
 
 def _shown(given: dict[str, Any]) -> dict[str, Any]:
@@ -472,7 +534,9 @@ def _run_workers(jobs: list[_Job], workers: int, out_dir: Path, header: dict,
         finally:
             kernels.release_kernel()
 
-    threads = [threading.Thread(target=work, name=f"crmkit-render-{i}")
+    # Each thread runs in a copy of the caller's context: the render's language.
+    threads = [threading.Thread(target=contextvars.copy_context().run, args=(work,),
+                                name=f"crmkit-render-{i}")
                for i in range(workers)]
     for thread in threads:
         thread.start()
@@ -521,23 +585,31 @@ def _execute_and_export(job: _Job, out_dir: Path, header: dict, timeout: int | N
         page = export_html(executed.nb, _header(job, header, generated), folder=job.notebook.parent)
     except Exception as err:
         kept = write_atomic(failed_path, runner.write_notebook_text(executed.nb))
-        return _failed(job, began, emit, f"export failed: {type(err).__name__}: {err}", notebook=kept)
+        return _failed(job, began, emit, tr("export failed: {error}").format(
+            error=f"{type(err).__name__}: {err}"), notebook=kept)
 
     write_atomic(html_path, page)
     write_atomic(out_dir / EXECUTED_DIR / f"{job.name}.ipynb", runner.write_notebook_text(executed.nb))
     failed_path.unlink(missing_ok=True)
     elapsed = time.perf_counter() - began
     emit("finished", job, elapsed=elapsed, html=html_path)
+    values = _effective(job)
+    # The manifest holds English texts and the data to write them in another language:
+    # the index page is written in the language of the render that writes it.
+    with i18n.using(i18n.SOURCE_LANGUAGE):
+        period, generated_text = _period(job), time_text(generated)
     entry = {
         "report": job.report,
         "title": _title(job.nb_json, job.report)[0],
         # the report's place in the list (the scorecard first): the notebook's own order
         "order": job.nb_json.get("metadata", {}).get("crmkit", {}).get("order"),
         "html": html_path.name,
-        "period": _period(job),
+        "period": period,
+        "period_range": [values.get("start") or "", values.get("end") or ""],
+        "language": _language(job).language,
         "parameters": job.shown,
         "generated_at": generated.isoformat(timespec="seconds"),
-        "generated_at_text": _time_text(generated),
+        "generated_at_text": generated_text,
         "elapsed": round(elapsed, 2),
         "cache_key": job.cache_key,
         "crmkit_version": __version__,
@@ -574,19 +646,62 @@ def _failing_cell(job: _Job, executed_index: int) -> tuple[int | None, str]:
 
 # -- header --------------------------------------------------------------------------------
 
-def _title(nb_json: dict, report: str) -> tuple[str, bool]:
-    """(title, taken from the first markdown heading?)."""
-    meta = nb_json.get("metadata", {}).get("crmkit", {})
-    if meta.get("title"):
-        return str(meta["title"]), False
+_TEXT_CALL = re.compile(r"report\.text\((.*)\)", re.DOTALL)
+
+
+def _first_text(nb_json: dict) -> str | None:
+    """The notebook's first text: its first markdown cell, or the English message of its
+    first ``report.text("...")`` cell (crmkit.sections.notebooks writes those)."""
+    import ast
+
     for cell in nb_json.get("cells", []):
+        source = cell_source(cell)
         if cell.get("cell_type") == "markdown":
-            first = cell_source(cell).lstrip("\n").split("\n", 1)[0]
-            match = re.match(r"#\s+(.+?)\s*#*\s*$", first)
-            if match:
-                return match.group(1), True
-            break
+            return source
+        match = _TEXT_CALL.fullmatch(source.strip()) if cell.get("cell_type") == "code" else None
+        if match:
+            try:
+                text = ast.literal_eval(match.group(1))
+            except (ValueError, SyntaxError):
+                continue
+            if isinstance(text, str):
+                return text
+    return None
+
+
+def _heading(text: str | None) -> str | None:
+    """The ``# Title`` a text starts with, or None."""
+    first = (text or "").lstrip("\n").split("\n", 1)[0]
+    match = re.match(r"#\s+(.+?)\s*#*\s*$", first)
+    return match.group(1) if match else None
+
+
+def _title(nb_json: dict, report: str) -> tuple[str, bool]:
+    """(title, does the notebook's first text start with it as a ``# Title``?), in
+    English: the notebook's metadata title, else that heading, else the report's name.
+    When the text starts with the title, the header shows it and the body does not."""
+    meta = nb_json.get("metadata", {}).get("crmkit", {})
+    heading = _heading(_first_text(nb_json))
+    if meta.get("title"):
+        return str(meta["title"]), heading == str(meta["title"])
+    if heading:
+        return heading, True
     return report.replace("_", " ").capitalize(), False
+
+
+def _language(job: _Job) -> i18n.Setting:
+    """The language a report is written in: its ``language`` (or ``lang``) parameter,
+    else the notebook's metadata, else the parameter's default, else English."""
+    meta = job.nb_json.get("metadata", {}).get("crmkit", {})
+    values = _effective(job)
+    for value in ([job.given.get(n) for n in LANGUAGE_PARAMETERS] + [meta.get("language")]
+                  + [values.get(n) for n in LANGUAGE_PARAMETERS]):
+        if value not in (None, ""):
+            try:
+                return i18n.setting(str(value))
+            except ValueError:
+                continue  # the kernel says what is wrong with it
+    return i18n.setting()
 
 
 def _effective(job: _Job) -> dict[str, Any]:
@@ -596,15 +711,9 @@ def _effective(job: _Job) -> dict[str, Any]:
 
 
 def _period(job: _Job) -> str:
+    """The period, in the active language: ``2025-04-01 to 2025-06-30``."""
     values = _effective(job)
-    start, end = values.get("start"), values.get("end")
-    if start and end:
-        return f"{start} to {end}"
-    if start:
-        return f"from {start}"
-    if end:
-        return f"until {end}"
-    return ""
+    return period_text(values.get("start"), values.get("end"))
 
 
 def _filters(job: _Job) -> str:
@@ -619,9 +728,9 @@ def _filters(job: _Job) -> str:
                  if n not in NOT_FILTERS and n not in PERIOD_NAMES
                  and (n in columns or spec.comment.lower().startswith("filter"))]
     values = _effective(job)
-    parts = [f"{n} = {values[n]}" for n in names
+    parts = [(n, values[n]) for n in names
              if n in values and values[n] not in (None, "", "all", [], "*")]
-    return "; ".join(parts) or "none (all data)"
+    return facts_list(parts) or tr("none (all data)")
 
 
 def _chosen_source(job: _Job, header: dict) -> str | None:
@@ -639,28 +748,35 @@ def _data_source(job: _Job, header: dict) -> str:
     for name in SOURCE_NAMES:
         if values.get(name):
             return str(values[name])
-    return "as set in the notebook"
-
-
-def _time_text(moment: dt.datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
+    return tr("as set in the notebook")
 
 
 def _header(job: _Job, header: dict, generated: dt.datetime) -> dict:
+    """What the page's header and footer say, in the report's language. The title is
+    the English title's translation; when the notebook's first text starts with it as
+    a ``# Title``, the export takes it from there, as the report wrote it."""
+    setting = _language(job)
     title, from_heading = _title(job.nb_json, job.report)
-    facts = [("Period", _period(job) or "all dates"),
-             ("Filters", _filters(job)),
-             ("Data source", _data_source(job, header)),
-             ("Generated", _time_text(generated))]
-    given = "; ".join(f"{k} = {v}" for k, v in job.shown.items()) or "defaults"
-    meta = job.nb_json.get("metadata", {}).get("crmkit", {})
-    return {
-        "title": title,
-        "title_from_heading": from_heading,
-        "kicker": f"CRM report · {job.report}",
-        "facts": facts,
-        "footer": (f"Generated {generated.isoformat(timespec='seconds')} by crmkit {__version__} "
-                   f"from notebooks/{job.notebook.name}; parameters: {given}."),
-        "language": str(meta.get("language") or _effective(job).get("language") or "en"),
-        "version": __version__,
-    }
+    with i18n.using(setting):
+        facts = [(tr("Period"), _period(job) or tr("all dates")),
+                 (tr("Filters"), _filters(job)),
+                 (tr("Data source"), _data_source(job, header)),
+                 (tr("Generated"), time_text(generated))]
+        english = setting.language == i18n.SOURCE_LANGUAGE
+        return {
+            "title": tr(title),
+            "title_from_heading": from_heading,
+            # English names the report as `crmkit render` takes it; another language's
+            # reader has the title.
+            "kicker": (tr("CRM report · {report}").format(report=job.report) if english
+                       else tr("CRM report")),
+            "facts": facts,
+            "footer": tr("Generated {time} by crmkit {version} from {notebook}; parameters: "
+                         "{parameters}.").format(
+                time=generated.isoformat(timespec="seconds") if english else time_text(generated),
+                version=__version__, notebook=f"notebooks/{job.notebook.name}",
+                parameters=facts_list(job.shown.items()) or tr("defaults")),
+            "language": html_lang(setting),
+            "contents": tr("Contents"),
+            "version": __version__,
+        }

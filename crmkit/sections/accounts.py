@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from crmkit import charts, narrative
+from crmkit import charts, i18n, narrative
+from crmkit.i18n import N_, sentences, tr
+from crmkit.labels import column_label, field_label, series
 from crmkit.metrics import MIN_DENOMINATOR, NotAvailable, Rate
 from crmkit.metrics.accounts import ACCOUNT_BANDS, band_labels
-from crmkit.metrics.results import format_value
+from crmkit.metrics.results import format_value, reason_text
 from crmkit.report.markup import format_markdown
 from crmkit.schema import TABLES
 from crmkit.sections.base import Report, Table, Text, not_available
@@ -38,36 +40,61 @@ RATE_COLUMNS = {"numerator": "won", "denominator": "closed", "value": "win_rate"
                 "ci_low": "low_95", "ci_high": "high_95"}
 RATE_FORMATS = {"accounts": "count", "won": "count", "closed": "count",
                 "win_rate": "percent", "low_95": "percent", "high_95": "percent",
-                "too_few": "flag:too few to say", "bookings": "currency",
+                "too_few": "flag:" + N_("too few to say"), "bookings": "currency",
                 "bookings_share": "percent"}
 
 # Recommendations in the rule format of crmkit.narrative; the values are computed in
-# `recommendations`. Thresholds are defaults for a typical B2B sales team.
+# `recommendations`. Thresholds are defaults for a typical B2B sales team. The texts are
+# English messages (translated by :func:`account_rules`); {top} is CONCENTRATION_TOP.
 ACCOUNT_RULES: list[dict] = [
     {"metric": "bookings_concentration", "op": ">", "threshold": 0.5, "unit": "percent",
      "priority": 3,
-     "text": f"The top {CONCENTRATION_TOP:.0%} of accounts brought {{value}} of bookings "
-             "(above {threshold}): losing one of them would show in the results, so give "
-             "each a named account plan and widen the base of accounts below them."},
+     "text": N_("The top {top} of accounts brought {value} of bookings (above {threshold}): "
+                "losing one of them would show in the results, so give each a named account "
+                "plan and widen the base of accounts below them.")},
     {"metric": "new_account_share", "op": "<", "threshold": 0.2, "unit": "percent",
      "priority": 2,
-     "text": "Only {value} of the accounts that won a deal in the period won for the first "
-             "time (below {threshold}): bookings rest on existing accounts; put prospecting "
-             "effort into new ones."},
+     "text": N_("Only {value} of the accounts that won a deal in the period won for the "
+                "first time (below {threshold}): bookings rest on existing accounts; put "
+                "prospecting effort into new ones.")},
     {"metric": "repeat_account_share", "op": "<", "threshold": 0.3, "unit": "percent",
      "priority": 2,
-     "text": "Only {value} of the accounts that won a deal in the period had won before "
-             "(below {threshold}): few accounts buy again; plan renewals and upsells with "
-             "the accounts won earlier."},
+     "text": N_("Only {value} of the accounts that won a deal in the period had won before "
+                "(below {threshold}): few accounts buy again; plan renewals and upsells with "
+                "the accounts won earlier.")},
     {"metric": "no_win_share", "op": ">", "threshold": 0.3, "unit": "percent",
      "priority": 2,
-     "text": "{value} of the accounts with deals open now have never won one (above "
-             "{threshold}): qualify those deals before they take more of the team's time."},
+     "text": N_("{value} of the accounts with deals open now have never won one (above "
+                "{threshold}): qualify those deals before they take more of the team's "
+                "time.")},
 ]
+# The groups of new_and_repeat_accounts as a reader reads them.
+GROUP_NAMES = {"new": N_("new"), "repeat": N_("repeat")}
+
+
+def account_rules(rules: list[dict] | None = None) -> list[dict]:
+    """``rules`` (default :data:`ACCOUNT_RULES`) with their texts in the active language
+    and {top} filled in: rules crmkit.narrative reads."""
+    top = i18n.percent(CONCENTRATION_TOP, 0)
+    language = i18n.current().language
+    # {language: text}: crmkit.narrative shows it as it is, translated and filled in here.
+    return [{**rule, "text": {language: tr(rule["text"]).replace("{top}", top)}}
+            if isinstance(rule["text"], str) else rule
+            for rule in (ACCOUNT_RULES if rules is None else rules)]
 
 
 def _label(column: str) -> str:
-    return str(column).replace("_", " ")
+    """A column named in a text: its name in English (underscores as spaces, as always),
+    the reader's name for it (crmkit.labels) in another language."""
+    if i18n.current().language == i18n.SOURCE_LANGUAGE:
+        return str(column).replace("_", " ")
+    named = field_label(column)
+    return named if named != column else column_label(column)
+
+
+def _with_note(caption: str, note: str | None) -> str:
+    """A caption and the result's note in brackets after it."""
+    return tr("{caption} ({note})").format(caption=caption, note=note) if note else caption
 
 
 # -- accounts by bookings ------------------------------------------------------------------
@@ -76,36 +103,38 @@ def top_accounts(report: Report) -> list:
     top accounts (concentration)."""
     frame = report.kpi("account_bookings")
     if isinstance(frame, NotAvailable):
-        return not_available(report, "Bookings per account", frame)
+        return not_available(report, tr("Bookings per account"), frame)
     top = frame[frame["bookings"] > 0].head(TOP_ACCOUNTS)
     if top.empty:
-        return [Text("*No account won a deal with an amount in the period.*")]
+        return [Text(tr("*No account won a deal with an amount in the period.*"))]
     note = frame.attrs.get("note")
-    return [Text(" ".join(_concentration_sentences(report, frame, top))),
+    return [Text(sentences(*_concentration_sentences(report, frame, top))),
             charts.chart("bar", top, x="bookings", y="account", share="share", sort=False,
-                         title=f"The {len(top)} accounts with the most bookings (share of "
-                               "all bookings)", size=(FIG_WIDTH, 0.42 * len(top) + 1.6)),
+                         title=tr("The {n} accounts with the most bookings (share of all "
+                                  "bookings)").format(n=i18n.number(len(top))),
+                         size=(FIG_WIDTH, 0.42 * len(top) + 1.6)),
             Table(top[["rank", "account", "won_deals", "lost_deals", "bookings", "share",
                        "cumulative_share"]],
                   {"rank": "{:.0f}", "won_deals": "count", "lost_deals": "count",
                    "bookings": "currency", "share": "percent", "cumulative_share": "percent"},
-                  caption="Deals closed in the period, per account: bookings = won deal value"
-                          + (f" ({note})" if note else ""))]
+                  caption=_with_note(tr("Deals closed in the period, per account: bookings "
+                                        "= won deal value"), note))]
 
 
 def _concentration_sentences(report: Report, frame: pd.DataFrame, top: pd.DataFrame) -> list:
     out = [format_markdown(
-        "{n} accounts won deals in the period; the {k} with the most bookings brought {share} "
-        "of the bookings, {first} alone {first_share}.",
-        n=format_value(int((frame["won_deals"] > 0).sum()), "count"), k=len(top),
+        tr("{n} accounts won deals in the period; the {k} with the most bookings brought "
+           "{share} of the bookings, {first} alone {first_share}."),
+        n=format_value(int((frame["won_deals"] > 0).sum()), "count"), k=i18n.number(len(top)),
         share=format_value(top["cumulative_share"].iloc[-1], "percent"),
         first=top["account"].iloc[0], first_share=format_value(top["share"].iloc[0], "percent"))]
     concentration = report.kpi("bookings_concentration", top=CONCENTRATION_TOP)
     if not isinstance(concentration, NotAvailable):
         row = concentration.iloc[0]
         out.append(format_markdown(
-            "The top {top} of accounts by bookings ({k} of {n}) brought {share} of bookings.",
-            top=f"{CONCENTRATION_TOP:.0%}", k=int(row["top_accounts"]),
+            tr("The top {top} of accounts by bookings ({k} of {n}) brought {share} of "
+               "bookings."),
+            top=i18n.percent(CONCENTRATION_TOP, 0), k=i18n.number(int(row["top_accounts"])),
             n=format_value(row["accounts"], "count"),
             share=format_value(row["concentration"], "percent")))
     return out
@@ -117,29 +146,32 @@ def new_and_repeat(report: Report) -> list:
     before: how many, and their bookings."""
     mix = report.kpi("new_and_repeat_accounts")
     if isinstance(mix, NotAvailable):
-        return not_available(report, "New and repeat accounts", mix)
+        return not_available(report, tr("New and repeat accounts"), mix)
     if not mix["accounts"].sum():
-        return [Text("*No account won a deal in the period.*")]
-    panels = [charts.panel("bar", mix, x="accounts", y="group", share="account_share",
-                           unit="count", sort=False, title="Accounts that won a deal")]
+        return [Text(tr("*No account won a deal in the period.*"))]
+    # The groups (new, repeat) are crmkit's words: shown in the report's language.
+    shown = mix.assign(group=[tr(GROUP_NAMES.get(g, g)) for g in mix["group"]])
+    panels = [charts.panel("bar", shown, x="accounts", y="group", share="account_share",
+                           unit="count", sort=False, title=tr("Accounts that won a deal"))]
     if mix["bookings"].notna().all():
-        panels.append(charts.panel("bar", mix, x="bookings", y="group", share="bookings_share",
-                                   sort=False, color=charts.PALETTE[2], title="Their bookings"))
+        panels.append(charts.panel("bar", shown, x="bookings", y="group",
+                                   share="bookings_share", sort=False, color=charts.PALETTE[2],
+                                   title=tr("Their bookings")))
     note = mix.attrs.get("note")
     return [charts.Chart(tuple(panels), size=(FIG_WIDTH, 2.8), columns=2),
             Text(_new_and_repeat_sentence(mix)),
-            Table(mix, {"accounts": "count", "won_deals": "count", "bookings": "currency",
-                        "account_share": "percent", "bookings_share": "percent"},
-                  caption="New: the account's first won deal is in the period; repeat: it "
-                          "had won a deal before" + (f" ({note})" if note else ""))]
+            Table(shown, {"accounts": "count", "won_deals": "count", "bookings": "currency",
+                          "account_share": "percent", "bookings_share": "percent"},
+                  caption=_with_note(tr("New: the account's first won deal is in the period; "
+                                        "repeat: it had won a deal before"), note))]
 
 
 def _new_and_repeat_sentence(mix: pd.DataFrame) -> str:
     rows = mix.set_index("group")
     new, repeat = rows.loc["new"], rows.loc["repeat"]
     return format_markdown(
-        "Of the {n} accounts that won a deal in the period, {new} won for the first time "
-        "({new_share} of bookings) and {repeat} had won before ({repeat_share}).",
+        tr("Of the {n} accounts that won a deal in the period, {new} won for the first time "
+           "({new_share} of bookings) and {repeat} had won before ({repeat_share})."),
         n=format_value(new["accounts"] + repeat["accounts"], "count"),
         new=format_value(new["accounts"], "count"),
         new_share=format_value(new["bookings_share"], "percent"),
@@ -184,7 +216,8 @@ def account_breakdowns(report: Report) -> tuple[dict[str, pd.DataFrame], list[st
         frame = report.kpi("accounts_by_attribute", by=column)
         if isinstance(frame, NotAvailable):
             if column == report.by:
-                skipped.append(format_markdown("{c} ({why})", c=_label(column), why=frame.reason))
+                skipped.append(format_markdown(tr("{c} ({why})"), c=_label(column),
+                                               why=reason_text(frame.reason)))
             continue
         held = frame["accounts"].sum() / accounts if accounts else 0.0
         if frame.empty or len(frame) == 1 and column != report.by:
@@ -192,12 +225,13 @@ def account_breakdowns(report: Report) -> tuple[dict[str, pd.DataFrame], list[st
         if column == report.by:
             shown[column] = frame
         elif len(shown) == MAX_ATTRIBUTES:
-            skipped.append(format_markdown("{c} (beyond the first {n} breakdowns)",
-                                           c=_label(column), n=MAX_ATTRIBUTES))
+            skipped.append(format_markdown(tr("{c} (beyond the first {n} breakdowns)"),
+                                           c=_label(column), n=i18n.number(MAX_ATTRIBUTES)))
         elif len(frame) > MAX_ATTRIBUTE_GROUPS:
-            skipped.append(format_markdown("{c} ({n} values)", c=_label(column), n=len(frame)))
+            skipped.append(format_markdown(tr("{c} ({n} values)"), c=_label(column),
+                                           n=i18n.number(len(frame))))
         elif held < MIN_ATTRIBUTE_COVERAGE:
-            skipped.append(format_markdown("{c} (held by {share} of the accounts)",
+            skipped.append(format_markdown(tr("{c} (held by {share} of the accounts)"),
                                            c=_label(column),
                                            share=format_value(held, "percent")))
         else:
@@ -210,19 +244,19 @@ def account_attributes(report: Report) -> list:
     the data has: industry, employees band, segment, region ... and the report's `by`."""
     overall = report.kpi("accounts_by_attribute")
     if isinstance(overall, NotAvailable):
-        return not_available(report, "Win rate by account attribute", overall)
+        return not_available(report, tr("Win rate by account attribute"), overall)
     rate = _overall_rate(overall)
     shown, skipped = account_breakdowns(report)
-    out = [Text(narrative.rate_sentence("The win rate of deals with an account (won / "
-                                        "closed deals)", rate, noun="closed deals"))]
+    out = [Text(narrative.rate_sentence(tr("The win rate of deals with an account (won / "
+                                           "closed deals)"), rate, noun=tr("closed deals")))]
     for column, frame in shown.items():
         out += _attribute_outputs(column, frame, rate)
     if not shown:
-        out.append(Text("*The accounts have no attribute with a few groups to break the win "
-                        "rate down by.*"))
+        out.append(Text(tr("*The accounts have no attribute with a few groups to break the "
+                           "win rate down by.*")))
     if skipped:
-        out.append(Text(f"*Not broken down: {'; '.join(skipped)}. Pass one as `by` to see "
-                        "it.*"))
+        out.append(Text(tr("*Not broken down: {skipped}. Pass one as `by` to see it.*")
+                        .format(skipped=series(skipped, semicolons=True))))
     return out
 
 
@@ -235,7 +269,7 @@ def _attribute_label(column: str, frame: pd.DataFrame) -> str:
     """``employees band`` when the groups are bands, else the column in words."""
     banded = column in ACCOUNT_BANDS and \
         frame[column].isin(band_labels(ACCOUNT_BANDS[column])).all()
-    return _label(column) + (" band" if banded else "")
+    return tr("{column} band").format(column=_label(column)) if banded else _label(column)
 
 
 def _attribute_outputs(column: str, frame: pd.DataFrame, rate: Rate) -> list:
@@ -243,28 +277,32 @@ def _attribute_outputs(column: str, frame: pd.DataFrame, rate: Rate) -> list:
     out = []
     if len(frame) <= MAX_ATTRIBUTE_GROUPS:
         panels = [charts.panel("rate_bars", frame, x=column, reference=rate,
-                               title=f"Win rate by {label} (95% CI)")]
+                               title=tr("Win rate by {label} (95% CI)").format(
+                                   label=label))]
         if frame["bookings"].notna().all() and frame["bookings"].sum() > 0:
             panels.append(charts.panel("bar", frame, x="bookings", y=column,
                                        share="bookings_share", sort=False,
-                                       color=charts.PALETTE[2], title=f"Bookings by {label}"))
+                                       color=charts.PALETTE[2],
+                                       title=tr("Bookings by {label}").format(label=label)))
         # One above the other: the rate bars need the width for their "too few" labels.
         height = 4.2 + (0.4 * len(frame) + 1.0 if len(panels) == 2 else 0.0)
         out.append(charts.Chart(tuple(panels), size=(FIG_WIDTH, height), columns=1))
     if frame["bookings"].sum() > 0:
         out.append(Text(narrative.top_sentence(frame, by=column, value="bookings",
                                                share="bookings_share",
-                                               what=f"bookings by {label}")))
+                                               what=tr("bookings by {label}").format(
+                                                   label=label))))
     table = frame.nlargest(MAX_TABLE_ROWS, "denominator", keep="first").sort_index()
     table = table[[column, "accounts", *RATE_COLUMNS, "too_few", "bookings", "bookings_share"]]
     note = frame.attrs.get("note")
+    caption = tr("By {label}: accounts with a deal closed in the period, win rate = won / "
+                 "(won + lost) with its 95% interval, bookings = won deal value").format(
+        label=label)
+    if len(frame) > MAX_TABLE_ROWS:
+        caption = tr("{caption}; the {n} groups with the most closed deals").format(
+            caption=caption, n=i18n.number(MAX_TABLE_ROWS))
     out.append(Table(table.rename(columns=RATE_COLUMNS), RATE_FORMATS,
-                     caption=f"By {label}: accounts with a deal closed in the period, win "
-                             "rate = won / (won + lost) with its 95% interval, bookings = "
-                             "won deal value"
-                             + (f"; the {MAX_TABLE_ROWS} groups with the most closed deals"
-                                if len(frame) > MAX_TABLE_ROWS else "")
-                             + (f" ({note})" if note else "")))
+                     caption=_with_note(caption, note)))
     return out
 
 
@@ -274,45 +312,51 @@ def open_accounts(report: Report) -> list:
     with the most open value."""
     frame = report.kpi("open_deal_accounts")
     if isinstance(frame, NotAvailable):
-        return not_available(report, "Accounts with open deals", frame)
+        return not_available(report, tr("Accounts with open deals"), frame)
     if frame.empty:
-        return [Text("*No account has a deal open now.*")]
+        return [Text(tr("*No account has a deal open now.*"))]
     waiting = frame[frame["no_win_yet"]]
     note = frame.attrs.get("note")
     out = [Text(_open_accounts_sentence(frame, waiting))]
     if note:
-        out.append(Text(format_markdown("*{note}.*", note=note[0].upper() + note[1:])))
+        out.append(Text(format_markdown(tr("*{note}.*"), note=note[0].upper() + note[1:])))
     if waiting.empty:
         return out
     shown = waiting.head(OPEN_ACCOUNTS_SHOWN)
     valued = shown["open_value"].notna().all()
     out.append(charts.chart("bar", shown, x="open_value" if valued else "open_deals",
                             y="account", unit="currency" if valued else "count", sort=False,
-                            title="Accounts with open deals and no win yet"
-                                  + (" (open value)" if valued else " (open deals)"),
+                            title=tr("Accounts with open deals and no win yet (open value)")
+                            if valued else
+                            tr("Accounts with open deals and no win yet (open deals)"),
                             size=(FIG_WIDTH, 0.42 * len(shown) + 1.6)))
     columns = [c for c in ("account", "open_deals", "open_value", "lost_deals", "oldest_open",
                            "next_close") if c in shown and shown[c].notna().any()]
     out.append(Table(shown[columns], {"open_deals": "count", "open_value": "currency",
                                       "lost_deals": "count", "oldest_open": "date",
                                       "next_close": "date"},
-                     caption="Accounts with deals open now and no won deal at any date, most "
-                             "open value first; oldest open = the first created date of their "
-                             "open deals, next close = their first expected close date"))
+                     caption=tr("Accounts with deals open now and no won deal at any date, "
+                                "most open value first; oldest open = the first created date "
+                                "of their open deals, next close = their first expected close "
+                                "date")))
     return out
 
 
 def _open_accounts_sentence(frame: pd.DataFrame, waiting: pd.DataFrame) -> str:
     if waiting.empty:
-        return format_markdown("Every one of the {n} accounts with deals open now has won a "
-                               "deal before.", n=format_value(len(frame), "count"))
+        return format_markdown(tr("Every one of the {n} accounts with deals open now has won "
+                                  "a deal before."), n=format_value(len(frame), "count"))
     value = waiting["open_value"]
-    worth = format_markdown(", worth {v}", v=format_value(value.sum(), "currency")) \
-        if value.notna().all() else ""
+    counts = {"k": format_value(len(waiting), "count"), "n": format_value(len(frame), "count"),
+              "d": format_value(waiting["open_deals"].sum(), "count")}
+    if value.notna().all():
+        return format_markdown(
+            tr("{k} of the {n} accounts with deals open now have not won a deal yet; they "
+               "hold {d} open deals, worth {v}."), v=format_value(value.sum(), "currency"),
+            **counts)
     return format_markdown(
-        "{k} of the {n} accounts with deals open now have not won a deal yet; they hold {d} "
-        "open deals", k=format_value(len(waiting), "count"), n=format_value(len(frame), "count"),
-        d=format_value(waiting["open_deals"].sum(), "count")) + worth + "."
+        tr("{k} of the {n} accounts with deals open now have not won a deal yet; they hold "
+           "{d} open deals."), **counts)
 
 
 # -- the summary and the conclusions -------------------------------------------------------
@@ -326,13 +370,14 @@ def findings(report: Report) -> list[tuple[int, str]]:
     if not isinstance(frame, NotAvailable):
         top = frame[frame["bookings"] > 0].head(TOP_ACCOUNTS)
         if len(top):
-            items.append((4, " ".join(_concentration_sentences(report, frame, top))))
+            items.append((4, sentences(*_concentration_sentences(report, frame, top))))
     shown, _ = account_breakdowns(report)
     for column, by_group in list(shown.items())[:1]:
         if by_group["bookings"].sum() > 0:
             items.append((2, narrative.top_sentence(
                 by_group, by=column, value="bookings", share="bookings_share",
-                what=f"bookings by {_attribute_label(column, by_group)}")))
+                what=tr("bookings by {label}").format(
+                    label=_attribute_label(column, by_group)))))
     open_frame = report.kpi("open_deal_accounts")
     if not isinstance(open_frame, NotAvailable) and len(open_frame):
         items.append((3, _open_accounts_sentence(
@@ -343,7 +388,7 @@ def findings(report: Report) -> list[tuple[int, str]]:
 def recommendations(report: Report) -> list[tuple[int, str]]:
     """(priority, sentence) of the accounts: :data:`ACCOUNT_RULES` and the groups whose win
     rate trails the overall one beyond doubt."""
-    items = narrative.recommendation_items(_rule_values(report), rules=ACCOUNT_RULES)
+    items = narrative.recommendation_items(_rule_values(report), rules=account_rules())
     overall = report.kpi("accounts_by_attribute")
     if isinstance(overall, NotAvailable):
         return items
@@ -353,15 +398,16 @@ def recommendations(report: Report) -> list[tuple[int, str]]:
     trailing = []
     for column, frame in account_breakdowns(report)[0].items():
         low = frame[~frame["too_few"] & (frame["ci_high"] < rate.value - WIN_RATE_GAP)]
-        trailing += [format_markdown("{c} {g} ({r})", c=_label(column), g=group,
+        trailing += [format_markdown(tr("{c} {g} ({r})"), c=_label(column), g=group,
                                      r=format_value(value, "percent"))
                      for group, value in zip(low[column], low["value"])]
     if trailing:
-        items.append((2, f"The win rate is below the overall "
-                         f"{format_value(rate.value, 'percent')} beyond doubt (the whole 95% "
-                         f"interval lies more than {WIN_RATE_GAP:.0%} under it) for "
-                         f"{'; '.join(trailing)}: review how deals "
-                         "with these accounts are qualified and priced."))
+        items.append((2, tr("The win rate is below the overall {rate} beyond doubt (the "
+                            "whole 95% interval lies more than {gap} under it) for {groups}: "
+                            "review how deals with these accounts are qualified and "
+                            "priced.").format(rate=format_value(rate.value, "percent"),
+                                              gap=i18n.percent(WIN_RATE_GAP, 0),
+                                              groups=series(trailing, semicolons=True))))
     return items
 
 

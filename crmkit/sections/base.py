@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,9 +32,13 @@ from typing import Callable
 import pandas as pd
 
 import crmkit
+from crmkit import i18n
 from crmkit.exceptions import ParameterError
+from crmkit.i18n import N_, tr
 from crmkit.kept import Kept
+from crmkit.labels import either, field_label, filter_label, series, table_label
 from crmkit.metrics import Filters, NotAvailable, get_metric, metric_definitions
+from crmkit.metrics.results import reason_text
 from crmkit.periods import audited_quarter, last_full_quarter
 from crmkit.report.markup import escape_markdown
 from crmkit.report.mode import CONFIG_ENV, PRESET_ENV, SOURCE_ENV
@@ -66,6 +71,7 @@ class Table:
     caption: str | None = None
 
     def to_html(self) -> str:
+        from crmkit.labels import column_label
         from crmkit.metrics.results import format_value
 
         shown = self.frame.copy()
@@ -73,19 +79,20 @@ class Table:
             if column not in shown:
                 continue
             if fmt == "date":
-                shown[column] = pd.to_datetime(shown[column]).dt.strftime("%Y-%m-%d")
+                shown[column] = shown[column].map(
+                    lambda v: "" if pd.isna(v) else i18n.date(v))
             elif fmt.startswith("flag:"):  # a true/false column: its words, or nothing
                 shown[column] = shown[column].map(
-                    lambda v, w=fmt[5:]: w if pd.notna(v) and bool(v) else "")
+                    lambda v, w=i18n.tr(fmt[5:]): w if pd.notna(v) and bool(v) else "")
             elif "{" in fmt:
                 shown[column] = shown[column].map(
                     lambda v, f=fmt: "" if pd.isna(v) else f.format(v))
-            else:
+            else:  # a table gives money in full (a sentence may give it compact)
                 shown[column] = shown[column].map(
-                    lambda v, u=fmt: "" if pd.isna(v) else format_value(v, u))
+                    lambda v, u=fmt: "" if pd.isna(v) else format_value(v, u, compact=False))
         # A missing value is blank, whatever its type (pandas writes None as "None").
         shown = shown.astype(object).where(shown.notna(), "")
-        shown.columns = [str(c).replace("_", " ") for c in shown.columns]
+        shown.columns = [column_label(c) for c in shown.columns]
         # escape=True: names from the data (a customer called <script>...) stay text.
         table = shown.to_html(index=False, escape=True, border=0, na_rep="",
                               classes="crmkit-table")
@@ -123,6 +130,8 @@ class Report:
     _by_read: bool = field(default=False, repr=False, compare=False)
     # What the config gives the reports (see report_settings): targets and status rules.
     settings: dict = field(default_factory=dict, repr=False, compare=False)
+    # The language, locale and currency every text and number is written in (crmkit.i18n).
+    words: i18n.Setting = field(default_factory=i18n.current, repr=False, compare=False)
 
     def __getattribute__(self, name: str):
         # Whether a section read the breakdown, itself or in the parameters (see
@@ -196,7 +205,7 @@ class Report:
         return Report(self.name, self.title, self.wh, filters,
                       {**kept, **filter_params_text(filters), "by": by or ""}, self.sections,
                       by, self.language, self.used_metrics, self.shaped, self._cache,
-                      settings=self.settings)
+                      settings=self.settings, words=self.words)
 
     # -- display --------------------------------------------------------------------
     def outputs(self, section: str) -> list:
@@ -206,12 +215,15 @@ class Report:
         except KeyError:
             raise ParameterError(f"report {self.name} has no section {section!r}; it has: "
                                  f"{', '.join(self.sections)}") from None
-        if section not in self.shaped:
-            return fn(self)
-        shape, heading = self.shaped[section]
-        if not self.has_shape(shape):
-            return []
-        return [Text(heading), *fn(self)]
+        with i18n.using(self.words):
+            if section not in self.shaped:
+                outputs = fn(self)
+            elif not self.has_shape(self.shaped[section][0]):
+                return []
+            else:
+                outputs = [Text(i18n.tr(self.shaped[section][1])), *fn(self)]
+            return [Text(i18n.tidy(o.markdown)) if isinstance(o, Text) else o
+                    for o in outputs]
 
     def outputs_and_breakdown(self, section: str) -> tuple[list, bool]:
         """The outputs of one section, and whether computing them read ``by`` or the
@@ -227,6 +239,14 @@ class Report:
             self.panel.show(section)
         else:
             display_outputs(self.outputs(section))
+
+    def text(self, markdown: str) -> None:
+        """Display the notebook's own text (a heading, an introduction) in the report's
+        language: ``markdown`` is the English message, looked up in the catalogs."""
+        from IPython.display import Markdown, display
+
+        with i18n.using(self.words):
+            display(Markdown(i18n.tr(markdown)))
 
     def filter_panel(self) -> None:
         """The filters at the top of a report notebook.
@@ -366,13 +386,17 @@ def open_report(name: str, *, title: str, sections: dict[str, Section],
             filter_params["end"] = filter_params.get("end") or end.strftime("%Y-%m-%d")
     filters = Filters.from_params(filter_params)
     settings = report_settings(config, wh)
-    use_theme(language)
+    try:
+        words = i18n.activate(language, settings.get("locale"), settings.get("currency"))
+    except ValueError as exc:
+        raise ParameterError(f"parameter language: {exc}") from None
+    use_theme(words.language)
     return Report(name=name, title=title, wh=wh, filters=filters,
                   params={"source": source or ("" if config or warehouse else "data/sample"),
                           "config": config, "by": by, "language": language,
                           **filter_params},
-                  sections=sections, by=by or None, language=language,
-                  shaped=dict(shaped or {}), settings=settings)
+                  sections=sections, by=by or None, language=words.language,
+                  shaped=dict(shaped or {}), settings=settings, words=words)
 
 
 def report_settings(config: str, wh: Warehouse) -> dict:
@@ -386,7 +410,7 @@ def report_settings(config: str, wh: Warehouse) -> dict:
     from crmkit.metrics.scorecard import check_targets, status_rules
 
     name = config or wh.audit.get("config") or ""
-    found, settings = None, {"targets": {}, "scorecard": {}}
+    found, settings = None, {"targets": {}, "scorecard": {}, "locale": None, "currency": None}
     if name:
         path = Path(name)
         candidates = [path] if path.is_absolute() else [Path.cwd() / path, PROJECT_ROOT / path]
@@ -394,8 +418,14 @@ def report_settings(config: str, wh: Warehouse) -> dict:
         if found is not None:
             settings = read_report_settings(found)
     check_targets(settings["targets"])
+    # Money carries the currency the config names, or the one ingest converted every
+    # amount into; none otherwise (a data set may hold several), as docs/config.md says.
+    money = wh.audit.get("currency") or {}
+    currency = settings.get("currency") or (money.get("report") if money.get("converted")
+                                            else None)
     out = {"targets": settings["targets"], "rules": status_rules(settings["scorecard"]),
-           "config": name if found is not None else ""}
+           "config": name if found is not None else "", "locale": settings.get("locale"),
+           "currency": currency}
     if name and found is None:
         out["missing"] = name
     return out
@@ -412,6 +442,32 @@ def shown_source(report: Report) -> str:
         return source
 
 
+def moment(value: datetime | str | None) -> str:
+    """A time (UTC) as a reader reads it: English keeps 2025-04-01 12:34 UTC; another
+    language its locale's date and time (Babel): 2025年4月1日 12:34:56 UTC. An ingest
+    audit's ISO text is shown as it is in English."""
+    from babel import dates
+
+    if value is None or value == "":
+        return i18n.missing()
+    english = i18n.current().language == i18n.SOURCE_LANGUAGE
+    if isinstance(value, str):
+        if english:
+            return value
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    locale = i18n.current().locale
+    if english:
+        return dates.format_datetime(value, "yyyy-MM-dd HH:mm 'UTC'", tzinfo=timezone.utc,
+                                     locale=locale)
+    return tr("{moment} UTC").format(moment=dates.format_datetime(
+        value, "medium", tzinfo=timezone.utc, locale=locale))
+
+
 def scope(report: Report) -> list:
     """One line: the period, the filters and the data the report rests on; a filter value
     that matches no row is said ("region = Nord: no rows")."""
@@ -423,14 +479,17 @@ def scope(report: Report) -> list:
                 selected.loc[selected["filter"] == "all", "rows"].iloc[0] == 0:
             none = selected[(selected["filter"] != "all") & (selected["rows"] == 0)]
             conditions = report.filters.conditions()
-            said = [f"{name.replace('_', ' ')} = "
-                    f"{' or '.join(str(v) for v in _values(conditions[name]))}: no rows"
+            said = [tr("{name} = {values}: no rows").format(
+                        name=filter_label(name), values=either(_values(conditions[name])))
                     for name in none["filter"]]
-            empty = " **" + escape_markdown("; ".join(said) if said else
-                                            "these filters together match no rows") + ".**"
-    return [Text(f"**Period and filters:** {escape_markdown(report.filters.describe())}. "
-                 f"**Data:** {escape_markdown(shown_source(report))}, ingested "
-                 f"{escape_markdown(audit.get('generated_at', 'n/a'))}.{empty}")]
+            empty = " " + tr("**{what}.**").format(what=escape_markdown(
+                series(said, semicolons=True) if said
+                else tr("these filters together match no rows")))
+    return [Text(tr("**Period and filters:** {filters}. **Data:** {source}, ingested "
+                    "{ingested}.").format(
+        filters=escape_markdown(report.filters.describe()),
+        source=escape_markdown(shown_source(report)),
+        ingested=escape_markdown(moment(audit.get("generated_at")))) + empty)]
 
 
 def _values(value) -> tuple:
@@ -449,8 +508,25 @@ def appendix_definitions(report: Report) -> list:
         if report.name in REPORTS else []
     # A figure of one shape of data (an entry's "shape") is defined only where it is shown.
     own = [d for d in own if "shape" not in d or report.has_shape(d["shape"])]
+    # An entry's title with values in it: its "message" (N_) formatted with its "values".
+    own = [{**d, "title": tr(d["message"]).format(**d.get("values", {}))}
+           if "message" in d else d for d in own]
     table = pd.concat([table[keep], pd.DataFrame(own, columns=keep)], ignore_index=True)
-    return [Table(table, caption="Definitions of the KPIs and figures in this report")]
+    # Titles, formulas and grains are catalog messages (N_ in the KPI modules); units are
+    # code words (UNITS).
+    for column in ("title", "formula", "unit", "grain"):
+        if column in table:
+            table[column] = [reason_text(v) if isinstance(v, str) else v
+                             for v in table[column]]
+    return [Table(table, caption=tr("Definitions of the KPIs and figures in this report"))]
+
+
+# The units of the KPIs (crmkit.metrics, the reports' DEFINITIONS), as the definitions
+# table shows them: code words, translated.
+UNITS = (N_("coefficient"), N_("count"), N_("currency"), N_("customers"), N_("days"),
+         N_("hours"), N_("months"), N_("nps"), N_("percent"), N_("probability"),
+         N_("purchases per customer per month"), N_("ratio"), N_("score"),
+         N_("percent / points"))
 
 
 def appendix_parameters(report: Report) -> list:
@@ -460,15 +536,37 @@ def appendix_parameters(report: Report) -> list:
     rows = []
     for name, value in report.params.items():
         shown = redact(name, value)  # the value itself unless it is a secret
-        rows.append({"parameter": name, "value": "" if shown in (None, "") else str(shown)})
-    return [Table(pd.DataFrame(rows), caption="Parameters")]
+        if name == "by" and shown:  # a column: a canonical one by its name for the reader
+            shown = field_label(shown)
+        rows.append({"parameter": parameter_label(name),
+                     "value": "" if shown in (None, "") else str(shown)})
+    return [Table(pd.DataFrame(rows), caption=tr("Parameters"))]
+
+
+# A report's parameters (notebook parameters, crmkit render --param): code words a reader
+# sees translated; English shows the name itself.
+PARAMETERS = {"source": N_("source"), "config": N_("config"), "by": N_("by"),
+              "language": N_("language"), "start": N_("start"), "end": N_("end"),
+              "region": N_("region"), "segment": N_("segment"), "channel": N_("channel"),
+              "category": N_("category"), "product": N_("product"),
+              "sales_rep": N_("sales_rep"), "attributes": N_("attributes")}
+
+
+def parameter_label(name: str) -> str:
+    """A parameter's name for the reader: ``sales_rep`` (English), 销售代表;
+    ``attr_contract``: 属性 contract."""
+    if name in PARAMETERS:
+        return tr(PARAMETERS[name])
+    if name.startswith("attr_") and len(name) > 5:
+        return tr("attr_{column}").format(column=name[5:])
+    return name
 
 
 def appendix_audit(report: Report) -> list:
     """Ingest accounting: every input row kept, flagged or quarantined, and why."""
     tables = report.wh.audit.get("tables", {})
     if not tables:
-        return [Text("No ingest audit is recorded for this warehouse.")]
+        return [Text(tr("No ingest audit is recorded for this warehouse."))]
     rows, reasons = [], []
     for name, r in tables.items():
         totals = r.get("control_totals") or {}
@@ -483,41 +581,101 @@ def appendix_audit(report: Report) -> list:
                          "amount_in": part.get("in"),
                          "amount_kept_and_flagged": (part["kept"] + part["flagged"])
                          if part else None})
-        for kind, counts in (("flag", r.get("flags", {})), ("quarantine", r.get("reasons", {}))):
+        for kind, counts, words in ((N_("flag"), r.get("flags", {}), flag_text),
+                                    (N_("quarantine"), r.get("reasons", {}), audit_reason)):
             for reason, n in counts.items():
-                reasons.append({"table": name, "kind": kind, "reason": reason, "rows": n})
+                reasons.append({"table": table_label(name), "kind": tr(kind),
+                                "reason": words(reason), "rows": n})
+    for row in rows:
+        row["table"] = table_label(row["table"])
     out = [Table(pd.DataFrame(rows), {"rows_in": "count", "kept": "count", "flagged": "count",
                                       "quarantined": "count", "amount_in": "currency",
                                       "amount_kept_and_flagged": "currency"},
-                 caption="Rows in = kept + flagged + quarantined, per table")]
+                 caption=tr("Rows in = kept + flagged + quarantined, per table"))]
     if reasons:
         out.append(Table(pd.DataFrame(reasons), {"rows": "count"},
-                         caption="Flags and quarantine reasons"))
-    verdict = ("Every input row is accounted for." if report.wh.audit.get("reconciled")
-               else "**The ingest counts do not reconcile**: see audit.json.")
+                         caption=tr("Flags and quarantine reasons")))
+    verdict = (tr("Every input row is accounted for.") if report.wh.audit.get("reconciled")
+               else tr("**The ingest counts do not reconcile**: see audit.json."))
     out.append(Text(verdict))
     return out
+
+
+# The flags ingest sets (crmkit.ingest.rules: FLAG_RULES, FLAGGED_REFERENCES): code words,
+# translated; a config rule's own flag is the user's text, shown as it is.
+FLAGS = {"return": N_("return"), "cancelled": N_("cancelled"),
+         "no_customer": N_("no_customer"), "no_created_date": N_("no_created_date"),
+         "closed_before_created": N_("closed_before_created"), "anonymous": N_("anonymous"),
+         "unknown_campaign": N_("unknown_campaign")}
+
+# The quarantine reasons ingest writes (crmkit.ingest.clean build_table and _bounds,
+# crmkit.ingest.readers for a row with extra fields), as patterns -> the reader's words;
+# the column in a reason is named by crmkit.labels.field_label. A config rule's own reason
+# is the user's text, shown as it is.
+_COLUMN = r"(?P<column>[^\s]+)"
+REASONS = [(re.compile(pattern), message) for pattern, message in (
+    (r"(?P<fields>\d+) fields where the header has (?P<width>\d+)",
+     N_("{fields} fields where the header has {width}")),
+    (r"currency not a currency code", N_("currency not a currency code")),
+    (r"unknown status", N_("unknown status")),
+    (r"unknown outcome", N_("unknown outcome")),
+    (r"negative amount on a non-return", N_("negative amount on a non-return")),
+    (r"exact duplicate row", N_("exact duplicate row")),
+    (r"unparseable " + _COLUMN, N_("unparseable {column}")),
+    (r"missing " + _COLUMN, N_("missing {column}")),
+    (_COLUMN + r" not a finite number", N_("{column} not a finite number")),
+    (_COLUMN + r" not a whole number", N_("{column} not a whole number")),
+    (_COLUMN + r" out of range", N_("{column} out of range")),
+    (_COLUMN + r" not above (?P<value>[^\s]+)", N_("{column} not above {value}")),
+    (_COLUMN + r" not below (?P<value>[^\s]+)", N_("{column} not below {value}")),
+    (_COLUMN + r" below (?P<value>[^\s]+)", N_("{column} below {value}")),
+    (_COLUMN + r" above (?P<value>[^\s]+)", N_("{column} above {value}")),
+    (r"duplicate (?P<columns>.+)", N_("duplicate {columns}")),
+    (r"unknown " + _COLUMN, N_("unknown {column}")),
+)]
+
+
+def flag_text(flag: str) -> str:
+    """An ingest flag (``no_customer``) in the active language."""
+    return tr(FLAGS[flag]) if flag in FLAGS else flag
+
+
+def audit_reason(reason: str) -> str:
+    """An ingest quarantine reason (``missing customer_id``) in the active language; the
+    columns in it named by crmkit.labels.field_label; a reason of the user's as it is."""
+    for pattern, message in REASONS:
+        found = pattern.fullmatch(reason)
+        if found is None:
+            continue
+        values = found.groupdict()
+        if "column" in values:
+            values["column"] = field_label(values["column"])
+        if "columns" in values:
+            values["columns"] = series(field_label(c) for c in values["columns"].split(", "))
+        return tr(message).format(**values)
+    return reason
 
 
 def appendix_lineage(report: Report) -> list:
     """Where the numbers come from: input checksums, versions, generation time."""
     audit = report.wh.audit
-    rows = [{"item": "crmkit version", "value": crmkit.__version__},
-            {"item": "report generated", "value": datetime.now(timezone.utc)
-             .strftime("%Y-%m-%d %H:%M UTC")},
-            {"item": "data ingested", "value": audit.get("generated_at", "n/a")},
-            {"item": "source", "value": shown_source(report)}]
+    rows = [{"item": tr("crmkit version"), "value": crmkit.__version__},
+            {"item": tr("report generated"), "value": moment(datetime.now(timezone.utc))},
+            {"item": tr("data ingested"), "value": moment(audit.get("generated_at"))},
+            {"item": tr("source"), "value": shown_source(report)}]
     if audit.get("timezone"):
-        rows.append({"item": "time zone (times with an offset converted to it)",
+        rows.append({"item": tr("time zone (times with an offset converted to it)"),
                      "value": audit["timezone"]})
     dates = audit.get("plausible_dates") or {}
     if dates.get("earliest") and dates.get("latest"):
-        rows.append({"item": "plausible dates (others quarantined)",
-                     "value": f"{dates['earliest']} to {dates['latest']}"})
+        rows.append({"item": tr("plausible dates (others quarantined)"),
+                     "value": tr("{earliest} to {latest}").format(
+                         earliest=dates["earliest"], latest=dates["latest"])})
     for name, r in audit.get("tables", {}).items():
         if r.get("sha256"):
-            rows.append({"item": f"{name} input sha256", "value": r["sha256"]})
-    return [Table(pd.DataFrame(rows), caption="Lineage")]
+            rows.append({"item": tr("{table} input sha256").format(table=table_label(name)),
+                         "value": r["sha256"]})
+    return [Table(pd.DataFrame(rows), caption=tr("Lineage"))]
 
 
 COMMON_SECTIONS: dict[str, Section] = {
@@ -531,5 +689,6 @@ COMMON_SECTIONS: dict[str, Section] = {
 
 def not_available(report: Report, what: str, result: NotAvailable) -> list:
     """The one line a section shows when its data is missing."""
-    return [Text(f"*{escape_markdown(what)} is not available for this data "
-                 f"({escape_markdown(result.reason)}).*")]
+    return [Text(tr("*{what} is not available for this data ({reason}).*").format(
+        what=escape_markdown(reason_text(what)),
+        reason=escape_markdown(reason_text(result.reason))))]

@@ -30,8 +30,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from crmkit import i18n
+from crmkit.i18n import N_, ntr, tr
+from crmkit.labels import series
 from crmkit.metrics import get_metric
-from crmkit.metrics.results import Measure, Nps, Rate
+from crmkit.metrics.registry import needs_text
+from crmkit.metrics.results import Measure, Nps, Rate, reason_text
 from crmkit.metrics.scorecard import (
     SCORECARD_KPIS,
     STATUS_RULES,
@@ -41,20 +45,22 @@ from crmkit.metrics.scorecard import (
     kpi_status,
     kpi_target,
     rules_for,
+    status_label,
     with_change,
 )
 
 TREND_PERIODS = 12  # periods of the report's length a sparkline shows, the report's last
 MAX_CARDS = 5  # the first this many KPIs a report names that its data supports
-# What the n of a sum or a "now" value counts (singular, plural), for the line under it.
+# What the n of a sum or a "now" value counts (singular, plural), for the line under it
+# (its words: counted_text).
 COUNTED = {"bookings": ("won deal", "won deals"), "open_pipeline": ("open deal", "open deals"),
            "revenue_at_risk": ("active customer at risk", "active customers at risk")}
 SHAPE_REASONS = {
-    "snapshot": "the data is not a customer snapshot: churn is measured over the period",
-    "dated": "a customer snapshot's churn dates are its snapshot date, not when customers "
-             "left: see the snapshot churn rate",
-    "inactivity": "the data records churn dates: churn is contractual (as in the churn "
-                  "report)",
+    "snapshot": N_("the data is not a customer snapshot: churn is measured over the period"),
+    "dated": N_("a customer snapshot's churn dates are its snapshot date, not when "
+                "customers left: see the snapshot churn rate"),
+    "inactivity": N_("the data records churn dates: churn is contractual (as in the churn "
+                     "report)"),
 }
 
 
@@ -129,7 +135,7 @@ def registry_reason(report, name: str) -> str | None:
     kpi = get_metric(name)
     missing = kpi.missing(report.wh)
     if missing:
-        return f"needs {', '.join(missing)}"
+        return needs_text(missing)
     return kpi.empty_tables(report.wh) or kpi.mixed_currencies(report.wh)
 
 
@@ -154,7 +160,7 @@ def kpi_lines(report, names, *, trend: bool = True, limit: int | None = None) ->
             out.left_out.append({"name": row.name, "title": row.title, "reason": row.note})
         elif not np.isfinite(row.value):
             out.left_out.append({"name": row.name, "title": row.title,
-                                 "reason": "no data in the period"})
+                                 "reason": N_("no data in the period")})
         elif limit is None or len(shown) < limit:
             shown.append(row.name)
     current = current.set_index("name")
@@ -283,65 +289,97 @@ def _trends(report, names: list[str], starts: dict, out: KpiLines) -> dict[str, 
 
 # -- words and numbers --------------------------------------------------------------------------
 
-def value_text(value: float | None, unit: str, *, compact: bool = False) -> str:
-    """A KPI value as a card or a table shows it: 3.74M (a card) or 3,744,815, 1,222.53,
-    28.1%, +12, 3.74, 175 days, 2.4×; "" when missing."""
+def value_text(value: float | None, unit: str, *, compact: bool | None = False) -> str:
+    """A KPI value as a card or a table shows it, in the active locale (crmkit.i18n):
+    3.74M / 374.48万 (a card) or 3,744,815, 1,222.53, 28.1%, +12, 3.74, 175 days, 2.4×
+    (money with the report currency when there is one); "" when missing. ``compact=None``:
+    as a sentence gives money, in full in English, in 万 and 亿 in a 万 language."""
     if value is None or not np.isfinite(value):
         return ""
     if unit == "currency":
-        if compact and abs(value) >= 1e6:
-            from crmkit.charts import compact_number
-
-            return compact_number(value)
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}"
+        # A card shortens millions (3.74M), or in a 万 language amounts from 10,000.
+        wan = i18n.current().language in i18n.WAN_LANGUAGES
+        if compact is None:
+            compact = wan
+        if compact and abs(value) >= (i18n.WAN if wan else 1e6):
+            return i18n.money(value, compact_form=True)
+        return i18n.money(value, compact_form=False, digits=0 if abs(value) >= 1000 else 2)
     if unit == "count":
-        return f"{value:,.0f}"
+        return i18n.number(value)
     if unit == "percent":
-        return f"{value:.1%}"
+        return i18n.percent(value)
     if unit == "nps":
-        return f"{value:+.0f}"
+        return _signed(value, 0)
     if unit == "days":
-        return f"{value:,.0f} days"
+        return tr("{value} days").format(value=i18n.number(value))
     if unit == "hours":
-        return f"{value:,.1f} h"
+        return tr("{value} h").format(value=i18n.number(value, 1))
     if unit == "ratio":
-        return f"{value:.1f}×"
-    return f"{value:,.2f}"
+        return tr("{value}×").format(value=i18n.number(value, 1))
+    return i18n.number(value, 2)
 
 
-def _interval_text(low, high, unit: str) -> str:
+def _signed(value: float, digits: int) -> str:
+    """+12 / -3 / +0.0 (the sign as Python's "+" format writes it) in the active locale."""
+    return ("-" if math.copysign(1.0, value) < 0 else "+") + i18n.number(abs(value), digits)
+
+
+def _interval_text(low, high, unit: str, compact: bool = False) -> str:
     # No-break spaces: "95% CI" and "n = 1,038" never break across lines.
     if unit in ("days", "hours"):  # the unit once: 51–53 days
         number = "count" if unit == "days" else ""
-        return (f"95%\u00a0CI {value_text(low, number)}–{value_text(high, unit)}")
+        return tr("95%\u00a0CI {low}–{high}").format(low=value_text(low, number),
+                                                    high=value_text(high, unit))
     if unit == "nps":
-        return f"95%\u00a0CI {value_text(low, unit)} to {value_text(high, unit)}"
-    return f"95%\u00a0CI {value_text(low, unit)}–{value_text(high, unit)}"
+        return tr("95%\u00a0CI {low} to {high}").format(low=value_text(low, unit),
+                                                       high=value_text(high, unit))
+    return tr("95%\u00a0CI {low}–{high}").format(
+        low=value_text(low, unit, compact=compact), high=value_text(high, unit, compact=compact))
 
 
-def detail_text(line: KpiLine) -> str:
+def counted_text(name: str, n: int) -> str:
+    """What the n of a sum or a "now" value counts (:data:`COUNTED`): "from 12 won deals"."""
+    count = i18n.number(n)
+    if name == "bookings":
+        return ntr("from {n} won deal", "from {n} won deals", n).format(n=count)
+    if name == "open_pipeline":
+        return ntr("from {n} open deal", "from {n} open deals", n).format(n=count)
+    if name == "revenue_at_risk":
+        return ntr("from {n} active customer at risk", "from {n} active customers at risk",
+                   n).format(n=count)
+    singular, plural = COUNTED[name]
+    return f"from {count} {plural if n != 1 else singular}"
+
+
+def detail_text(line: KpiLine, *, compact: bool = False) -> str:
     """What the value rests on: the counts of a rate, the interval and n of a mean or an
-    NPS, what a sum counts; "" when nothing."""
+    NPS, what a sum counts; "" when nothing. ``compact`` (a card): in a 万 language an
+    interval of money reads in 万 like the value above it (English keeps it in full)."""
+    compact = compact and i18n.current().language in i18n.WAN_LANGUAGES
     r = line.result
     if isinstance(r, Rate):
-        text = f"{r.numerator:,} of {r.denominator:,}"
+        text = tr("{numerator} of {denominator}").format(numerator=i18n.number(r.numerator),
+                                                         denominator=i18n.number(r.denominator))
         if _number(r.ci_low) is not None and _number(r.ci_high) is not None:
             text += f" · {_interval_text(r.ci_low, r.ci_high, 'percent')}"
         return text
     if isinstance(r, Nps):
-        return f"{r.n:,} responses · {_interval_text(r.ci_low, r.ci_high, 'nps')}"
+        return (tr("{n} responses").format(n=i18n.number(r.n)) +
+                f" · {_interval_text(r.ci_low, r.ci_high, 'nps')}")
     if isinstance(r, Measure):
         if _number(r.ci_low) is not None and _number(r.ci_high) is not None:
-            return f"{_interval_text(r.ci_low, r.ci_high, line.unit)} · n\u00a0=\u00a0{r.n:,}"
+            return (f"{_interval_text(r.ci_low, r.ci_high, line.unit, compact)} · "
+                    f"n\u00a0=\u00a0{i18n.number(r.n)}")
         if r.n and line.name in COUNTED:
-            return f"from {r.n:,} {COUNTED[line.name][r.n != 1]}"
+            return counted_text(line.name, r.n)
     return ""
 
 
-def shown_value(line: KpiLine, *, compact: bool = False) -> str:
-    """The value, or "too few to say" below the minimum count."""
+def shown_value(line: KpiLine, *, compact: bool | None = False) -> str:
+    """The value, or "too few to say" below the minimum count (``compact``: see
+    :func:`value_text`)."""
     if line.too_few:
-        return "too few to say"
+        return tr("too few to say")
     return value_text(line.value, line.unit, compact=compact)
 
 
@@ -351,8 +389,8 @@ def change_text(change: float | None, kind: str, unit: str) -> str:
         return ""
     if kind == "points":
         points = change * 100 if unit == "percent" else change
-        return f"{points:+.1f} pts"
-    return f"{change:+.1%}"
+        return tr("{points} pts").format(points=_signed(points, 1))
+    return ("-" if math.copysign(1.0, change) < 0 else "+") + i18n.percent(abs(change))
 
 
 def direction(change: float | None, better: str) -> str:
@@ -379,16 +417,28 @@ def status_title(line: KpiLine) -> str:
     """"94% of target", "102% of the previous period" (what the status rests on)."""
     if line.reached is None or not line.basis:
         return ""
+    target = line.basis == "target"
     if math.isinf(line.reached):
-        return f"above the {line.basis}"
-    what = "target" if line.basis == "target" else "the previous period"
+        return tr("above the target") if target else tr("above the previous period")
     if line.points is not None:  # a points scale: how many points short or over
         gap = (line.reached - 1) * line.points
-        text = (f"{change_text(abs(gap), 'points', line.unit)[1:]} "
-                f"{'above' if gap >= 0 else 'below'} {what}")
+        points = tr("{points} pts").format(points=i18n.number(
+            abs(gap) * 100 if line.unit == "percent" else abs(gap), 1))
+        if gap >= 0:
+            text = (tr("{points} above target") if target
+                    else tr("{points} above the previous period")).format(points=points)
+        else:
+            text = (tr("{points} below target") if target
+                    else tr("{points} below the previous period")).format(points=points)
     else:
-        text = f"{line.reached:.0%} of {what}"
-    return text + (", within the 95% CI" if line.within_interval else "")
+        from babel import numbers
+
+        reached = numbers.format_percent(line.reached, "0%", locale=i18n.current().locale)
+        text = (tr("{reached} of target") if target
+                else tr("{reached} of the previous period")).format(reached=reached)
+    if line.within_interval:
+        return tr("{status}, within the 95% CI").format(status=text)
+    return text
 
 
 def sparkline_png(line: KpiLine) -> bytes | None:
@@ -404,11 +454,15 @@ def trend_alt(line: KpiLine) -> str:
     """The sparkline in words, for its alt text: first and last values and the range."""
     points = line.trend.dropna(subset=["value"])
     first, last = points.iloc[0], points.iloc[-1]
-    return (f"{line.title}, {len(points)} periods: "
-            f"{value_text(first['value'], line.unit)} ({first['period']:%b %Y}) to "
-            f"{value_text(last['value'], line.unit)} ({last['period']:%b %Y}); low "
-            f"{value_text(points['value'].min(), line.unit)}, high "
-            f"{value_text(points['value'].max(), line.unit)}")
+    return tr("{title}, {n} periods: {first} ({first_month}) to {last} ({last_month}); low "
+              "{low}, high {high}").format(
+        title=reason_text(line.title), n=i18n.number(len(points)),
+        first=value_text(first["value"], line.unit, compact=None),
+        first_month=i18n.month(first["period"]),
+        last=value_text(last["value"], line.unit, compact=None),
+        last_month=i18n.month(last["period"]),
+        low=value_text(points["value"].min(), line.unit, compact=None),
+        high=value_text(points["value"].max(), line.unit, compact=None))
 
 
 # -- HTML ------------------------------------------------------------------------------------------
@@ -459,14 +513,18 @@ def _change_html(change, kind, unit, better, against: str) -> str:
             f"{_e(change_text(change, kind, unit))}</span> {_e(against)}")
 
 
+def _small(text: str) -> str:
+    return f"<span class='crmkit-kpi-small'>{_e(text)}</span>"
+
+
 def _status_html(line: KpiLine) -> str:
     if line.too_few:
-        return "<span class='crmkit-kpi-small'>too few to say</span>"
+        return _small(tr("too few to say"))
     if not line.status:
-        return "<span class='crmkit-kpi-small'>no target</span>"
+        return _small(tr("no target"))
     css = line.status.replace(" ", "-")
     return (f"<span class='crmkit-kpi-status crmkit-kpi-{css}' "
-            f"title='{_e(status_title(line))}'>{_e(line.status)}</span>")
+            f"title='{_e(status_title(line))}'>{_e(status_label(line.status))}</span>")
 
 
 def _sparkline_html(line: KpiLine) -> str:
@@ -489,31 +547,32 @@ class KpiCards:
     def to_html(self) -> str:
         cards = []
         for line in self.lines:
-            parts = [f"<div class='crmkit-kpi-title'>{_e(line.title)}</div>",
+            parts = [f"<div class='crmkit-kpi-title'>{_e(reason_text(line.title))}</div>",
                      f"<div class='crmkit-kpi-value'>{_e(shown_value(line, compact=True))}"
                      "</div>"]
-            detail = detail_text(line)
+            detail = detail_text(line, compact=True)
             if detail:
                 parts.append(f"<div class='crmkit-kpi-small'>{_e(detail)}</div>")
-            for change, against in ((line.change, "vs previous period"),
-                                    (line.change_last_year, "vs last year")):
+            for change, against in ((line.change, tr("vs previous period")),
+                                    (line.change_last_year, tr("vs last year"))):
                 if line.too_few:  # no change of a number the card does not stand behind
                     break
                 text = _change_html(change, line.change_kind, line.unit, line.better, against)
                 if text:
                     parts.append(f"<div>{text}</div>")
             if not line.periodic:
-                parts.append("<div class='crmkit-kpi-small'>as of the data: no period to "
-                             "compare</div>")
+                no_period = _e(tr("as of the data: no period to compare"))
+                parts.append(f"<div class='crmkit-kpi-small'>{no_period}</div>")
             status = ""
             if line.target is not None:
-                status = f"Target {_e(target_text(line, compact=True))} · "
+                status = _e(tr("Target {value}").format(
+                    value=target_text(line, compact=True))) + " · "
             if line.status:
                 status += _status_html(line)
-                said = {"previous period": "vs previous period", "target": ""}[line.basis]
+                said = {"previous period": tr("vs previous period"), "target": ""}[line.basis]
                 if line.within_interval:  # short, but by less than its uncertainty
-                    said = ("no clear change " + said if line.basis == "previous period"
-                            else "within its 95% CI")
+                    said = (tr("no clear change vs previous period")
+                            if line.basis == "previous period" else tr("within its 95% CI"))
                 if said:
                     status += f" <span class='crmkit-kpi-small'>{_e(said)}</span>"
             if status:
@@ -523,8 +582,9 @@ class KpiCards:
                          "</div>")
         caption = (f"<div class='crmkit-kpi-small'>{_e(self.caption)}</div>"
                    if self.caption else "")
-        return (STYLE + "<div class='crmkit-kpi-cards' role='list' aria-label='Headline "
-                f"KPIs'>{''.join(cards)}</div>{caption}")
+        label = _e(tr("Headline KPIs"))
+        return (STYLE + "<div class='crmkit-kpi-cards' role='list' aria-label='"
+                f"{label}'>{''.join(cards)}</div>{caption}")
 
     def _repr_html_(self) -> str:
         return self.to_html()
@@ -538,46 +598,47 @@ class KpiTable:
     lines: list[KpiLine]
     caption: str = ""
 
-    # (heading, width, numbers): the same columns in every table of a scorecard
-    COLUMNS = (("KPI", "21%", False), ("Value", "17%", True),
-               ("vs previous period", "12%", True), ("vs same period last year", "12%", True),
-               ("Target", "11%", True), ("Status", "13%", False),
-               (f"Last {TREND_PERIODS} periods", "14%", False))
+    # (heading, width, numbers): the same columns in every table of a scorecard; the
+    # headings are messages ({n}: TREND_PERIODS)
+    COLUMNS = ((N_("KPI"), "21%", False), (N_("Value"), "17%", True),
+               (N_("vs previous period"), "12%", True),
+               (N_("vs same period last year"), "12%", True),
+               (N_("Target"), "11%", True), (N_("Status"), "13%", False),
+               (N_("Last {n} periods"), "14%", False))
 
     def to_html(self) -> str:
         rows = []
         for line in self.lines:
             detail = detail_text(line)
-            note = f"<div class='crmkit-kpi-small'>{_e(line.note)}</div>" if line.note else ""
+            note = (f"<div class='crmkit-kpi-small'>{_e(reason_text(line.note))}</div>"
+                    if line.note else "")
             value = (f"<div>{_e(shown_value(line))}</div>" +
                      (f"<div class='crmkit-kpi-small'>{_e(detail)}</div>" if detail else ""))
             changes = []
             for change, before in ((line.change, line.previous),
                                    (line.change_last_year, line.last_year)):
                 if not line.periodic:
-                    changes.append("<span class='crmkit-kpi-small'>as of the data</span>")
+                    changes.append(_small(tr("as of the data")))
                 elif line.too_few:
                     changes.append("")
                 elif change is None:  # no data then, or a base of 0
-                    changes.append("<span class='crmkit-kpi-small'>no data</span>"
-                                   if before is None else
-                                   f"<span class='crmkit-kpi-small'>from "
-                                   f"{_e(value_text(before, line.unit))}</span>")
+                    changes.append(_small(tr("no data")) if before is None else
+                                   _small(_from(before, line.unit)))
                 else:
                     changes.append(
                         _change_html(change, line.change_kind, line.unit, line.better, "")
-                        + f"<div class='crmkit-kpi-small'>from "
-                          f"{_e(value_text(before, line.unit))}</div>")
+                        + f"<div class='crmkit-kpi-small'>"
+                          f"{_e(_from(before, line.unit))}</div>")
             target = ""
             if line.target is not None:
                 target = (f"<div>{_e(target_text(line))}</div><div class='crmkit-kpi-small'>"
-                          f"{_e(line.target_source)}</div>")
+                          f"{_e(tr(line.target_source))}</div>")
             status = _status_html(line)
             if line.status:
                 status += f"<div class='crmkit-kpi-small'>{_e(status_title(line))}</div>"
             rows.append(
                 "<tr>"
-                f"<td class='crmkit-kpi-name'>{_e(line.title)}{note}</td>"
+                f"<td class='crmkit-kpi-name'>{_e(reason_text(line.title))}{note}</td>"
                 f"<td class='crmkit-kpi-num'>{value}</td>"
                 f"<td class='crmkit-kpi-num'>{changes[0]}</td>"
                 f"<td class='crmkit-kpi-num'>{changes[1]}</td>"
@@ -585,7 +646,8 @@ class KpiTable:
                 f"<td>{status}</td>"
                 f"<td>{_sparkline_html(line)}</td>"
                 "</tr>")
-        head = "".join(f"<th scope='col'{' class=crmkit-kpi-num' if num else ''}>{_e(h)}</th>"
+        head = "".join(f"<th scope='col'{' class=crmkit-kpi-num' if num else ''}>"
+                       f"{_e(tr(h).format(n=TREND_PERIODS))}</th>"
                        for h, _, num in self.COLUMNS)
         cols = "".join(f"<col style='width:{w}'>" for _, w, _ in self.COLUMNS)
         caption = (f"<caption class='crmkit-kpi-small' style='caption-side:bottom;"
@@ -598,6 +660,11 @@ class KpiTable:
         return self.to_html()
 
 
+def _from(before: float, unit: str) -> str:
+    """"from 1,234": the value a change is measured from."""
+    return tr("from {value}").format(value=value_text(before, unit))
+
+
 # -- the cards section of a report ------------------------------------------------------------
 
 def kpi_cards(report, names, *, limit: int = MAX_CARDS) -> list:
@@ -608,20 +675,21 @@ def kpi_cards(report, names, *, limit: int = MAX_CARDS) -> list:
         from crmkit.report.markup import escape_markdown
         from crmkit.sections.base import Text
 
-        titles = ", ".join(get_metric(n).title for n in dict.fromkeys(names))
-        return [Text(f"*The headline KPIs ({escape_markdown(titles)}) are not available "
-                     "for this data and period.*")]
+        titles = series(reason_text(get_metric(n).title) for n in dict.fromkeys(names))
+        return [Text(tr("*The headline KPIs ({titles}) are not available for this data and "
+                        "period.*").format(titles=escape_markdown(titles)))]
     return [KpiCards(lines.shown, caption=cards_caption(report, lines))]
 
 
 def cards_caption(report, lines: KpiLines) -> str:
     """What the cards compare with, in one line."""
     if not any(line.periodic for line in lines.shown):
-        return "As of the data: a snapshot has no period to compare with."
-    return (f"Changes: against the previous period of the same length and the same period "
-            f"a year earlier. Trend: up to the last {TREND_PERIODS} periods of this length "
-            "that the data covers, this one last (dot). Status: against the target, else "
-            "the previous period (rules in the KPI scorecard's appendix).")
+        return tr("As of the data: a snapshot has no period to compare with.")
+    return tr("Changes: against the previous period of the same length and the same period "
+              "a year earlier. Trend: up to the last {n} periods of this length that the "
+              "data covers, this one last (dot). Status: against the target, else the "
+              "previous period (rules in the KPI scorecard's appendix).").format(
+        n=TREND_PERIODS)
 
 
 def cards_section(names):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from crmkit.i18n import N_
+
 PARAMETERS = '''\
 start: str = ""  # first day of the period (YYYY-MM-DD); empty: the last full quarter in the data
 end: str = ""  # last day of the period, inclusive; empty: the last full quarter in the data
@@ -23,7 +25,7 @@ product: str = ""  # filter: product
 sales_rep: str = ""  # filter: sales rep
 attributes: str = ""  # filter on attribute columns, JSON: {"contract": "Two year"}; empty for none
 by: str = ""  # breakdown for charts: region, segment, channel or any attribute column
-language: str = "en"  # report language for charts: en or zh
+language: str = "en"  # report language: en or zh (a catalog in crmkit/locales); zh_TW etc. pick the locale
 source: str = ""  # data folder, .duckdb file or postgresql:// URL; empty: data/sample
 config: str = ""  # crmkit config file (instead of source)
 warehouse: str = ""  # set by crmkit render: the ingested warehouse folder'''
@@ -37,13 +39,14 @@ report = open_report(
     category=category, product=product, sales_rep=sales_rep, attributes=attributes,
 )'''
 
+# Every report's appendix; report.text shows each heading in the report's language.
 APPENDIX = [
-    "## Appendix",
-    ("appendix_definitions", "### KPI definitions"),
-    ("appendix_parameters", "### Parameters"),
-    ("appendix_audit", "### Data audit\n\nEvery input row is kept, kept with a flag, or "
-                       "quarantined with a reason; the counts reconcile per table."),
-    ("appendix_lineage", "### Lineage"),
+    N_("## Appendix"),
+    ("appendix_definitions", N_("### KPI definitions")),
+    ("appendix_parameters", N_("### Parameters")),
+    ("appendix_audit", N_("### Data audit\n\nEvery input row is kept, kept with a flag, or "
+                          "quarantined with a reason; the counts reconcile per table.")),
+    ("appendix_lineage", N_("### Lineage")),
 ]
 
 
@@ -55,29 +58,35 @@ def _cell(kind: str, source: str, **metadata) -> dict:
     return cell
 
 
+def _text_cell(markdown: str) -> dict:
+    return _cell("code", f"report.text({markdown!r})", tags=["remove-input"])
+
+
 def notebook(name: str) -> dict:
     """The notebook of report ``name`` as nbformat 4 JSON (no outputs)."""
     from crmkit.sections import REPORTS, report_module
 
     module = report_module(name)
     intro, *outline = module.OUTLINE
-    cells = [_cell("markdown", intro),
-             _cell("code", PARAMETERS, tags=["parameters"]),
+    # The report's own text (title, introduction, headings) is shown by report.text in
+    # the report's language (crmkit.i18n), so it is code, its input hidden in a report.
+    cells = [_cell("code", PARAMETERS, tags=["parameters"]),
              _cell("code", OPEN.format(name=name), tags=["remove-input"]),
+             _text_cell(intro),
              _cell("code", "report.filter_panel()")]
     shaped = getattr(module, "SHAPES", {})
     # A report's own appendix entries (its module's APPENDIX) follow the appendix heading.
     appendix = [APPENDIX[0], *getattr(module, "APPENDIX", []), *APPENDIX[1:]]
     for entry in [*outline, *appendix]:
         if isinstance(entry, str):
-            cells.append(_cell("markdown", entry))
+            cells.append(_text_cell(entry))
         else:
             section, heading = entry
             # A shaped section shows its heading only with data; a None heading: the
             # section has none of its own (it follows the previous heading, or shows its
             # own when it has something to show).
             if section not in shaped and heading:
-                cells.append(_cell("markdown", heading))
+                cells.append(_text_cell(heading))
             cells.append(_cell("code", f'report.show("{section}")'))
     for i, cell in enumerate(cells):
         cell["id"] = f"{name}-{i:02d}"  # stable ids: regenerating changes nothing

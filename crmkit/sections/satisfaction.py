@@ -24,10 +24,13 @@ import math
 import numpy as np
 import pandas as pd
 
-from crmkit import charts, narrative
+from crmkit import charts, i18n, narrative
+from crmkit.i18n import N_, tr
+from crmkit.labels import field_label, series
 from crmkit.metrics import NotAvailable, Rate
 from crmkit.metrics.results import MIN_DENOMINATOR, format_value, rate_frame
 from crmkit.metrics.satisfaction import (
+    ALL_TYPES,
     CSAT_SCALE_MAX,
     FOLLOW_UP_WINDOW_DAYS,
     TREND_CONTEXT_MONTHS,
@@ -37,13 +40,14 @@ from crmkit.report.markup import escape_markdown, format_markdown
 from crmkit.sections.base import COMMON_SECTIONS, Report, Table, Text, not_available
 from crmkit.sections.cards import cards_section
 
-TITLE = "Customer satisfaction"
+TITLE = N_("Customer satisfaction")
 
 # Where satisfaction is compared: customers columns reach surveys through customer_id;
 # order columns (category) through the customers who bought them in the period.
 BREAKDOWNS = ("segment", "region", "category")
 TOP_REASONS = 8
-UNKNOWN_GROUP = "(unknown)"
+UNKNOWN_GROUP = N_("(unknown)")  # shown with tr()
+NO_REASON = N_("(no reason)")
 # Churn is set against the customers' own score level by level on a scale of at most this
 # many levels (1-5, 0-10); a finer score (0-100) has too few customers per level.
 MAX_SCORE_LEVELS = 11
@@ -53,18 +57,19 @@ MAX_SCORE_LEVELS = 11
 SATISFACTION_RULES: list[dict] = [
     {"metric": "complaints_followed_up", "op": "<", "threshold": 0.5, "unit": "percent",
      "priority": 2,
-     "text": f"Only {{value}} of complaining customers got a follow-up within "
-             f"{FOLLOW_UP_WINDOW_DAYS} days, below {{threshold}}: make a follow-up call "
-             "part of closing every complaint."},
+     # {days}: FOLLOW_UP_WINDOW_DAYS, filled in by `conclusions`.
+     "text": N_("Only {value} of complaining customers got a follow-up within {days} days, "
+                "below {threshold}: make a follow-up call part of closing every "
+                "complaint.")},
     {"metric": "resolution_p90_hours", "op": ">", "threshold": 72, "unit": "count",
      "priority": 2,
-     "text": "One ticket in ten takes more than {value} hours to close, above {threshold} "
-             "hours: set a resolution target per ticket type and escalate tickets that "
-             "pass it."},
+     "text": N_("One ticket in ten takes more than {value} hours to close, above "
+                "{threshold} hours: set a resolution target per ticket type and escalate "
+                "tickets that pass it.")},
     {"metric": "open_ticket_share", "op": ">", "threshold": 0.05, "unit": "percent",
      "priority": 1,
-     "text": "{value} of the period's tickets are still open, above {threshold}: review "
-             "the backlog and close or escalate the oldest."},
+     "text": N_("{value} of the period's tickets are still open, above {threshold}: "
+                "review the backlog and close or escalate the oldest.")},
 ]
 
 
@@ -75,9 +80,29 @@ def _score_source(report: Report) -> str:
     return "surveys" if report.has("surveys") else "tickets"
 
 
+def _dim_name(dim: str) -> str:
+    """A breakdown column as a sentence names it: the column itself in English, a
+    canonical column's name in another language (crmkit.labels.field_label)."""
+    return field_label(dim)
+
+
+def _list(items) -> str:
+    """Named groups in a sentence: "a (3.10), b (3.20)" / "a（3.10）、b（3.20）"."""
+    return series(items)
+
+
+def _group_value(group, value: str) -> str:
+    return tr("{group} ({value})").format(group=group, value=value)
+
+
 def _no_breakdown(what: str, by: str, table: str) -> Text:
-    return Text(format_markdown("*{what} cannot be broken down by {by}: it is not a column "
-                                "of {table} or customers.*", what=what, by=by, table=table))
+    """``what`` (translated) cannot be broken down by ``by``, a column of neither
+    ``table`` (surveys or tickets) nor customers."""
+    template = (tr("*{what} cannot be broken down by {by}: it is not a column of tickets "
+                   "or customers.*") if table == "tickets" else
+                tr("*{what} cannot be broken down by {by}: it is not a column of surveys "
+                   "or customers.*"))
+    return Text(format_markdown(template, what=what, by=_dim_name(by)))
 
 
 def _label_groups(frame, column: str):
@@ -85,7 +110,8 @@ def _label_groups(frame, column: str):
     if isinstance(frame, NotAvailable):
         return frame
     frame = frame.copy()
-    frame[column] = frame[column].astype(object).where(frame[column].notna(), UNKNOWN_GROUP)
+    frame[column] = frame[column].astype(object).where(frame[column].notna(),
+                                                       tr(UNKNOWN_GROUP))
     return frame
 
 
@@ -164,14 +190,15 @@ def churn_by_score(report: Report, *, max_levels: int = MAX_SCORE_LEVELS):
     scores, or on a scale of more than ``max_levels`` values."""
     def compute():
         if not customer_scores(report):
-            return NotAvailable("needs customers' satisfaction scores")
+            return NotAvailable(N_("needs customers' satisfaction scores"))
         frame = report.kpi("snapshot_churn_rate", by="satisfaction")
         if isinstance(frame, NotAvailable):
             return frame
         if len(frame) > max_levels:
-            return NotAvailable(f"customers.satisfaction takes {len(frame)} values; churn is "
-                                f"set against it level by level on a scale of at most "
-                                f"{max_levels}")
+            return NotAvailable(tr("customers.satisfaction takes {n} values; churn is set "
+                                   "against it level by level on a scale of at most "
+                                   "{max}").format(n=i18n.number(len(frame)),
+                                                   max=i18n.number(max_levels)))
         out = frame.rename(columns={"satisfaction": "score"})
         out["score"] = [charts.score_text(float(v)) for v in out["score"]]
         out.attrs = dict(frame.attrs)
@@ -195,7 +222,7 @@ def complaint_reasons(report: Report):
         return frame
     frame = frame.copy()
     frame["reason"] = frame["reason"].astype(object).where(frame["reason"].notna(),
-                                                           "(no reason)")
+                                                           tr(NO_REASON))
     return frame
 
 
@@ -228,6 +255,11 @@ def satisfaction_outcomes(report: Report):
     return report.kpi("csat_band_outcomes")
 
 
+def _shown_bands(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """The outcomes with their band labels in the report's language."""
+    return outcomes.assign(band=[tr(band) for band in outcomes["band"]])
+
+
 def _outcome_rates(outcomes: pd.DataFrame, numerator: str, denominator: str) -> pd.DataFrame:
     frame = outcomes[["band", numerator, denominator]].rename(
         columns={numerator: "numerator", denominator: "denominator"})
@@ -241,17 +273,19 @@ def _overall_rate(frame: pd.DataFrame) -> Rate:
 # -- words -----------------------------------------------------------------------------
 
 def _score_sentence(label: str, result) -> str:
-    """CSAT, CS or NPS in words; "no responses" rather than "too few to say (0 ...)"."""
+    """CSAT, CS or NPS (``label``, translated) in words; "no responses" rather than "too
+    few to say (0 ...)"."""
     if getattr(result, "n", None) == 0:
-        return f"{label}: no scored responses in the period."
-    return narrative.kpi_sentence(label, result, noun="responses")
+        return tr("{label}: no scored responses in the period.").format(label=label)
+    return narrative.kpi_sentence(label, result, noun=tr("responses"))
 
 
 def _interval(low, high, unit: str) -> str:
     if low is None or high is None or not (np.isfinite(low) and np.isfinite(high)):
         return ""
     if unit == "nps":
-        return f"{format_value(low, unit)} to {format_value(high, unit)}"
+        return tr("{low} to {high}").format(low=format_value(low, unit),
+                                            high=format_value(high, unit))
     return f"{format_value(low, unit)}–{format_value(high, unit)}"
 
 
@@ -259,60 +293,81 @@ def _intervals(frame: pd.DataFrame, unit: str) -> list[str]:
     return [_interval(lo, hi, unit) for lo, hi in zip(frame["ci_low"], frame["ci_high"])]
 
 
+# A group's score with its interval and count, by what the count counts.
+_GROUP_SCORE = {"responses": N_("{value} (95% CI {interval}; {n} responses)"),
+                "customers": N_("{value} (95% CI {interval}; {n} customers)")}
+
+
 def _group_score_text(row, unit: str, noun: str = "responses") -> str:
-    """"3.45 (95% CI 3.30–3.60; 120 responses)" of one frame row."""
-    return (f"{format_value(row['value'], unit)} (95% CI "
-            f"{_interval(row['ci_low'], row['ci_high'], unit)}; "
-            f"{format_value(row['n'], 'count')} {noun})")
+    """"3.45 (95% CI 3.30–3.60; 120 responses)" of one frame row; ``noun``: "responses"
+    or "customers"."""
+    return tr(_GROUP_SCORE[noun]).format(
+        value=format_value(row["value"], unit),
+        interval=_interval(row["ci_low"], row["ci_high"], unit),
+        n=format_value(row["n"], "count"))
 
 
-def lowest_group_sentence(frame: pd.DataFrame, dim: str, overall, *, label: str = "CSAT",
-                          unit: str = "score", noun: str = "responses") -> str | None:
+def lowest_group_sentence(frame: pd.DataFrame, dim: str, overall, *,
+                          label: str = N_("CSAT"), unit: str = "score",
+                          noun: str = "responses") -> str | None:
     """Where ``label`` is lowest by ``dim`` and whether that is significantly below the
-    overall value; None when no group has enough ``noun`` (responses, customers)."""
+    overall value; None when no group has enough ``noun`` ("responses" or "customers").
+    ``label`` is an English catalog message, translated here."""
     reliable = frame[~frame["too_few"].astype(bool) & frame["value"].notna()]
     if reliable.empty or isinstance(overall, NotAvailable):
         return None
     row = reliable.loc[reliable["value"].idxmin()]
     significant = row["ci_high"] < overall.value
-    verdict = ("significantly below the overall {overall}" if significant else
-               "but its 95% interval reaches the overall {overall}, so the gap may be "
-               "chance")
+    template = (tr("By {dim}, {label} was lowest for {group}: {text}, significantly below "
+                   "the overall {overall}.") if significant else
+                tr("By {dim}, {label} was lowest for {group}: {text}, but its 95% interval "
+                   "reaches the overall {overall}, so the gap may be chance."))
     return format_markdown(
-        "By {dim}, {label} was lowest for {group}: {text}, " + verdict + ".",
-        dim=dim, label=label, group=row[dim], text=_group_score_text(row, unit, noun),
-        overall=format_value(overall.value, unit))
+        template, dim=_dim_name(dim), label=tr(label), group=row[dim],
+        text=_group_score_text(row, unit, noun), overall=format_value(overall.value, unit))
 
 
 def _band_counts(row) -> str:
-    return (f"{format_value(row['numerator'], 'count')} of "
-            f"{format_value(row['denominator'], 'count')}; 95% CI "
-            f"{_interval(row['ci_low'], row['ci_high'], 'percent')}")
+    return tr("{numerator} of {denominator}; 95% CI {interval}").format(
+        numerator=format_value(row["numerator"], "count"),
+        denominator=format_value(row["denominator"], "count"),
+        interval=_interval(row["ci_low"], row["ci_high"], "percent"))
+
+
+def _points(difference: float) -> str:
+    """A difference of two rates in percentage points, to one decimal: 12.3."""
+    return i18n.number(abs(difference) * 100, 1)
 
 
 def band_comparison(rates: pd.DataFrame, what: str, *, column: str = "band",
-                    subject: str = "mean CSAT") -> dict | None:
+                    subject: str = N_("mean CSAT")) -> dict | None:
     """Highest against lowest CSAT band of a rate frame by band (``what`` the customers
     did: "churned in the period"), or of another ordered ``column`` of levels (``subject``
     names what the levels are): the difference, whether the 95% intervals overlap and a
-    sentence; None when either end has too few customers."""
+    sentence; None when either end has too few customers. ``what`` and ``subject`` are
+    English catalog messages, translated here; the levels are shown as they are."""
     high, low = rates.iloc[-1], rates.iloc[0]
     if high["too_few"] or low["too_few"]:
         return None
     difference = high["value"] - low["value"]
     overlap = high["ci_low"] <= low["ci_high"] and low["ci_low"] <= high["ci_high"]
-    verdict = ("The 95% intervals overlap, so this sample does not show a clear "
-               "difference." if overlap else
-               "The 95% intervals do not overlap: the difference is unlikely to be chance.")
+    verdict = (tr("The 95% intervals overlap, so this sample does not show a clear "
+                  "difference.") if overlap else
+               tr("The 95% intervals do not overlap: the difference is unlikely to be "
+                  "chance."))
+    template = (tr("{high} of customers whose {subject} was {high_band} {what} "
+                   "({high_counts}), against {low} of those whose {subject} was {low_band} "
+                   "({low_counts}): {points} percentage points higher. ")
+                if difference >= 0 else
+                tr("{high} of customers whose {subject} was {high_band} {what} "
+                   "({high_counts}), against {low} of those whose {subject} was {low_band} "
+                   "({low_counts}): {points} percentage points lower. "))
     sentence = format_markdown(
-        "{high} of customers whose {subject} was {high_band} {what} ({high_counts}), "
-        "against {low} of those whose {subject} was {low_band} ({low_counts}): {points} "
-        "percentage points {direction}. ",
-        high=format_value(high["value"], "percent"), high_band=high[column],
-        what=what, high_counts=_band_counts(high), low=format_value(low["value"], "percent"),
-        low_band=low[column], low_counts=_band_counts(low), subject=subject,
-        points=f"{abs(difference) * 100:.1f}",
-        direction="higher" if difference >= 0 else "lower") + verdict
+        template, high=format_value(high["value"], "percent"), high_band=high[column],
+        what=tr(what), high_counts=_band_counts(high),
+        low=format_value(low["value"], "percent"), low_band=low[column],
+        low_counts=_band_counts(low), subject=tr(subject),
+        points=_points(difference)) + verdict
     return {"difference": difference, "overlap": overlap, "sentence": sentence}
 
 
@@ -335,20 +390,22 @@ def summary(report: Report) -> list:
     """The main findings: CSAT, CS, NPS, complaint and follow-up rates, where satisfaction
     is lowest, and how it goes with repeat buying. Data without orders: first what its
     figures rest on; the customers' own score and, on a snapshot, how churn goes with it."""
-    items = [(5, _score_sentence("Average CSAT", report.kpi("csat"))),
-             (5, _score_sentence("Satisfaction CS = S / M", report.kpi("satisfaction_score"))),
-             (5, _score_sentence("NPS", report.kpi("nps"))),
-             (3, narrative.rate_sentence("Complaint rate", report.kpi("complaint_rate"),
-                                         noun="customers")),
-             (3, narrative.rate_sentence("Follow-up rate", report.kpi("follow_up_rate"),
-                                         noun="customers"))]
+    items = [(5, _score_sentence(tr("Average CSAT"), report.kpi("csat"))),
+             (5, _score_sentence(tr("Satisfaction CS = S / M"),
+                                 report.kpi("satisfaction_score"))),
+             (5, _score_sentence(tr("NPS"), report.kpi("nps"))),
+             (3, narrative.rate_sentence(tr("Complaint rate"), report.kpi("complaint_rate"),
+                                         noun=tr("customers"))),
+             (3, narrative.rate_sentence(tr("Follow-up rate"), report.kpi("follow_up_rate"),
+                                         noun=tr("customers")))]
     worst = _worst_group_sentence(report)
     if worst:
         items.append((3, worst))
     outcomes = satisfaction_outcomes(report) if has_orders(report) else None
     if isinstance(outcomes, pd.DataFrame):
-        comparison = band_comparison(_outcome_rates(outcomes, "repeat", "customers"),
-                                     "bought twice or more in the period")
+        comparison = band_comparison(
+            _outcome_rates(_shown_bands(outcomes), "repeat", "customers"),
+            N_("bought twice or more in the period"))
         if comparison:
             items.append((3, comparison["sentence"]))
     if customer_scores(report):
@@ -385,14 +442,15 @@ def levels(report: Report) -> list:
     csat, cs, nps = report.kpi("csat"), report.kpi("satisfaction_score"), report.kpi("nps")
     own = _customer_score_levels(report)
     if isinstance(csat, NotAvailable) and isinstance(nps, NotAvailable):
-        return not_available(report, "Survey satisfaction" if own else "Satisfaction",
-                             csat) + own
+        return not_available(report, tr("Survey satisfaction") if own else
+                             tr("Satisfaction"), csat) + own
     out = [Text(" ".join([
-        _score_sentence("Average CSAT", csat),
-        _score_sentence("Satisfaction CS = S / M", cs),
-        _score_sentence("NPS", nps)]))]
-    distributions = [(report.kpi("csat_distribution"), "csat", "CSAT: share of responses"),
-                     (nps_distribution(report), "nps", "NPS: share of responses")]
+        _score_sentence(tr("Average CSAT"), csat),
+        _score_sentence(tr("Satisfaction CS = S / M"), cs),
+        _score_sentence(tr("NPS"), nps)]))]
+    distributions = [(report.kpi("csat_distribution"), "csat",
+                      tr("CSAT: share of responses")),
+                     (nps_distribution(report), "nps", tr("NPS: share of responses"))]
     present = [d for d in distributions if not isinstance(d[0], NotAvailable) and len(d[0])]
     if present:
         widths = {"csat": 1.0, "nps": 1.8}
@@ -402,23 +460,24 @@ def levels(report: Report) -> list:
             size=(12, 4), widths=tuple(widths[s] for _, s, _ in present)))
     if not isinstance(nps, NotAvailable) and nps.n:
         out.append(Text(format_markdown(
-            "Promoters (9-10): {p} of {n}; passives (7-8): {m}; detractors (0-6): {d}.",
+            tr("Promoters (9-10): {p} of {n}; passives (7-8): {m}; detractors (0-6): {d}."),
             p=format_value(nps.promoters, "count"), n=format_value(nps.n, "count"),
             m=format_value(nps.passives, "count"), d=format_value(nps.detractors, "count"))))
     if report.by:
         out += _levels_by(report)
     notes = sorted({r.note for r in (csat, nps) if getattr(r, "note", "")})
-    out += [Text(f"*Note: {escape_markdown(n)}.*") for n in notes]
+    out += [Text(tr("*Note: {note}.*").format(note=escape_markdown(n))) for n in notes]
     return out + own
 
 
 def _levels_by(report: Report) -> list:
     frames = scores_by(report, report.by)
     if isinstance(frames, NotAvailable):
-        return not_available(report, f"Satisfaction by {report.by}", frames)
+        return not_available(report, tr("Satisfaction by {by}").format(
+            by=_dim_name(report.by)), frames)
     table = _scores_table(frames, report.by, report.kpi("csat"), report.kpi("nps"))
     return [Table(table.drop(columns="dimension"), _SCORES_FORMATS,
-                  caption=f"CSAT, CS and NPS by {report.by}")]
+                  caption=tr("CSAT, CS and NPS by {by}").format(by=_dim_name(report.by)))]
 
 
 def trend(report: Report) -> list:
@@ -428,7 +487,7 @@ def trend(report: Report) -> list:
     monthly = monthly_scores(report, by)
     csat, nps = monthly["csat"], monthly["nps"]
     if isinstance(csat, NotAvailable) and isinstance(nps, NotAvailable):
-        return not_available(report, "Satisfaction over time", csat)
+        return not_available(report, tr("Satisfaction over time"), csat)
     present = [(k, f) for k, f in (("csat", csat), ("nps", nps))
                if not isinstance(f, NotAvailable) and len(f)]
     out = []
@@ -442,26 +501,27 @@ def trend(report: Report) -> list:
                          unit="score" if column == "csat" else "nps",
                          band=("ci_low", "ci_high") if by is None else None,
                          highlight=period,
-                         highlight_label="report period" if period else None,
+                         highlight_label=tr("report period") if period else None,
                          hollow="too_few",
-                         hollow_label=f"too few responses (n < {MIN_DENOMINATOR})",
+                         hollow_label=tr("too few responses (n < {min})").format(
+                             min=i18n.number(MIN_DENOMINATOR)),
                          ylim=(1, CSAT_SCALE_MAX) if column == "csat" else None,
                          ylabel=column.upper(),
-                         title=("CSAT per month (mean, 1-5)" if column == "csat"
-                                else "NPS per month"))
+                         title=(tr("CSAT per month (mean, 1-5)") if column == "csat"
+                                else tr("NPS per month")))
             for column, frame in present), size=(10, 3.4 * len(present)), columns=1,
             sharex=True))
     out += _trend_sentences(report, present)
     if present:
         out.append(_trend_table(dict(present), by))
     else:
-        out.append(Text(f"*No survey scores in the period or the {TREND_CONTEXT_MONTHS} "
-                        "months before it.*"))
-    for column, frame in (("CSAT", csat), ("NPS", nps)):
+        out.append(Text(tr("*No survey scores in the period or the {months} months before "
+                           "it.*").format(months=i18n.number(TREND_CONTEXT_MONTHS))))
+    for label, frame in ((N_("CSAT over time"), csat), (N_("NPS over time"), nps)):
         if isinstance(frame, NotAvailable):
-            out += not_available(report, f"{column} over time", frame)
+            out += not_available(report, tr(label), frame)
     if report.by and by is None:
-        out.append(_no_breakdown("CSAT and NPS per month", report.by, "surveys"))
+        out.append(_no_breakdown(tr("CSAT and NPS per month"), report.by, "surveys"))
     return out
 
 
@@ -470,7 +530,7 @@ def _trend_sentences(report: Report, present) -> list:
     sentences = []
     if f.start is not None and f.end is not None:
         last_year = f.same_period_last_year()
-        for name, label in (("csat", "Average CSAT"), ("nps", "NPS")):
+        for name, label in (("csat", N_("Average CSAT")), ("nps", N_("NPS"))):
             now = report.kpi(name)
             if isinstance(now, NotAvailable):
                 continue
@@ -478,14 +538,15 @@ def _trend_sentences(report: Report, present) -> list:
             if getattr(before, "too_few", True) or getattr(now, "too_few", True):
                 continue  # no comparison on a number the report calls unreliable
             sentences.append(narrative.change_sentence(
-                label, now, before, comparison="same period last year"))
+                tr(label), now, before, comparison=tr("same period last year")))
     for column, frame in present:
         few = int(frame["too_few"].sum())
         if few:
             sentences.append(format_markdown(
-                "{few} of {cells} monthly {what} figures rest on fewer than {min} responses "
-                "and are drawn hollow.", few=few, cells=len(frame),
-                what=column.upper(), min=MIN_DENOMINATOR))
+                tr("{few} of {cells} monthly {what} figures rest on fewer than {min} "
+                   "responses and are drawn hollow."), few=i18n.number(few),
+                cells=i18n.number(len(frame)), what=column.upper(),
+                min=i18n.number(MIN_DENOMINATOR)))
     return [Text(" ".join(sentences))] if sentences else []
 
 
@@ -493,13 +554,14 @@ def _trend_table(frames: dict, by: str | None) -> Table:
     if by:
         frame = frames.get("csat", frames.get("nps"))
         unit = "score" if "csat" in frames else "nps"
-        cells = frame.assign(cell=[f"{format_value(v, unit)} (n={n:,})" for v, n
-                                   in zip(frame["value"], frame["n"])])
+        cells = frame.assign(cell=[tr("{value} (n={n})").format(
+            value=format_value(v, unit), n=i18n.number(n))
+            for v, n in zip(frame["value"], frame["n"])])
         table = cells.pivot(index="month", columns=by, values="cell").reset_index()
         table.columns.name = None
-        return Table(table, {"month": "{:%Y-%m}"},
-                     caption=f"{unit.upper() if unit == 'nps' else 'CSAT'} per month by "
-                             f"{by} (n = responses)")
+        caption = (tr("NPS per month by {by} (n = responses)") if unit == "nps" else
+                   tr("CSAT per month by {by} (n = responses)"))
+        return Table(table, {"month": "{:%Y-%m}"}, caption=caption.format(by=_dim_name(by)))
     months = None
     for column, frame in frames.items():
         part = frame[["month", "n", "value", "ci_low", "ci_high", "too_few"]].copy()
@@ -511,12 +573,13 @@ def _trend_table(frames: dict, by: str | None) -> Table:
         months = part if months is None else months.merge(part, on="month", how="outer")
     few_cols = [c for c in months.columns if c.endswith("_too_few")]
     months["note"] = np.where(months[few_cols].eq(True).any(axis=1),
-                              "too few responses", "")
+                              tr("too few responses"), "")
     months = months.drop(columns=few_cols)
     return Table(months, {"month": "{:%Y-%m}", "csat_responses": "count", "csat": "score",
                           "nps_responses": "count", "nps": "nps"},
-                 caption=f"Per month: responses, mean CSAT and NPS with 95% intervals "
-                         f"(fewer than {MIN_DENOMINATOR} responses: too few to say)")
+                 caption=tr("Per month: responses, mean CSAT and NPS with 95% intervals "
+                            "(fewer than {min} responses: too few to say)").format(
+                     min=i18n.number(MIN_DENOMINATOR)))
 
 
 _SCORES_FORMATS = {"responses": "count", "csat": "score", "cs": "percent", "nps": "nps"}
@@ -525,7 +588,8 @@ _SCORES_FORMATS = {"responses": "count", "csat": "score", "cs": "percent", "nps"
 def _scores_table(frames: dict, dim: str, csat_overall, nps_overall) -> pd.DataFrame:
     csat, cs, nps = frames["csat"], frames["cs"], frames["nps"]
     table = pd.DataFrame({
-        "dimension": dim, "group": csat[dim], "responses": csat["n"], "csat": csat["value"],
+        "dimension": _dim_name(dim), "group": csat[dim], "responses": csat["n"],
+        "csat": csat["value"],
         "csat_95%_CI": _intervals(csat, "score"),
         "cs": cs["value"]})
     csat_low = below_overall(csat, csat_overall)
@@ -539,8 +603,8 @@ def _scores_table(frames: dict, dim: str, csat_overall, nps_overall) -> pd.DataF
         nps_low = table["group"].isin(low)
     verdict = np.select([csat["too_few"].astype(bool), csat_low & nps_low, csat_low,
                          nps_low],
-                        ["too few responses", "CSAT and NPS below overall",
-                         "CSAT below overall", "NPS below overall"], "")
+                        [tr("too few responses"), tr("CSAT and NPS below overall"),
+                         tr("CSAT below overall"), tr("NPS below overall")], "")
     table["significantly_worse"] = verdict
     return table
 
@@ -555,8 +619,8 @@ def where_worse(report: Report) -> list:
     dims = breakdowns(report) + extra
     own = _customer_scores_by(report, [*BREAKDOWNS, *extra])
     if isinstance(overall_csat, NotAvailable):
-        return not_available(report, "Survey satisfaction by group" if own else
-                             "Satisfaction by group", overall_csat) + own
+        return not_available(report, tr("Survey satisfaction by group") if own else
+                             tr("Satisfaction by group"), overall_csat) + own
     frames = {dim: scores_by(report, dim) for dim in dims}
     present = {d: f for d, f in frames.items() if not isinstance(f, NotAvailable)
                and len(f["csat"]) >= 2}  # one group (a filter on it) compares nothing
@@ -565,12 +629,14 @@ def where_worse(report: Report) -> list:
         has_nps = any(not isinstance(f["nps"], NotAvailable) for f in present.values())
         panels = []
         for dim, f in present.items():
-            panels.append(_rate_panel(f["cs"], x=dim, title=f"CS by {dim}",
+            panels.append(_rate_panel(f["cs"], x=dim,
+                                      title=tr("CS by {dim}").format(dim=_dim_name(dim)),
                                       reference=overall_cs, numerator="n", denominator="n",
                                       xlabel=""))
             if has_nps:
                 panels.append(None if isinstance(f["nps"], NotAvailable) else charts.panel(
-                    "nps_bars", f["nps"], x=dim, title=f"NPS by {dim}",
+                    "nps_bars", f["nps"], x=dim,
+                    title=tr("NPS by {dim}").format(dim=_dim_name(dim)),
                     overall=None if isinstance(overall_nps, NotAvailable) else overall_nps))
         out.append(charts.Chart(tuple(panels), size=(12, 3.6 * len(present)),
                                 columns=2 if has_nps else 1))
@@ -581,27 +647,30 @@ def where_worse(report: Report) -> list:
                 low = f["nps"][below_overall(f["nps"], overall_nps)]
                 if len(low):
                     sentences.append(format_markdown(
-                        "NPS by {dim} is significantly below the overall {overall} for "
-                        "{groups}.", dim=dim, overall=format_value(overall_nps.value, "nps"),
-                        groups=", ".join(f"{g} ({format_value(v, 'nps')})" for g, v
-                                         in zip(low[dim], low["value"]))))
+                        tr("NPS by {dim} is significantly below the overall {overall} for "
+                           "{groups}."), dim=_dim_name(dim),
+                        overall=format_value(overall_nps.value, "nps"),
+                        groups=_list(_group_value(g, format_value(v, "nps")) for g, v
+                                     in zip(low[dim], low["value"]))))
         if any(sentences):
             out.append(Text("\n".join(f"- {s}" for s in sentences if s)))
         table = pd.concat([_scores_table(f, d, overall_csat, overall_nps)
                            for d, f in present.items()], ignore_index=True)
         out.append(Table(table, _SCORES_FORMATS, caption=(
-            "CS = mean CSAT / 5. Segment and region: the customer's; order columns such as "
-            "category: the responses of customers who bought in that group in the period "
-            "(a customer counts in every group they bought in). Significantly worse: the "
-            "95% interval lies entirely below the overall value." if report.has("orders")
-            else "CS = mean CSAT / 5; groups are the responding customer's. Significantly "
-                 "worse: the 95% interval lies entirely below the overall value.")))
+            tr("CS = mean CSAT / 5. Segment and region: the customer's; order columns such "
+               "as category: the responses of customers who bought in that group in the "
+               "period (a customer counts in every group they bought in). Significantly "
+               "worse: the 95% interval lies entirely below the overall value.")
+            if report.has("orders") else
+            tr("CS = mean CSAT / 5; groups are the responding customer's. Significantly "
+               "worse: the 95% interval lies entirely below the overall value."))))
     else:
-        out.append(Text("*No breakdown has two or more groups with survey scores in this "
-                        "selection.*"))
+        out.append(Text(tr("*No breakdown has two or more groups with survey scores in "
+                           "this selection.*")))
     for dim, f in frames.items():
         if isinstance(f, NotAvailable):
-            out += not_available(report, f"Satisfaction by {dim}", f)
+            out += not_available(report, tr("Satisfaction by {by}").format(
+                by=_dim_name(dim)), f)
     return out + own
 
 
@@ -610,33 +679,36 @@ def complaints(report: Report) -> list:
     complaint reasons and the complaint share of tickets by contact channel."""
     complaint, follow_up = report.kpi("complaint_rate"), report.kpi("follow_up_rate")
     if isinstance(complaint, NotAvailable):
-        return not_available(report, "The complaint analysis", complaint)
+        return not_available(report, tr("The complaint analysis"), complaint)
     followed = complaints_followed_up(report)
     reasons = complaint_reasons(report)
     channels = complaints_by_contact_channel(report)
-    sentences = [narrative.rate_sentence("Complaint rate", complaint, noun="customers"),
-                 narrative.rate_sentence("Follow-up rate", follow_up, noun="customers"),
+    sentences = [narrative.rate_sentence(tr("Complaint rate"), complaint,
+                                         noun=tr("customers")),
+                 narrative.rate_sentence(tr("Follow-up rate"), follow_up,
+                                         noun=tr("customers")),
                  narrative.rate_sentence(
-                     f"The share of complaining customers followed up within "
-                     f"{FOLLOW_UP_WINDOW_DAYS} days", followed,
-                     noun="complaining customers")
+                     tr("The share of complaining customers followed up within {days} "
+                        "days").format(days=i18n.number(FOLLOW_UP_WINDOW_DAYS)), followed,
+                     noun=tr("complaining customers"))
                  if isinstance(followed, NotAvailable) or followed.denominator else
-                 "No customer complained in the period, so no complaint follow-up is "
-                 "measured."]
+                 tr("No customer complained in the period, so no complaint follow-up is "
+                    "measured.")]
     has_reasons = not isinstance(reasons, NotAvailable) and len(reasons)
     if has_reasons:
         sentences.append(narrative.top_sentence(reasons, by="reason", value="complaints",
-                                                what="complaint tickets"))
+                                                what=tr("complaint tickets")))
     out = [Text("\n".join(f"- {s}" for s in sentences))]
     has_channels = not isinstance(channels, NotAvailable) and len(channels) \
-        and channels["channel"].ne(UNKNOWN_GROUP).any()
+        and channels["channel"].ne(tr(UNKNOWN_GROUP)).any()
     if has_reasons:
         panels = [charts.panel("bar", reasons, x="complaints", y="reason", share="share",
                                unit="count", top=TOP_REASONS,
-                               title="Complaint tickets by reason")]
+                               title=tr("Complaint tickets by reason"))]
         if has_channels:
             panels.append(_rate_panel(channels, x="channel", xlabel="",
-                                      title="Complaint share of tickets\nby contact channel"))
+                                      title=tr("Complaint share of tickets\nby contact "
+                                               "channel")))
         out.append(charts.Chart(tuple(panels), size=(12, 4.2),
                                 widths=(1.2, 1) if has_channels else None))
     if report.by:
@@ -648,20 +720,24 @@ def _rates_by(report: Report) -> list:
     by = report.by
     if not report.has("customers") or by not in report.wh.table("customers").columns:
         return [Text(format_markdown(
-            "*Complaint and follow-up rates cannot be broken down by {by}: they count "
-            "customers, and {by} is not a customers column.*", by=by))]
-    rates = {"complaint rate": report.kpi("complaint_rate", by=by),
-             "follow-up rate": report.kpi("follow_up_rate", by=by)}
+            tr("*Complaint and follow-up rates cannot be broken down by {by}: they count "
+               "customers, and {by} is not a customers column.*"), by=_dim_name(by)))]
+    # KPI -> (chart title, what is not available), each "... by {by}".
+    names = {"complaint_rate": (N_("Complaint rate by {by}"),
+                                N_("The complaint rate by {by}")),
+             "follow_up_rate": (N_("Follow-up rate by {by}"),
+                                N_("The follow-up rate by {by}"))}
+    rates = {kpi: report.kpi(kpi, by=by) for kpi in names}
     present = {k: _label_groups(f, by) for k, f in rates.items()
                if not isinstance(f, NotAvailable)}
     out = []
     if present:
         out.append(charts.Chart(tuple(
-            _rate_panel(frame, x=by, title=f"{name.capitalize()} by {by}")
-            for name, frame in present.items()), size=(12, 4)))
-    for name, frame in rates.items():
+            _rate_panel(frame, x=by, title=tr(names[kpi][0]).format(by=_dim_name(by)))
+            for kpi, frame in present.items()), size=(12, 4)))
+    for kpi, frame in rates.items():
         if isinstance(frame, NotAvailable):
-            out += not_available(report, f"The {name} by {by}", frame)
+            out += not_available(report, tr(names[kpi][1]).format(by=_dim_name(by)), frame)
     return out
 
 
@@ -669,50 +745,68 @@ def resolution(report: Report) -> list:
     """How long tickets take from opened to closed, by type, and how many are still open."""
     times = resolution_times(report)
     if isinstance(times, NotAvailable):
-        return not_available(report, "The resolution-time analysis", times)
-    by_type = times[times["type"] != "all types"]
-    total = times[times["type"] == "all types"].iloc[0]
+        return not_available(report, tr("The resolution-time analysis"), times)
+    by_type = times[times["type"] != ALL_TYPES]
+    total = times[times["type"] == ALL_TYPES].iloc[0]
     if total["tickets"] == 0:
-        return [Text("*No tickets were opened in the period.*")]
+        return [Text(tr("*No tickets were opened in the period.*"))]
     # Rounded so the bar labels read 38.2 hours, as the table does.
     fig = charts.Chart(tuple(
         charts.panel("bar", by_type.dropna(subset=[column]).round({column: 1}), x=column,
-                     y="type", unit="number", title=title, xlabel="hours")
-        for column, title in (("median_hours", "Median hours to close"),
-                              ("p90_hours", "90th percentile: hours to close"))),
+                     y="type", unit="number", title=title, xlabel=tr("hours"))
+        for column, title in (("median_hours", tr("Median hours to close")),
+                              ("p90_hours", tr("90th percentile: hours to close")))),
         size=(12, min(max(2.5, 0.45 * len(by_type) + 1.4), 8)))
     sentences = [format_markdown(
-        "Half of the closed tickets were closed within {median} hours and 90% within {p90} "
-        "hours ({closed} closed tickets).", median=f"{total['median_hours']:,.1f}",
-        p90=f"{total['p90_hours']:,.1f}", closed=format_value(total["closed"], "count"))]
+        tr("Half of the closed tickets were closed within {median} hours and 90% within "
+           "{p90} hours ({closed} closed tickets)."), median=_hours(total["median_hours"]),
+        p90=_hours(total["p90_hours"]), closed=format_value(total["closed"], "count"))]
     slowest = by_type.dropna(subset=["median_hours"])
     if len(slowest):
         row = slowest.loc[slowest["median_hours"].idxmax()]
         sentences.append(format_markdown(
-            "{kind} tickets took longest: median {median} hours, 90th percentile {p90} "
-            "hours.", kind=str(row["type"]).replace("_", "-").capitalize(),
-            median=f"{row['median_hours']:,.1f}", p90=f"{row['p90_hours']:,.1f}"))
+            tr("{kind} tickets took longest: median {median} hours, 90th percentile {p90} "
+               "hours."), kind=_ticket_type(row["type"]),
+            median=_hours(row["median_hours"]), p90=_hours(row["p90_hours"])))
     sentences.append(narrative.rate_sentence(
-        "The share of the period's tickets still open", _row_rate(total), noun="tickets"))
+        tr("The share of the period's tickets still open"), _row_rate(total),
+        noun=tr("tickets")))
+    shown = times.assign(type=[tr(t) if t == ALL_TYPES else t for t in times["type"]])
     out = [fig, Text(" ".join(sentences)),
-           Table(times[["type", "tickets", "closed", "median_hours", "p90_hours"]].assign(
+           Table(shown[["type", "tickets", "closed", "median_hours", "p90_hours"]].assign(
                      still_open=times["value"],
                      **{"still_open_95%_CI": _intervals(times, "percent")}),
                  {"tickets": "count", "closed": "count", "median_hours": "{:,.1f}",
                   "p90_hours": "{:,.1f}", "still_open": "percent"},
-                 caption="Tickets opened in the period; hours from opened_at to closed_at "
-                         "of the closed ones; still open = no closed_at (95% CI)")]
+                 caption=tr("Tickets opened in the period; hours from opened_at to "
+                            "closed_at of the closed ones; still open = no closed_at (95% "
+                            "CI)"))]
     if report.by and not reaches(report, "tickets", report.by):
-        out.append(_no_breakdown("Resolution times", report.by, "tickets"))
+        out.append(_no_breakdown(tr("Resolution times"), report.by, "tickets"))
     elif report.by:
         frame = resolution_by(report, report.by)
         if isinstance(frame, NotAvailable):
-            out += not_available(report, f"Resolution times by {report.by}", frame)
+            out += not_available(report, tr("Resolution times by {by}").format(
+                by=_dim_name(report.by)), frame)
         else:
             out.append(Table(frame, {"tickets": "count", "median_hours": "{:,.1f}",
                                      "p90_hours": "{:,.1f}"},
-                             caption=f"Hours to close by {report.by}"))
+                             caption=tr("Hours to close by {by}").format(
+                                 by=_dim_name(report.by))))
     return out
+
+
+def _hours(value) -> str:
+    """Hours to one decimal, as the resolution table shows them: 38.2."""
+    return i18n.number(value, 1)
+
+
+def _ticket_type(kind) -> str:
+    """A ticket type starting a sentence: "Follow-up" in English; in another language the
+    type as the data writes it (a data value, not a word to translate)."""
+    if i18n.current().language == i18n.SOURCE_LANGUAGE:
+        return str(kind).replace("_", "-").capitalize()
+    return str(kind)
 
 
 def _row_rate(row) -> Rate:
@@ -726,39 +820,42 @@ def repeat_and_churn(report: Report) -> list:
     if not has_orders(report):
         if report.has_shape("snapshot"):
             return _churn_by_score_outputs(report)
-        return [Text("*Satisfaction cannot be set against buying or churn in this data: "
-                     "repeat buying needs orders, and churn needs orders or customers with a "
-                     "churn flag.*")]
+        return [Text(tr("*Satisfaction cannot be set against buying or churn in this data: "
+                        "repeat buying needs orders, and churn needs orders or customers "
+                        "with a churn flag.*"))]
     outcomes = satisfaction_outcomes(report)
     if isinstance(outcomes, NotAvailable):
-        return not_available(report, "The link between satisfaction, buying and churn",
+        return not_available(report, tr("The link between satisfaction, buying and churn"),
                              outcomes)
     if outcomes["customers"].sum() == 0:
-        return [Text("*No surveyed customer in the selection, so satisfaction cannot be set "
-                     "against buying and churn.*")]
+        return [Text(tr("*No surveyed customer in the selection, so satisfaction cannot be "
+                        "set against buying and churn.*"))]
+    outcomes = _shown_bands(outcomes)
     repeat = _outcome_rates(outcomes, "repeat", "customers")
     churn = _outcome_rates(outcomes, "churned", "churn_base") \
         if "churned" in outcomes else None
-    band_label = "Customer's mean CSAT in the period"
+    band_label = tr("Customer's mean CSAT in the period")
     fig = charts.Chart((
-        _rate_panel(repeat, x="band", title="Bought twice or more in the period",
+        _rate_panel(repeat, x="band", title=tr("Bought twice or more in the period"),
                     xlabel=band_label),
-        *([_rate_panel(churn, x="band", title="Churned in the period", xlabel=band_label)]
+        *([_rate_panel(churn, x="band", title=tr("Churned in the period"),
+                       xlabel=band_label)]
           if churn is not None else [])), size=(12, 4))
     sentences = []
-    comparison = band_comparison(repeat, "bought twice or more in the period")
+    comparison = band_comparison(repeat, N_("bought twice or more in the period"))
     sentences.append(comparison["sentence"] if comparison else
-                     "Too few customers in the high or low CSAT band to compare repeat "
-                     "buying.")
+                     tr("Too few customers in the high or low CSAT band to compare repeat "
+                        "buying."))
     if churn is not None:
-        comparison = band_comparison(churn, "churned in the period")
+        comparison = band_comparison(churn, N_("churned in the period"))
         sentences.append(comparison["sentence"] if comparison else
-                         "Too few customers in the high or low CSAT band to compare churn.")
+                         tr("Too few customers in the high or low CSAT band to compare "
+                            "churn."))
     else:
-        sentences.append("Churn is not available (needs customers.churn_date).")
-    sentences.append("This is an association, not an effect: satisfied customers may "
-                     "differ in other ways (segment, tenure, what they buy) that also "
-                     "drive buying and churn.")
+        sentences.append(tr("Churn is not available (needs customers.churn_date)."))
+    sentences.append(tr("This is an association, not an effect: satisfied customers may "
+                        "differ in other ways (segment, tenure, what they buy) that also "
+                        "drive buying and churn."))
     table = outcomes[["band", "customers", "repeat"]].assign(
         repeat_share=repeat["value"], **{"repeat_95%_CI": _intervals(repeat, "percent")})
     if churn is not None:
@@ -769,10 +866,19 @@ def repeat_and_churn(report: Report) -> list:
             Table(table, {"customers": "count", "repeat": "count", "churn_base": "count",
                           "churned": "count", "repeat_share": "percent",
                           "churn_rate": "percent"},
-                  caption="Customers with a survey score in the period, grouped by their "
-                          "mean CSAT. repeat = 2+ completed orders in the period; churn: "
-                          "customers not churned before their first survey of the period "
-                          "(churn_base), of whom churned = churn_date in the period.")]
+                  caption=tr("Customers with a survey score in the period, grouped by "
+                             "their mean CSAT. repeat = 2+ completed orders in the period; "
+                             "churn: customers not churned before their first survey of the "
+                             "period (churn_base), of whom churned = churn_date in the "
+                             "period."))]
+
+
+def _rules() -> list[dict]:
+    """SATISFACTION_RULES with their texts in the report's language ({language: text},
+    which crmkit.narrative takes as it is), the follow-up window written in."""
+    language = i18n.current().language
+    return [{**rule, "text": {language: tr(rule["text"]).replace(
+        "{days}", i18n.number(FOLLOW_UP_WINDOW_DAYS))}} for rule in SATISFACTION_RULES]
 
 
 def conclusions(report: Report) -> list:
@@ -785,11 +891,11 @@ def conclusions(report: Report) -> list:
     own = {"complaints_followed_up": complaints_followed_up(report)}
     times = resolution_times(report)
     if not isinstance(times, NotAvailable):
-        total = times[times["type"] == "all types"].iloc[0]
+        total = times[times["type"] == ALL_TYPES].iloc[0]
         if total["closed"] >= MIN_DENOMINATOR:
             own["resolution_p90_hours"] = float(total["p90_hours"])
         own["open_ticket_share"] = _row_rate(total)
-    items += narrative.recommendation_items(own, rules=SATISFACTION_RULES)
+    items += narrative.recommendation_items(own, rules=_rules())
     overall = report.kpi("csat")
     for dim in breakdowns(report):
         frames = scores_by(report, dim)
@@ -798,29 +904,29 @@ def conclusions(report: Report) -> list:
         low = frames["csat"][below_overall(frames["csat"], overall)]
         if len(low):
             items.append((2, format_markdown(
-                "CSAT is significantly below the overall {overall} for {dim} {groups}: "
-                "read their survey comments and complaint reasons first.",
-                overall=format_value(overall.value, "score"), dim=dim,
-                groups=", ".join(f"{g} ({format_value(v, 'score')})"
-                                 for g, v in zip(low[dim], low["value"])))))
+                tr("CSAT is significantly below the overall {overall} for {dim} {groups}: "
+                   "read their survey comments and complaint reasons first."),
+                overall=format_value(overall.value, "score"), dim=_dim_name(dim),
+                groups=_list(_group_value(g, format_value(v, "score"))
+                             for g, v in zip(low[dim], low["value"])))))
     items += _customer_score_recommendations(report)
     outcomes = satisfaction_outcomes(report) if has_orders(report) else None
     if isinstance(outcomes, pd.DataFrame):
         comparison = band_comparison(_outcome_rates(outcomes, "repeat", "customers"), "")
         if comparison and not comparison["overlap"] and comparison["difference"] > 0:
             items.append((2, format_markdown(
-                "Customers with high CSAT bought again {points} percentage points more "
-                "often than those with low CSAT: a test of faster service recovery for "
-                "low scores (a call within a week) would show whether raising "
-                "satisfaction raises repeat buying.",
-                points=f"{comparison['difference'] * 100:.1f}")))
+                tr("Customers with high CSAT bought again {points} percentage points more "
+                   "often than those with low CSAT: a test of faster service recovery for "
+                   "low scores (a call within a week) would show whether raising "
+                   "satisfaction raises repeat buying."),
+                points=_points(comparison["difference"]))))
     if not items and all(isinstance(v, NotAvailable) for v in values.values()):
-        return [Text("No recommendations: this data has no survey or ticket scores to base "
-                     "them on.")]
+        return [Text(tr("No recommendations: this data has no survey or ticket scores to "
+                        "base them on."))]
     if not items and all(isinstance(v, NotAvailable) or getattr(v, "n", None) == 0
                          for v in values.values()):
-        return [Text("No recommendations: no survey response or ticket falls in this "
-                     "selection to base them on.")]
+        return [Text(tr("No recommendations: no survey response or ticket falls in this "
+                        "selection to base them on."))]
     if not items:
         return [Text(narrative.recommendations({}))]
     return [Text(narrative.findings(items))]
@@ -828,33 +934,48 @@ def conclusions(report: Report) -> list:
 
 # -- data without orders: the customers' own score and a snapshot's churn ------------------
 
-OWN_SCORE = "the customers' own satisfaction score"
+OWN_SCORE = N_("the customers' own satisfaction score")  # shown with tr()
+
+# What the figures of data without orders rest on: one clause per fact (see below).
+_FEEDBACK_PERIOD = {
+    ("survey", "ticket"): N_("survey and ticket figures are for the report period"),
+    ("survey",): N_("survey figures are for the report period"),
+    ("ticket",): N_("ticket figures are for the report period")}
+_AS_OF_DATA = {
+    (True, True): N_("the customers' own satisfaction score and the churn flag are as of "
+                     "the data, not the period"),
+    (True, False): N_("the customers' own satisfaction score is as of the data, not the "
+                      "period"),
+    (False, True): N_("the churn flag is as of the data, not the period")}
 
 
 def _no_orders_basis(report: Report) -> str:
     """What the figures of data without orders rest on, in one paragraph."""
     parts = []
-    feedback = [name for name in ("survey", "ticket") if report.has(f"{name}s")]
+    feedback = tuple(name for name in ("survey", "ticket") if report.has(f"{name}s"))
     if feedback:
-        parts.append(f"{' and '.join(feedback)} figures are for the report period")
+        parts.append(tr(_FEEDBACK_PERIOD[feedback]))
     if report.has("customers") and report.has("tickets"):
-        parts.append("complaint and follow-up rates count every customer of the customers "
-                     "table the filters select")
-    as_of = [what for what, has in ((OWN_SCORE, customer_scores(report)),
-                                    ("the churn flag", report.has_shape("snapshot"))) if has]
-    if as_of:
-        verb = "are" if len(as_of) > 1 else "is"
-        parts.append(f"{' and '.join(as_of)} {verb} as of the data, not the period")
-    rests = f": {'; '.join(parts)}" if parts else ""
-    return (f"*This data has no orders{rests}. Repeat buying and scores by product category "
-            "need orders and are not reported.*")
+        parts.append(tr("complaint and follow-up rates count every customer of the "
+                        "customers table the filters select"))
+    as_of = (bool(customer_scores(report)), bool(report.has_shape("snapshot")))
+    if any(as_of):
+        parts.append(tr(_AS_OF_DATA[as_of]))
+    if not parts:
+        return tr("*This data has no orders. Repeat buying and scores by product category "
+                  "need orders and are not reported.*")
+    return tr("*This data has no orders: {facts}. Repeat buying and scores by product "
+              "category need orders and are not reported.*").format(
+        facts=series(parts, semicolons=True))
 
 
-def _customer_score_sentence(measure, label: str = "The mean of " + OWN_SCORE) -> str:
-    """The mean of the customers' own score in words ("no customer" rather than "0")."""
+def _customer_score_sentence(
+        measure, label: str = N_("The mean of the customers' own satisfaction score")) -> str:
+    """The mean of the customers' own score in words ("no customer" rather than "0");
+    ``label`` in English, translated here."""
     if not isinstance(measure, NotAvailable) and not measure.n:
-        return "No customer in the selection has a satisfaction score of their own."
-    return narrative.kpi_sentence(label, measure, noun="customers with a score")
+        return tr("No customer in the selection has a satisfaction score of their own.")
+    return narrative.kpi_sentence(tr(label), measure, noun=tr("customers with a score"))
 
 
 def _customer_score_levels(report: Report) -> list:
@@ -864,21 +985,21 @@ def _customer_score_levels(report: Report) -> list:
         return []
     mean = report.kpi("customer_satisfaction")
     spread = report.kpi("customer_satisfaction_distribution")
-    lead = (f"**{OWN_SCORE.capitalize()}** (customers.satisfaction: one score per "
-            "customer, as of the data rather than the period).")
-    out = [Text(lead + " " + _customer_score_sentence(mean, "Its mean"))]
+    lead = tr("**The customers' own satisfaction score** (customers.satisfaction: one "
+              "score per customer, as of the data rather than the period).")
+    out = [Text(lead + " " + _customer_score_sentence(mean, N_("Its mean")))]
     if isinstance(mean, NotAvailable) or not mean.n or isinstance(spread, NotAvailable):
         return out
     on_csat_scale = set(spread["score"]) <= set(range(1, int(CSAT_SCALE_MAX) + 1))
     out.append(charts.chart("distribution", spread, x="score", y="value",
                             scale="csat" if on_csat_scale else None, size=(8, 3.6),
-                            title="Customers' own satisfaction score",
-                            ylabel="Share of customers"))
+                            title=tr("Customers' own satisfaction score"),
+                            ylabel=tr("Share of customers")))
     without = spread.attrs.get("without_score", 0)
     if without:
         out.append(Text(format_markdown(
-            "{n} of the {total} customers selected have no score on file and are left out "
-            "of these figures.", n=format_value(without, "count"),
+            tr("{n} of the {total} customers selected have no score on file and are left "
+               "out of these figures."), n=format_value(without, "count"),
             total=format_value(without + mean.n, "count"))))
     return out
 
@@ -906,26 +1027,26 @@ def _customer_scores_by(report: Report, dims: list[str]) -> list:
     out = []
     if report.by and report.by not in report.wh.table("customers").columns:
         out.append(Text(format_markdown(
-            "*The customers' own score cannot be broken down by {by}: it is not a "
-            "customers column.*", by=report.by)))
+            tr("*The customers' own score cannot be broken down by {by}: it is not a "
+               "customers column.*"), by=_dim_name(report.by))))
     if not frames:
-        return out + [Text(f"*No customer column has two or more groups to compare "
-                           f"{OWN_SCORE} by in this selection.*")]
+        return out + [Text(tr("*No customer column has two or more groups to compare the "
+                              "customers' own satisfaction score by in this selection.*"))]
     sentences = [lowest_group_sentence(f, dim, overall, label=OWN_SCORE, noun="customers")
                  for dim, f in frames.items()]
     table = pd.concat([pd.DataFrame({
-        "dimension": dim, "group": f[dim], "customers": f["n"], "score": f["value"],
-        "score_95%_CI": _intervals(f, "score"),
-        "significantly_lower": np.where(f["too_few"].astype(bool), "too few customers",
-                                        np.where(below_overall(f, overall), "below overall",
-                                                 ""))})
+        "dimension": _dim_name(dim), "group": f[dim], "customers": f["n"],
+        "score": f["value"], "score_95%_CI": _intervals(f, "score"),
+        "significantly_lower": np.where(f["too_few"].astype(bool), tr("too few customers"),
+                                        np.where(below_overall(f, overall),
+                                                 tr("below overall"), ""))})
         for dim, f in frames.items()], ignore_index=True)
     words = [Text("\n".join(f"- {s}" for s in sentences if s))] if any(sentences) else []
     return [*words, *out,
             Table(table, {"customers": "count", "score": "score"},
-                  caption=f"{OWN_SCORE.capitalize()} by group: mean of the customers with a "
-                          "score (95% CI). Significantly lower: the interval lies entirely "
-                          "below the overall mean.")]
+                  caption=tr("The customers' own satisfaction score by group: mean of the "
+                             "customers with a score (95% CI). Significantly lower: the "
+                             "interval lies entirely below the overall mean."))]
 
 
 def _score_churn_comparison(report: Report) -> dict | None:
@@ -937,44 +1058,48 @@ def _score_churn_comparison(report: Report) -> dict | None:
     sure = frame[~frame["too_few"].astype(bool)].reset_index(drop=True)
     if len(sure) < 2:
         return None
-    return band_comparison(sure, "churned", column="score",
-                           subject="own satisfaction score")
+    return band_comparison(sure, N_("churned"), column="score",
+                           subject=N_("own satisfaction score"))
 
 
 def _churn_by_score_outputs(report: Report) -> list:
     """A snapshot: the churn rate by the customers' own score, with counts and intervals,
     and whether the least satisfied leave more."""
-    lead = Text("*Repeat buying needs orders, which this data does not have. Churn here is "
-                "the snapshot's own flag (churned or not as of its date), set against each "
-                "customer's own satisfaction score.*")
+    lead = Text(tr("*Repeat buying needs orders, which this data does not have. Churn here "
+                   "is the snapshot's own flag (churned or not as of its date), set against "
+                   "each customer's own satisfaction score.*"))
     frame = churn_by_score(report)
     if isinstance(frame, NotAvailable):
-        return [lead, *not_available(report, "Churn by satisfaction score", frame)]
+        return [lead, *not_available(report, tr("Churn by satisfaction score"), frame)]
     if frame.empty:
-        return [lead, Text("*No customer in the selection has both a churn flag and a "
-                           "satisfaction score.*")]
+        return [lead, Text(tr("*No customer in the selection has both a churn flag and a "
+                              "satisfaction score.*"))]
     overall = report.kpi("snapshot_churn_rate")
-    chart = charts.Chart((_rate_panel(frame, x="score", reference=overall,
-                                      title="Churn by the customer's own satisfaction score",
-                                      xlabel="Customer's satisfaction score"),), size=(10, 4))
+    chart = charts.Chart((_rate_panel(
+        frame, x="score", reference=overall,
+        title=tr("Churn by the customer's own satisfaction score"),
+        xlabel=tr("Customer's satisfaction score")),), size=(10, 4))
     comparison = _score_churn_comparison(report)
-    sentences = [narrative.rate_sentence("Churn as of the snapshot", overall,
-                                         noun="customers"),
+    sentences = [narrative.rate_sentence(tr("Churn as of the snapshot"), overall,
+                                         noun=tr("customers")),
                  comparison["sentence"] if comparison else
-                 "Too few customers at two scores to compare churn.",
-                 "This is an association, not an effect: less satisfied customers may "
-                 "differ in other ways (contract, tenure, price) that also drive churn."]
+                 tr("Too few customers at two scores to compare churn."),
+                 tr("This is an association, not an effect: less satisfied customers may "
+                    "differ in other ways (contract, tenure, price) that also drive churn.")]
     without = frame.attrs.get("without_group", 0)
     table = frame[["score", "denominator", "numerator"]].rename(
         columns={"denominator": "customers", "numerator": "churned"}).assign(
         churn_rate=frame["value"], **{"churn_95%_CI": _intervals(frame, "percent")},
         too_few=frame["too_few"])
-    caption = ("Customers with a churn flag by their own satisfaction score "
-               "(customers.satisfaction); churned = flagged churned as of the snapshot"
-               + (f"; {without:,} customers without a score left out" if without else ""))
+    caption = (tr("Customers with a churn flag by their own satisfaction score "
+                  "(customers.satisfaction); churned = flagged churned as of the snapshot; "
+                  "{n} customers without a score left out").format(n=i18n.number(without))
+               if without else
+               tr("Customers with a churn flag by their own satisfaction score "
+                  "(customers.satisfaction); churned = flagged churned as of the snapshot"))
     return [lead, chart, Text("\n".join(f"- {s}" for s in sentences)),
             Table(table, {"customers": "count", "churned": "count", "churn_rate": "percent",
-                          "too_few": "flag:too few to say"}, caption=caption)]
+                          "too_few": "flag:" + N_("too few to say")}, caption=caption)]
 
 
 def _customer_score_recommendations(report: Report) -> list:
@@ -989,23 +1114,23 @@ def _customer_score_recommendations(report: Report) -> list:
             low = frame[below_overall(frame, overall)]
             if len(low):
                 items.append((2, format_markdown(
-                    "The customers' own satisfaction score is significantly below the "
-                    "overall {overall} for {dim} {groups}: find what those customers have in "
-                    "common and ask a sample of them what went wrong.",
-                    overall=format_value(overall.value, "score"), dim=dim,
-                    groups=", ".join(f"{g} ({format_value(v, 'score')})"
-                                     for g, v in zip(low[dim], low["value"])))))
+                    tr("The customers' own satisfaction score is significantly below the "
+                       "overall {overall} for {dim} {groups}: find what those customers "
+                       "have in common and ask a sample of them what went wrong."),
+                    overall=format_value(overall.value, "score"), dim=_dim_name(dim),
+                    groups=_list(_group_value(g, format_value(v, "score"))
+                                 for g, v in zip(low[dim], low["value"])))))
     comparison = _score_churn_comparison(report) if not has_orders(report) and \
         report.has_shape("snapshot") else None
     if comparison and not comparison["overlap"] and comparison["difference"] < 0:
         frame = churn_by_score(report)
         sure = frame[~frame["too_few"].astype(bool)]
         items.append((2, format_markdown(
-            "Customers whose own satisfaction score was {low} churned {points} percentage "
-            "points more often than those who gave {high}: contact low scorers before they "
-            "leave; a test of such calls would show whether raising satisfaction keeps "
-            "customers.", low=sure["score"].iloc[0], high=sure["score"].iloc[-1],
-            points=f"{abs(comparison['difference']) * 100:.1f}")))
+            tr("Customers whose own satisfaction score was {low} churned {points} percentage "
+               "points more often than those who gave {high}: contact low scorers before "
+               "they leave; a test of such calls would show whether raising satisfaction "
+               "keeps customers."), low=sure["score"].iloc[0], high=sure["score"].iloc[-1],
+            points=_points(comparison["difference"]))))
     return items
 
 
@@ -1026,19 +1151,19 @@ SECTIONS = {
 }
 
 OUTLINE = [
-    "# Customer satisfaction\n\nHow satisfied customers are, where satisfaction is worse, "
-    "how complaints and follow-ups are handled, and whether satisfaction goes with repeat "
-    "buying and churn.",
-    ("cards", "## Summary of findings"),
+    N_("# Customer satisfaction\n\nHow satisfied customers are, where satisfaction is "
+       "worse, how complaints and follow-ups are handled, and whether satisfaction goes "
+       "with repeat buying and churn."),
+    ("cards", N_("## Summary of findings")),
     ("summary", None),
-    ("levels", "## Satisfaction level\n\nCSAT is the mean survey score (1-5), CS = S / M "
-               "the same as a share of the scale maximum, NPS the share of promoters (9-10) "
-               "minus the share of detractors (0-6)."),
-    ("trend", "## Satisfaction over time\n\nThe shaded months are the report period; the "
-              "months before give context."),
-    ("where_worse", "## Where satisfaction is worse"),
-    ("complaints", "## Complaints and follow-ups"),
-    ("resolution", "## Ticket resolution"),
-    ("repeat_and_churn", "## Satisfaction, repeat buying and churn"),
-    ("conclusions", "## Conclusions and recommendations"),
+    ("levels", N_("## Satisfaction level\n\nCSAT is the mean survey score (1-5), CS = S / "
+                  "M the same as a share of the scale maximum, NPS the share of promoters "
+                  "(9-10) minus the share of detractors (0-6).")),
+    ("trend", N_("## Satisfaction over time\n\nThe shaded months are the report period; "
+                 "the months before give context.")),
+    ("where_worse", N_("## Where satisfaction is worse")),
+    ("complaints", N_("## Complaints and follow-ups")),
+    ("resolution", N_("## Ticket resolution")),
+    ("repeat_and_churn", N_("## Satisfaction, repeat buying and churn")),
+    ("conclusions", N_("## Conclusions and recommendations")),
 ]

@@ -17,7 +17,10 @@ import json
 
 import pandas as pd
 
-from crmkit import narrative
+from crmkit import i18n, narrative
+from crmkit.i18n import N_, ntr, tr
+from crmkit.labels import column_label, series
+from crmkit.metrics.results import reason_text
 from crmkit.metrics.scorecard import AREAS, SCORECARD, STATUS_RULES
 from crmkit.report.markup import escape_markdown, format_markdown
 from crmkit.sections import base
@@ -34,16 +37,16 @@ from crmkit.sections.cards import (
     value_text,
 )
 
-TITLE = "KPI scorecard"
+TITLE = N_("KPI scorecard")
 # The headline cards: the first five of these the data supports.
 HEADLINE = ("revenue", "bookings", "win_rate", "orders", "nps", "csat", "churn_rate",
             "inactivity_churn_rate", "snapshot_churn_rate", "revenue_at_risk",
             "campaign_roi")
 LISTED = 5  # KPIs named per sentence of the summary
 # The report that shows where each area's numbers come from, for the recommendations.
-AREA_REPORTS = {"sales": "sales performance", "pipeline": "sales performance",
-                "customers": "customer behaviour", "satisfaction": "satisfaction",
-                "churn": "churn", "campaigns": "campaigns"}
+AREA_REPORTS = {"sales": N_("sales performance"), "pipeline": N_("sales performance"),
+                "customers": N_("customer behaviour"), "satisfaction": N_("satisfaction"),
+                "churn": N_("churn"), "campaigns": N_("campaigns")}
 
 
 def _lines(report: Report):
@@ -60,15 +63,25 @@ def cards(report: Report) -> list:
     return [KpiCards(chosen, caption=cards_caption(report, lines))] if chosen else []
 
 
-def _count(n: int, noun: str) -> str:
+def _kpis(n: int) -> str:
     """"1 KPI", "23 KPIs"."""
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+    return ntr("{n} KPI", "{n} KPIs", n).format(n=i18n.number(n))
+
+
+def _targets(n: int) -> str:
+    """"1 target", "4 targets"."""
+    return ntr("{n} target", "{n} targets", n).format(n=i18n.number(n))
+
+
+def _titles(lines) -> str:
+    return series(reason_text(line.title) for line in lines)
 
 
 def _listing(lines) -> str:
-    return "; ".join(format_markdown("{title} {value} ({reached})", title=line.title,
-                                     value=shown_value(line), reached=status_title(line))
-                     for line in lines[:LISTED]) + ("; …" if len(lines) > LISTED else "")
+    items = [format_markdown(tr("{title} {value} ({reached})"), title=reason_text(line.title),
+                             value=shown_value(line, compact=None), reached=status_title(line))
+             for line in lines[:LISTED]]
+    return series(items + (["…"] if len(lines) > LISTED else []), semicolons=True)
 
 
 def summary(report: Report) -> list:
@@ -77,41 +90,47 @@ def summary(report: Report) -> list:
     lines = _lines(report)
     shown = lines.shown
     if not shown:
-        return [Text("*The data supports none of the scorecard's KPIs: see the appendix for "
-                     "what each needs.*")]
+        return [Text(tr("*The data supports none of the scorecard's KPIs: see the appendix "
+                        "for what each needs.*"))]
     counts = {s: [line for line in shown if line.status == s]
               for s in ("on track", "at risk", "off track")}
-    areas = [AREAS[a] for a in AREAS if any(line.area == a for line in shown)]
+    areas = [tr(AREAS[a]) for a in AREAS if any(line.area == a for line in shown)]
     targeted = [line for line in shown if line.target is not None]
-    against = (format_markdown("against the target where there is one ({t}), else against "
-                               "the previous period", t=_count(len(targeted), "target"))
-               if targeted else "against the previous period (no KPI has a target: set "
-                                "them under `targets:` in a config)")
-    items = [(6, format_markdown(
-        "{n} shown, in {areas}: {on} on track, {risk} at risk and {off} off track, ",
-        n=_count(len(shown), "KPI"), areas=", ".join(areas).lower(),
-        on=len(counts["on track"]), risk=len(counts["at risk"]),
-        off=len(counts["off track"])) + against + ".")]
+    numbers = {"n": _kpis(len(shown)), "areas": series(areas).lower(),
+               "on": i18n.number(len(counts["on track"])),
+               "risk": i18n.number(len(counts["at risk"])),
+               "off": i18n.number(len(counts["off track"]))}
+    if targeted:
+        overview = format_markdown(tr(
+            "{n} shown, in {areas}: {on} on track, {risk} at risk and {off} off track, "
+            "against the target where there is one ({t}), else against the previous "
+            "period."), t=_targets(len(targeted)), **numbers)
+    else:
+        overview = format_markdown(tr(
+            "{n} shown, in {areas}: {on} on track, {risk} at risk and {off} off track, "
+            "against the previous period (no KPI has a target: set them under `targets:` "
+            "in a config)."), **numbers)
+    items = [(6, overview)]
     if counts["off track"]:
-        items.append((5, "Off track: " + _listing(counts["off track"]) + "."))
+        items.append((5, tr("Off track: {items}.").format(
+            items=_listing(counts["off track"]))))
     if counts["at risk"]:
-        items.append((4, "At risk: " + _listing(counts["at risk"]) + "."))
+        items.append((4, tr("At risk: {items}.").format(items=_listing(counts["at risk"]))))
     if targeted:
         met = [line for line in targeted if line.status == "on track"]
-        items.append((3, format_markdown(
-            "{m} of {t} with a target reached it{names}.", m=len(met),
-            t=_count(len(targeted), "KPI"),
-            names=(": " + ", ".join(line.title for line in met)) if met else "")))
+        template = (tr("{m} of {t} with a target reached it: {names}.") if met
+                    else tr("{m} of {t} with a target reached it."))
+        items.append((3, format_markdown(template, m=i18n.number(len(met)),
+                                         t=_kpis(len(targeted)), names=_titles(met))))
     without = [line for line in shown if line.status is None and not line.too_few]
     if without:
-        items.append((2, format_markdown(
+        items.append((2, format_markdown(tr(
             "{n} without a target or a previous period to compare with (values as of the "
-            "data, or spend): {names}.", n=_count(len(without), "KPI"),
-            names=", ".join(line.title for line in without))))
+            "data, or spend): {names}."), n=_kpis(len(without)), names=_titles(without))))
     if lines.left_out:
-        items.append((1, format_markdown(
-            "{n} not shown because the data cannot support them; the appendix says why.",
-            n=_count(len(lines.left_out), "KPI"))))
+        items.append((1, format_markdown(tr(
+            "{n} not shown because the data cannot support them; the appendix says why."),
+            n=_kpis(len(lines.left_out)))))
     return [Text(narrative.findings(items))]
 
 
@@ -120,7 +139,7 @@ def _area_section(area: str):
         lines = [line for line in _lines(report).shown if line.area == area]
         if not lines:
             return []
-        return [Text(f"## {AREAS[area]}"), KpiTable(lines)]
+        return [Text(f"## {tr(AREAS[area])}"), KpiTable(lines)]
 
     section.__name__ = area
     section.__doc__ = f"The {AREAS[area].lower()} KPIs the data supports, one row each."
@@ -139,11 +158,12 @@ def conclusions(report: Report) -> list:
     advised = {name for name in values if narrative.recommendation_items({name: values[name]})}
     for line in [x for x in lines if x.status == "off track" and x.name not in advised
                  ][:LISTED]:
-        reference = "its target" if line.basis == "target" else "the previous period"
-        items.append((4, format_markdown(
+        reference = tr("its target") if line.basis == "target" else tr("the previous period")
+        items.append((4, format_markdown(tr(
             "{title} is off track at {value}, {reached}: start there; the {report} report "
-            "shows where it comes from.", title=line.title, value=shown_value(line),
-            reached=status_title(line) or reference, report=AREA_REPORTS[line.area])))
+            "shows where it comes from."), title=reason_text(line.title),
+            value=shown_value(line, compact=None), reached=status_title(line) or reference,
+            report=tr(AREA_REPORTS[line.area]))))
     if not items:
         return [Text(narrative.recommendations({}))]
     return [Text(narrative.findings(items))]
@@ -152,12 +172,64 @@ def conclusions(report: Report) -> list:
 # -- appendix --------------------------------------------------------------------------------
 
 RULE_MEANINGS = {
-    "on_track": "attainment from which a KPI is on track",
-    "at_risk": "attainment from which a KPI short of its reference is at risk; below it, "
-               "off track",
-    "without_target": "what a KPI without a target is compared with (previous_period or "
-                      "none)",
+    "on_track": N_("attainment from which a KPI is on track"),
+    "at_risk": N_("attainment from which a KPI short of its reference is at risk; below it, "
+                  "off track"),
+    "without_target": N_("what a KPI without a target is compared with (previous_period or "
+                         "none)"),
 }
+# The rules' keys and word values (config words), as the rules table shows them; English
+# shows the word itself.
+RULE_WORDS = {"on_track": N_("on_track"), "at_risk": N_("at_risk"),
+              "without_target": N_("without_target"),
+              "previous_period": N_("previous_period"), "none": N_("none")}
+# What a `per` of a config target means (crmkit.metrics.scorecard.TARGET_SCALES).
+PER = {"month": N_("{value} per month"), "quarter": N_("{value} per quarter"),
+       "year": N_("{value} per year")}
+
+
+def _rule_word(value) -> str:
+    return tr(RULE_WORDS[value]) if isinstance(value, str) and value in RULE_WORDS \
+        else str(value)
+
+
+def _english() -> bool:
+    return i18n.current().language == i18n.SOURCE_LANGUAGE
+
+
+def _kpi_name(name: str) -> str:
+    """A scorecard KPI as the config names it (English: ``churn_rate``), or by its title
+    in another language (流失率)."""
+    if _english():
+        return name
+    from crmkit.metrics import get_metric
+
+    try:
+        return reason_text(get_metric(name).title)
+    except KeyError:
+        return name
+
+
+def _as_set(value) -> str:
+    """A config target as it was set: JSON in English ({"value": 1000, "per": "month"}),
+    in words in another language (每月 1,000)."""
+    from babel import numbers
+
+    if _english():
+        return json.dumps(value)
+
+    def number(x) -> str:
+        try:
+            return numbers.format_decimal(float(x), "#,##0.##",
+                                          locale=i18n.current().locale)
+        except (TypeError, ValueError):
+            return str(x)
+
+    if isinstance(value, dict):
+        per = value.get("per")
+        shown = number(value.get("value"))
+        return tr(PER[per]).format(value=shown) if per in PER else shown
+    return number(value)
 
 
 def appendix_rules(report: Report) -> list:
@@ -165,46 +237,49 @@ def appendix_rules(report: Report) -> list:
     and how the status is decided."""
     settings = report.settings
     rules = settings.get("rules") or {**STATUS_RULES, "kpis": {}}
-    source = (f"config {settings['config']}" if settings.get("config")
-              else "defaults (no config)")
-    rows = [{"rule": key, "applies to": "every KPI", "value": str(rules[key]),
-             "meaning": meaning,
-             "default": str(STATUS_RULES[key])} for key, meaning in RULE_MEANINGS.items()]
+    source = (tr("config {name}").format(name=settings["config"]) if settings.get("config")
+              else tr("defaults (no config)"))
+    rows = [{"rule": _rule_word(key), "applies to": tr("every KPI"),
+             "value": _rule_word(rules[key]), "meaning": tr(meaning),
+             "default": _rule_word(STATUS_RULES[key])}
+            for key, meaning in RULE_MEANINGS.items()]
     for name, own in (rules.get("kpis") or {}).items():
         for key, value in own.items():
-            rows.append({"rule": key, "applies to": name, "value": str(value),
-                         "meaning": RULE_MEANINGS.get(key, ""), "default": ""})
-    out = [Text(format_markdown("Status rules from: {source}. Set them in a config under "
-                                "`scorecard:`, e.g. `scorecard: {{at_risk: 0.85, kpis: "
-                                "{{churn_rate: {{at_risk: 0.95}}}}}}`.", source=source)),
-           Table(pd.DataFrame(rows), caption="Status rules")]
+            rows.append({"rule": _rule_word(key), "applies to": _kpi_name(name),
+                         "value": _rule_word(value),
+                         "meaning": tr(RULE_MEANINGS[key]) if key in RULE_MEANINGS else "",
+                         "default": ""})
+    out = [Text(format_markdown(tr("Status rules from: {source}. Set them in a config under "
+                                   "`scorecard:`, e.g. `scorecard: {{at_risk: 0.85, kpis: "
+                                   "{{churn_rate: {{at_risk: 0.95}}}}}}`."), source=source)),
+           Table(pd.DataFrame(rows), caption=tr("Status rules"))]
     if settings.get("missing"):
-        out.append(Text(format_markdown(
+        out.append(Text(format_markdown(tr(
             "*The config the data was ingested with ({name}) was not found from here: the "
-            "default rules and no config targets apply.*", name=settings["missing"])))
-    out.append(Text(
+            "default rules and no config targets apply.*"), name=settings["missing"])))
+    out.append(Text(tr(
         "- **Attainment** = value / reference where higher is better, reference / value "
-        "where lower is better (" + escape_markdown(", ".join(
-            k.name.replace("_", " ") for k in SCORECARD if k.better == "lower")) + "); for "
-        "NPS and campaign ROI, which can be 0 or negative, 1 − shortfall / 100 points.\n"
+        "where lower is better ({lower}); for NPS and campaign ROI, which can be 0 or "
+        "negative, 1 − shortfall / 100 points.\n"
         "- **Reference**: the target where there is one, else the previous period's "
         "value (with `without_target: previous_period`).\n"
         "- **A shortfall within the 95% interval** of a rate or a mean may be chance: it is "
         "at risk against a target, on track against the previous period (no clear change).\n"
         "- **No status**: too few observations to say, or no reference (a value as of the "
         "data, such as a snapshot's churn or the open pipeline, without a target).\n"
-        "- **Targets**: a config's `targets:` (a number for the period shown, or `{value: N, "
-        "per: month | quarter | year}` pro rata to the period), else for revenue and bookings "
-        "the sum of the reps' targets in the targets table, pro rata to the days of the "
-        "period."))
+        "- **Targets**: a config's `targets:` (a number for the period shown, or `{{value: N, "
+        "per: month | quarter | year}}` pro rata to the period), else for revenue and "
+        "bookings the sum of the reps' targets in the targets table, pro rata to the days of "
+        "the period.").format(lower=escape_markdown(series(
+            column_label(k.name) for k in SCORECARD if k.better == "lower")))))
     targets = settings.get("targets") or {}
     lines = {line.name: line for line in _lines(report).shown}
     if targets:
-        rows = [{"KPI": name, "as set": json.dumps(value),
+        rows = [{"KPI": _kpi_name(name), "as set": _as_set(value),
                  "for this period": value_text(lines[name].target, lines[name].unit)
-                 if name in lines and lines[name].target is not None else "not shown"}
+                 if name in lines and lines[name].target is not None else tr("not shown")}
                 for name, value in targets.items()]
-        out.append(Table(pd.DataFrame(rows), caption="Targets from the config"))
+        out.append(Table(pd.DataFrame(rows), caption=tr("Targets from the config")))
     return out
 
 
@@ -213,7 +288,7 @@ def appendix_definitions(report: Report) -> list:
     the data cannot support are listed, with why, under "KPIs not shown" instead."""
     from crmkit.metrics import get_metric
 
-    left = {get_metric(x["name"]).title for x in _lines(report).left_out}
+    left = {reason_text(get_metric(x["name"]).title) for x in _lines(report).left_out}
     out = base.appendix_definitions(report)
     table = out[0]
     table.frame = table.frame[~table.frame["title"].isin(left)].reset_index(drop=True)
@@ -224,27 +299,33 @@ def appendix_not_shown(report: Report) -> list:
     """The scorecard KPIs the data cannot support, and why."""
     left = _lines(report).left_out
     if not left:
-        return [Text("The data supports every KPI of the scorecard.")]
+        return [Text(tr("The data supports every KPI of the scorecard."))]
     area = {k.name: AREAS[k.area] for k in SCORECARD}
-    frame = pd.DataFrame([{"KPI": x["title"], "area": area[x["name"]], "why not shown":
-                           x["reason"]} for x in left])
-    return [Table(frame, caption="KPIs not shown: the data cannot support them")]
+    frame = pd.DataFrame([{"KPI": reason_text(x["title"]), "area": tr(area[x["name"]]),
+                           "why not shown": reason_text(x["reason"])} for x in left])
+    return [Table(frame, caption=tr("KPIs not shown: the data cannot support them"))]
 
 
 DEFINITIONS = [
-    {"title": "Change vs previous period", "formula": "for amounts and counts (value − "
-     "previous) / previous; for rates and NPS the difference in points; the previous period "
-     "has the report period's length, just before it (whole months by months)",
-     "unit": "percent / points", "grain": "period"},
-    {"title": "Change vs same period last year", "formula": "as against the previous "
-     "period, against the report period one year earlier", "unit": "percent / points",
-     "grain": "period"},
-    {"title": "Status", "formula": "on track / at risk / off track by the attainment of the "
-     "target, else of the previous period's value (rules in the appendix)", "unit": "",
-     "grain": "period"},
-    {"title": f"Trend (last {TREND_PERIODS} periods)", "formula": "the KPI over the report "
-     "period and the periods of its length before it, from the first one the data fully "
-     "covers; periods with too few observations are left out", "unit": "", "grain": "period"},
+    {"title": N_("Change vs previous period"), "formula": N_(
+        "for amounts and counts (value − previous) / previous; for rates and NPS the "
+        "difference in points; the previous period has the report period's length, just "
+        "before it (whole months by months)"),
+     "unit": N_("percent / points"), "grain": N_("period")},
+    {"title": N_("Change vs same period last year"), "formula": N_(
+        "as against the previous period, against the report period one year earlier"),
+     "unit": N_("percent / points"), "grain": N_("period")},
+    {"title": N_("Status"), "formula": N_(
+        "on track / at risk / off track by the attainment of the target, else of the "
+        "previous period's value (rules in the appendix)"), "unit": "",
+     "grain": N_("period")},
+    # "message" and "values": the title as a catalog message and its placeholders
+    # (crmkit.sections.base.appendix_definitions)
+    {"title": f"Trend (last {TREND_PERIODS} periods)",
+     "message": N_("Trend (last {n} periods)"), "values": {"n": TREND_PERIODS},
+     "formula": N_("the KPI over the report period and the periods of its length before "
+                   "it, from the first one the data fully covers; periods with too few "
+                   "observations are left out"), "unit": "", "grain": N_("period")},
 ]
 
 SECTIONS = {
@@ -259,17 +340,17 @@ SECTIONS = {
 }
 
 OUTLINE = [
-    "# KPI scorecard\n\nEvery KPI the data supports on one page, by area: its value, its "
-    "change against the previous period and the same period last year, its target and "
-    "status, and its trend.",
-    ("cards", "## Summary of findings"),
+    N_("# KPI scorecard\n\nEvery KPI the data supports on one page, by area: its value, its "
+       "change against the previous period and the same period last year, its target and "
+       "status, and its trend."),
+    ("cards", N_("## Summary of findings")),
     ("summary", None),
     *[(area, None) for area in AREAS],  # each shows its heading when it has KPIs
-    ("conclusions", "## Conclusions and recommendations"),
+    ("conclusions", N_("## Conclusions and recommendations")),
 ]
 
 # After the appendix heading, before the definitions (see crmkit.sections.notebooks).
 APPENDIX = [
-    ("appendix_rules", "### Status rules and targets"),
-    ("appendix_not_shown", "### KPIs not shown"),
+    ("appendix_rules", N_("### Status rules and targets")),
+    ("appendix_not_shown", N_("### KPIs not shown")),
 ]

@@ -29,11 +29,16 @@ Staying responsive
 
 One computation at a time: the worker and :meth:`show` share a lock, because neither a
 warehouse connection nor matplotlib's pyplot may be used from two threads at once.
+
+The panel speaks the report's language (``report.words``, crmkit.i18n): its labels,
+options, status and messages, also on the worker thread, which does not inherit the
+notebook's active language.
 """
 
 from __future__ import annotations
 
 import html
+import re
 import shlex
 import threading
 import time
@@ -43,7 +48,9 @@ from datetime import date
 
 import pandas as pd
 
+from crmkit import i18n
 from crmkit.exceptions import CrmkitError
+from crmkit.i18n import N_, tr
 from crmkit.kept import Kept
 from crmkit.metrics import Filters
 from crmkit.metrics.filters import DIMENSIONS, FILTER_COLUMNS
@@ -51,9 +58,10 @@ from crmkit.metrics.selection import date_span, distinct_values
 from crmkit.sections.base import Report, Table, Text, figure_output, filter_params_text
 from crmkit.secrets import redact_url
 
-# dimension -> label; product has too many values for a dropdown (its parameter applies).
-PANEL_DIMENSIONS = {"region": "Region", "segment": "Segment", "channel": "Channel",
-                    "category": "Category", "sales_rep": "Sales rep"}
+# dimension -> label (translated where shown); product has too many values for a
+# dropdown (its parameter applies).
+PANEL_DIMENSIONS = {"region": N_("Region"), "segment": N_("Segment"), "channel": N_("Channel"),
+                    "category": N_("Category"), "sales_rep": N_("Sales rep")}
 ATTRIBUTE_TABLES = ("orders", "customers")  # where attribute columns are offered from
 MAX_OPTIONS = 200  # a dimension with more distinct values gets no dropdown
 MAX_ATTRIBUTE_VALUES = 30  # an attribute column with more values gets no dropdown
@@ -201,8 +209,8 @@ def mime_output(item, *, language: str = "en") -> dict | None:
 
 
 def _error_output(section: str, err: Exception) -> dict:
-    text = (f"*The section {section} could not be drawn for these filters: "
-            f"{type(err).__name__}: {err}*")
+    text = "*" + tr("The section {section} could not be drawn for these filters: "
+                    "{error}").format(section=section, error=f"{type(err).__name__}: {err}") + "*"
     return {"output_type": "display_data", "metadata": {},
             "data": {"text/markdown": text.replace("<", "&lt;"), "text/plain": text}}
 
@@ -251,30 +259,41 @@ class FilterPanel:
         self._rendered = Kept(SECTIONS_KEPT)
         self._build()
 
+    @property
+    def words(self) -> i18n.Setting:
+        """The language, locale and currency of the report (crmkit.i18n)."""
+        return getattr(self.report, "words", None) or i18n.current()
+
     # -- widgets ----------------------------------------------------------------------
     def _build(self) -> None:
+        with i18n.using(self.words):
+            self._build_widgets()
+
+    def _build_widgets(self) -> None:
         import ipywidgets as w
 
         filters, options = self.report.filters, self.options
         style = {"description_width": "initial"}
         limits = {k: v for k, v in (("min", options.first_day), ("max", options.last_day)) if v}
-        self.start = w.DatePicker(description="From", value=_day(filters.start), style=style,
-                                  **limits)
-        self.end = w.DatePicker(description="To", value=_day(filters.end), style=style, **limits)
+        self.start = w.DatePicker(description=tr("From"), value=_day(filters.start),
+                                  style=style, **limits)
+        self.end = w.DatePicker(description=tr("To"), value=_day(filters.end), style=style,
+                                **limits)
         self.dimension_widgets = {
-            name: _dropdown(label, options.dimensions[name], getattr(filters, name), style)
+            name: _dropdown(tr(label), options.dimensions[name], getattr(filters, name), style)
             for name, label in PANEL_DIMENSIONS.items() if name in options.dimensions}
         self.attribute_widgets = {
             column: _dropdown(column.replace("_", " ").capitalize(), values,
                               filters.attributes.get(column), style)
             for column, values in options.attributes.items()}
-        breakdowns = [("none", ALL)] + [(PANEL_DIMENSIONS.get(c, c.replace("_", " ")), c)
-                                        for c in options.breakdowns]
+        breakdowns = [(tr("none"), ALL)] + [
+            (tr(PANEL_DIMENSIONS[c]) if c in PANEL_DIMENSIONS else c.replace("_", " "), c)
+            for c in options.breakdowns]
         if self.report.by and self.report.by not in options.breakdowns:
             breakdowns.append((self.report.by, self.report.by))
-        self.breakdown = w.Dropdown(description="Breakdown", options=breakdowns,
+        self.breakdown = w.Dropdown(description=tr("Breakdown"), options=breakdowns,
                                     value=self.report.by or ALL, style=style)
-        self.status = w.HTML(value=_status("ready"))
+        self.status = w.HTML(value=_status(tr("ready")))
         self.command = w.HTML(value=_command_html(report_command(self.report)))
 
         def row(children):
@@ -300,8 +319,8 @@ class FilterPanel:
     @property
     def command_text(self) -> str:
         """The ``crmkit render`` command for the panel's current view."""
-        return html.unescape(self.command.value.removeprefix(_COMMAND_PREFIX)
-                             .removesuffix(_COMMAND_SUFFIX))
+        found = _COMMAND_CODE.search(self.command.value)
+        return html.unescape(found.group(1)) if found else ""
 
     def current(self) -> tuple[Filters, str | None]:
         """The filters and breakdown the widgets set (ParameterError when they are not
@@ -344,10 +363,12 @@ class FilterPanel:
                     return kept, None
             try:
                 drawn, read_by = report.outputs_and_breakdown(section)
-                outputs = tuple(o for o in (mime_output(d, language=report.language)
-                                            for d in drawn) if o)
+                with i18n.using(self.words):
+                    outputs = tuple(o for o in (mime_output(d, language=report.language)
+                                                for d in drawn) if o)
             except Exception as err:  # the panel outlives a failing section; it says why
-                return (_error_output(section, err),), err
+                with i18n.using(self.words):
+                    return (_error_output(section, err),), err
             key = (section, report.filters, report.by if read_by else ANY_BREAKDOWN)
             self._rendered[key] = outputs
             return outputs, None
@@ -368,7 +389,8 @@ class FilterPanel:
                 self._timer = threading.Timer(self.debounce, self._submit, args=(generation,))
                 self._timer.daemon = True
                 self._timer.start()
-        self.status.value = _status("working…", busy=True)
+        with i18n.using(self.words):
+            self.status.value = _status(tr("working…"), busy=True)
         if quiet:
             self._submit(generation)
 
@@ -377,10 +399,11 @@ class FilterPanel:
             self._worker.submit(self._redraw, generation)
 
     def _redraw(self, generation: int) -> None:
-        try:
-            self._draw(generation)
-        except Exception as err:  # on the worker thread nobody would see it: say it
-            self.status.value = _status(f"{type(err).__name__}: {err}", error=True)
+        with i18n.using(self.words):  # the worker thread: the report's language
+            try:
+                self._draw(generation)
+            except Exception as err:  # on the worker thread nobody would see it: say it
+                self.status.value = _status(f"{type(err).__name__}: {err}", error=True)
 
     def _draw(self, generation: int) -> None:
         if generation != self._generation:
@@ -400,8 +423,8 @@ class FilterPanel:
         for done, (section, output) in enumerate(sections):
             if generation != self._generation:
                 return
-            self.status.value = _status(f"working… {done}/{len(sections)} sections",
-                                        busy=True)
+            self.status.value = _status(tr("working… {done}/{total} sections").format(
+                done=done, total=len(sections)), busy=True)
             output.outputs, error = self._section_outputs(view, section)
             drawn[section] = time.perf_counter() - self._changed_at
             if error is not None:
@@ -411,10 +434,11 @@ class FilterPanel:
         elapsed = time.perf_counter() - self._changed_at
         self.redraws.append(Redraw(filters, by, elapsed, drawn, tuple(failed)))
         if failed:
-            self.status.value = _status(f"{len(failed)} section(s) could not be drawn: "
-                                        f"{', '.join(failed)}", error=True)
+            self.status.value = _status(tr("{n} section(s) could not be drawn: {sections}").format(
+                n=len(failed), sections=", ".join(failed)), error=True)
         else:
-            self.status.value = _status(f"up to date ({elapsed:.2f} s)")
+            self.status.value = _status(tr("up to date ({seconds} s)").format(
+                seconds=i18n.number(elapsed, 2)))
 
     def wait(self, timeout: float = 120) -> None:
         """Block until no change is pending and the last redraw has finished."""
@@ -430,7 +454,8 @@ class FilterPanel:
                                                        or not self._timer.is_alive()):
                     return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the filter panel was still busy after {timeout} s")
+                raise TimeoutError(tr("the filter panel was still busy after {seconds} s")
+                                   .format(seconds=timeout))
 
     def close(self) -> None:
         """Stop the worker and close the widgets (the report shows static outputs again)."""
@@ -461,9 +486,12 @@ def _param(value):
 def _dropdown(label: str, values: tuple, current, style):
     import ipywidgets as w
 
-    options = [("All", ALL)] + [(str(v), v) for v in values]
+    from babel.lists import format_list
+
+    options = [(tr("All"), ALL)] + [(str(v), v) for v in values]
     if isinstance(current, tuple):  # several values from a parameter: one entry for them
-        options.append((" or ".join(map(str, current)), current))
+        options.append((format_list([str(v) for v in current], style="or",
+                                    locale=i18n.current().locale), current))
     elif current is not None and current not in values:  # a parameter value not in the data
         options.append((str(current), current))
     return w.Dropdown(description=label, options=options,
@@ -477,10 +505,10 @@ def _status(text: str, *, busy: bool = False, error: bool = False) -> str:
             f"{html.escape(text)}</span>")
 
 
-_COMMAND_PREFIX = ('<div class="crmkit-command" style="font-size:90%;color:#57606a">'
-                   "Render this view as HTML: <code>")
-_COMMAND_SUFFIX = "</code></div>"
+_COMMAND_CODE = re.compile(r"<code>(.*)</code>", re.DOTALL)
 
 
 def _command_html(command: str) -> str:
-    return _COMMAND_PREFIX + html.escape(command, quote=False) + _COMMAND_SUFFIX
+    return ('<div class="crmkit-command" style="font-size:90%;color:#57606a">'
+            + html.escape(tr("Render this view as HTML:"), quote=False) + " <code>"
+            + html.escape(command, quote=False) + "</code></div>")

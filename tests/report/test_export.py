@@ -128,3 +128,71 @@ def test_markdown_images_are_embedded(tmp_path):
     assert '<img alt="logo" src="data:image/png;base64,iVBOR' in page
     with pytest.raises(ValueError, match="missing.png"):
         export_html(executed(new_markdown_cell("![x](missing.png)")), HEADER, folder=tmp_path)
+
+
+# -- the title and the text of a report notebook (report.text cells) -----------------------
+
+def markdown_output(text):
+    return new_output("display_data", data={"text/markdown": text,
+                                            "text/plain": "<IPython.core.display.Markdown object>"})
+
+
+def test_title_is_taken_from_the_first_markdown_output():
+    """A report notebook shows its title and intro with report.text: a code cell whose
+    first Markdown output starts with the title, in the report's language."""
+    nb = executed(
+        code(),  # parameters
+        code(markdown_output("# 流失与留存\n\n有多少客户流失。"), tags=["remove-input"]),
+        code(markdown_output("## 主要发现")),
+        code(markdown_output("## 附录")),
+    )
+    header = {**HEADER, "title": "Churn and retention", "language": "zh-CN"}
+    page = export_html(nb, header)
+    assert '<h1 class="crmkit-title">流失与留存</h1>' in page
+    assert "<title>流失与留存</title>" in page and page.count("<h1") == 1
+    assert "有多少客户流失。" in page and "# 流失与留存" not in page
+    assert header["title"] == "Churn and retention"  # the caller's header is not changed
+
+
+def test_a_title_alone_leaves_no_empty_cell():
+    nb = executed(code(markdown_output("# Only a title")), code(markdown_output("## A")))
+    nb, resources = ReportPreprocessor().preprocess(nb, {"crmkit": {"title_from_heading": True}})
+    assert resources["crmkit"]["title"] == "Only a title"
+    assert [c.outputs[0].data["text/markdown"] for c in nb.cells] == ["## A"]
+
+
+def test_heading_kept_without_title_from_heading():
+    nb = executed(code(markdown_output("# Kept\n\ntext")))
+    nb, resources = ReportPreprocessor().preprocess(nb, {"crmkit": {"title_from_heading": False}})
+    assert nb.cells[0].outputs[0].data["text/markdown"] == "# Kept\n\ntext"
+    assert "title" not in resources["crmkit"]
+
+
+def test_table_of_contents_heading_in_the_reports_language():
+    nb = executed(code(markdown_output("## 主要发现")), code(markdown_output("## 附录")))
+    page = export_html(nb, {**HEADER, "language": "zh-CN", "contents": "目录"})
+    assert '<nav class="crmkit-toc" aria-label="目录">\n<h2>目录</h2>' in page
+    assert '<html lang="zh-CN">' in page
+
+
+def test_chinese_emphasis_is_closed():
+    """CommonMark leaves ``**流失定义：**客户`` open (the closing ** sits between
+    full-width punctuation and a letter): in a Chinese page the punctuation moves out of
+    the emphasis. English pages are left to the markdown renderer."""
+    nb = executed(code(markdown_output(
+        "**流失定义（合同制）：**客户离开，客户**（合同制）**定义；说明*注：样本少。*后 \\*\\*VIP\\*\\*")))
+    page = export_html(nb, {**HEADER, "language": "zh-CN"})
+    assert "<strong>流失定义（合同制）</strong>：客户离开" in page
+    assert "客户（<strong>合同制</strong>）定义" in page and "说明<em>注：样本少</em>。后" in page
+    assert "**VIP**" in page  # escaped asterisks are text
+    english = export_html(executed(code(markdown_output("**Period:** x"))), HEADER)
+    assert "<strong>Period:</strong> x" in english
+
+
+def test_page_styles_chinese_with_system_fonts_and_print_rules():
+    page = export_html(executed(code(markdown_output("text"))), {**HEADER, "language": "zh-CN"})
+    for rule in ('"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei"',
+                 "line-break: strict", "word-break: normal", "overflow-wrap: anywhere",
+                 "tr, .crmkit-facts div { break-inside: avoid"):
+        assert rule in page, rule
+    assert "@font-face" not in page and check_self_contained(page) == []

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from crmkit import i18n
 from crmkit.exceptions import ConfigError, ParameterError, RenderError
 from crmkit.report import render
 from crmkit.report.files import write_atomic
@@ -329,3 +330,125 @@ def test_write_atomic_failure_leaves_old_file_and_no_partial(tmp_path, monkeypat
         write_atomic(target, "new report")
     assert target.read_text() == "old report"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+# -- the render's language -------------------------------------------------------------------
+
+def language_notebook(folder: Path) -> Path:
+    """A report notebook as crmkit.sections writes them: parameters, then its own text
+    shown by ``report.text("...")`` (Markdown in the report's language; here a stand-in
+    with its own two-word catalog)."""
+    import nbformat
+
+    folder.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["crmkit"] = {"title": "Churn and retention"}
+    zh = {"# Churn and retention\n\nWho leaves.": "# 流失与留存\n\n哪些客户流失。",
+          "## Summary of findings": "## 主要发现", "## Appendix": "## 附录"}
+    text = lambda message: nbformat.v4.new_code_cell(  # noqa: E731
+        f"report.text({message!r})", metadata={"tags": ["remove-input"]})
+    nb.cells = [
+        nbformat.v4.new_code_cell('start: str = "2025-01-01"\nend: str = "2025-03-31"\n'
+                                  'region: str = ""  # filter: a region\n'
+                                  'language: str = "en"  # report language',
+                                  metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "from IPython.display import Markdown, display\n\n"
+            "class Report:\n"
+            "    def text(self, message):\n"
+            f"        words = {zh!r} if language.startswith('zh') else {{}}\n"
+            "        display(Markdown(words.get(message, message)))\n\n"
+            "report = Report()", metadata={"tags": ["remove-input"]}),
+        text("# Churn and retention\n\nWho leaves."),
+        text("## Summary of findings"),
+        nbformat.v4.new_code_cell('print("body")'),
+        text("## Appendix"),
+    ]
+    nbformat.write(nb, folder / "churn.ipynb")
+    return folder
+
+
+def test_a_render_in_chinese(tmp_path):
+    """``lang=zh`` (``language``'s other name): the header, footer, table of contents and
+    index page in Chinese; the title from the report's own (translated) text."""
+    notebooks = language_notebook(tmp_path / "nb")
+    events = []
+    render(None, params={"lang": "zh", "region": "East"}, out_dir=tmp_path / "out",
+           notebooks_dir=notebooks, progress=events.append)
+    page = (tmp_path / "out" / "churn.html").read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in page
+    header = page[page.index('<header class="crmkit-header">'):page.index("</header>")]
+    assert '<h1 class="crmkit-title">流失与留存</h1>' in header and page.count("<h1") == 1
+    assert "<dt>期间</dt><dd>2025年1月1日至2025年3月31日</dd>" in header
+    assert "<dt>筛选</dt><dd>地区：East</dd>" in header
+    assert "<dt>数据来源</dt><dd>以笔记本中的设置为准</dd>" in header
+    assert re.search(r"<dt>生成时间</dt><dd>\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d", header)
+    assert '<p class="crmkit-kicker">客户管理报告</p>' in header
+    assert '<h2>目录</h2>' in page and "哪些客户流失。" in page and "# 流失与留存" not in page
+    footer = page[page.index('<footer class="crmkit-footer">'):]
+    assert "由 crmkit" in footer and "参数：地区：East；语言：zh。" in footer
+    index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in index and "<h1>报告</h1>" in index
+    assert "<th>文件</th><th>期间</th><th>参数</th><th>数据</th><th>生成时间</th>" in index
+    assert "2025年1月1日至2025年3月31日" in index and "地区：East；语言：zh" in index
+    # the manifest stays English: an English render's index reads it as before
+    entry = json.loads((tmp_path / "out" / "manifest.json").read_text())["reports"]["churn"]
+    assert entry["title"] == "Churn and retention"
+    assert entry["period"] == "2025-01-01 to 2025-03-31" and entry["language"] == "zh"
+    assert [e.kind for e in events] == ["started", "finished"]
+
+
+def test_render_messages_follow_the_language(tmp_path, capsys):
+    from crmkit.report import RenderEvent
+    from crmkit.report.cli import print_progress
+
+    notebooks = language_notebook(tmp_path / "nb")
+    with pytest.raises(ParameterError, match=r"^报告 'churn' 的参数 'start'：应为 YYYY-MM-DD"):
+        render(None, params={"language": "zh", "start": "2025-13-01"}, out_dir=tmp_path / "o",
+               notebooks_dir=notebooks)
+    with pytest.raises(ParameterError, match=r"parameter language: language 'xx' has no catalog"):
+        render(None, params={"language": "xx"}, out_dir=tmp_path / "o", notebooks_dir=notebooks)
+    with i18n.using("zh"):
+        print_progress(RenderEvent("finished", "churn", "churn", 1, 2, 1, 6.12))
+        print_progress(RenderEvent("cached", "churn", "churn", 1, 2, 2, 0.0))
+    assert capsys.readouterr().out == "[1/2] churn … 完成，用时 6.1 秒\n[2/2] churn … 已是最新\n"
+
+
+def test_english_render_of_the_same_notebook_is_english(tmp_path):
+    notebooks = language_notebook(tmp_path / "nb")
+    render(None, params={"region": "East"}, out_dir=tmp_path / "out", notebooks_dir=notebooks)
+    page = (tmp_path / "out" / "churn.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in page
+    assert '<h1 class="crmkit-title">Churn and retention</h1>' in page and page.count("<h1") == 1
+    assert "<dt>Period</dt><dd>2025-01-01 to 2025-03-31</dd>" in page
+    assert "<dt>Filters</dt><dd>region = East</dd>" in page and "Who leaves." in page
+    assert '<nav class="crmkit-toc" aria-label="Contents">' in page
+
+
+def test_index_in_chinese_translates_titles_and_reasons():
+    from crmkit.report.index import index_page
+
+    entry = {"report": "churn", "title": "Churn and retention", "html": "churn.html",
+             "period": "2025-04-01 to 2025-06-30", "period_range": ["2025-04-01", "2025-06-30"],
+             "parameters": {"region": "East"}, "generated_at": "2025-07-02T14:03:00+00:00",
+             "generated_at_text": "2025-07-02 14:03 UTC",
+             "last_failure": {"at": "2025-07-03T09:00:00+00:00", "error": "ValueError: x"}}
+    groups = {"churn": [("churn", entry)]}
+    reasons = {"campaigns": {"reason": "needs campaigns", "source": "data/sample"}}
+    english = index_page(groups, version="1", not_applicable=reasons)
+    assert '<html lang="en">' in english and "<td>2025-04-01 to 2025-06-30</td>" in english
+    assert "needs campaigns" in english and "2025-07-02 14:03 UTC" in english
+    with i18n.using("zh"):
+        chinese = index_page(groups, version="1", not_applicable=reasons)
+    assert '<html lang="zh-CN">' in chinese and "<h2>不适用于此数据的报告</h2>" in chinese
+    assert "<td>需要营销活动</td>" in chinese and "<td>2025年4月1日至2025年6月30日</td>" in chinese
+    assert "2025年7月2日 14:03 UTC" in chinese and "地区：East" in chinese
+    assert "最近一次生成于 2025年7月3日 09:00 UTC 失败：ValueError: x。" in chinese
+
+
+@pytest.mark.parametrize("language, lang", [("en", "en"), ("zh", "zh-CN"), ("zh_TW", "zh-TW"),
+                                            ("en_GB", "en-GB")])
+def test_html_lang_from_the_locale(language, lang):
+    from crmkit.report.language import html_lang
+
+    assert html_lang(i18n.setting(language)) == lang

@@ -93,7 +93,8 @@ def test_maven_pipeline_sales_report(rendered, need):
     need((SHARED / "maven_crm_pipeline").is_dir(), "../shared/data/maven_crm_pipeline")
     text = page(rendered, "maven", "sales_performance")
     # The reference figures: 4,238 won deals worth 10,005,534; win rate 63.2% (of 6,711).
-    assert "Bookings (won deal value) were 10,005,534.00 from 4,238 won deals." in text
+    # the config's `currency: USD` is on every amount (en_001 writes US$)
+    assert "Bookings (won deal value) were US$10,005,534.00 from 4,238 won deals." in text
     assert "The win rate (won / closed deals) was 63.2% (4,238 of 6,711;" in text
     assert "2,089 deals are open; they carry no amount yet" in text
     for heading in ("Bookings over time", "Win rate", "Open pipeline", "Opportunity funnel",
@@ -161,7 +162,8 @@ def test_salesforce_export_by_preset_never_adds_up_two_currencies(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     text = reader_text((tmp_path / "out" / "sales_performance.html").read_text("utf-8"))
     assert_truthful(text)
-    assert re.search(r"Bookings \(won deal value\) were [\d,]+\.\d\d from \d+ won deals", text)
+    # converted into the corporate currency, whose code is on every amount
+    assert re.search(r"Bookings \(won deal value\) were US\$[\d,]+\.\d\d from \d+ won deals", text)
 
     apart = write_salesforce_export(tmp_path / "sf2", currency_table=False)
     (apart.folder / "DatedConversionRate.csv").unlink(missing_ok=True)

@@ -103,7 +103,7 @@ def test_every_report_places_the_cards_under_its_summary_heading():
         cells = [c for c in notebook(name)["cells"]]
         sources = ["".join(c["source"]) for c in cells]
         at = sources.index('report.show("cards")')
-        assert sources[at - 1] == "## Summary of findings"
+        assert sources[at - 1] == "report.text('## Summary of findings')"
         assert sources[at + 1] == 'report.show("summary")'
 
 
