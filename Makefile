@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	@echo "setting up $(VENV) (first run: a few minutes) ..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet --editable ".[test]"
+	@$(BIN)/python -m pip install --quiet --editable ".[test,spark]"  # Spark needs Java only when used
 	@touch $(STAMP)
 
 setup: $(STAMP) ## create or refresh .venv from pyproject.toml

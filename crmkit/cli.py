@@ -67,7 +67,13 @@ def cmd_ingest(args) -> int:
     print(scrub(format_audit(audit), secrets))
     print(f"warehouse: {folder}")
     if any(r["quarantined"] for r in audit["tables"].values()):
-        print(f"quarantined rows with their reasons: {folder / 'rejects.csv'}")
+        if audit.get("engine") == "spark":
+            from crmkit.warehouse import spark_tables_location
+
+            rejects = f"{spark_tables_location(folder, audit)}/rejects (Parquet)"
+        else:
+            rejects = folder / "rejects.csv"
+        print(f"quarantined rows with their reasons: {rejects}")
     return 0 if audit.get("reconciled") else 1
 
 

@@ -10,6 +10,8 @@ A config is a YAML file (examples in ``examples/``; every setting in ``docs/conf
     timezone: Europe/Berlin           # optional: the zone timestamps are stored in (UTC)
     plausible_dates: {earliest: 1900-01-01, latest: 2035-12-31}   # optional: else quarantined
     rates: {EUR: 1.08}                # optional: report-currency units per unit
+    engine: spark                     # optional: duckdb (default) or spark (Parquet sources)
+    spark: {master: "local[*]", spark.executor.memory: 4g}   # optional: with engine: spark
     defaults: {encoding: utf-8, date_format: "%d/%m/%Y", null_values: ["N/A"]}
     tables:
       orders:
@@ -52,7 +54,8 @@ FILE_SUFFIXES = {
     ".xlsx": "excel", ".xlsm": "excel", ".xls": "excel",
 }
 TOP_KEYS = ("source", "preset", "warehouse", "snapshot_date", "currency", "locale", "rates",
-            "timezone", "plausible_dates", "targets", "scorecard", "defaults", "tables")
+            "timezone", "plausible_dates", "targets", "scorecard", "defaults", "tables",
+            "engine", "spark")
 READ_KEYS = ("encoding", "delimiter", "quote", "skip_rows", "date_format", "decimal",
              "thousands", "null_values")
 DEFAULT_KEYS = set(READ_KEYS)
@@ -74,6 +77,17 @@ PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 # Timestamps with an offset are converted to this zone; those without are taken as in it.
 DEFAULT_TIMEZONE = "UTC"
 PLAUSIBLE_DATES_KEYS = ("earliest", "latest", "years_ahead")
+# Where ingest validates and the warehouse computes: an embedded DuckDB (the default), or
+# Spark for Parquet sources that outgrow one machine or already live in a lake.
+ENGINES = ("duckdb", "spark")
+DEFAULT_SPARK_MASTER = "local[*]"
+# Spark settings that fetch jars from a repository when the session starts: nothing may
+# download at run time, so they stop the config (install the jars instead: `spark.jars`).
+SPARK_DOWNLOADS = ("spark.jars.packages", "spark.jars.repositories", "spark.jars.ivy",
+                   "spark.jars.ivySettings")
+# A lake path (s3a://bucket/crm, hdfs://namenode/crm, file:///data/crm), read and written
+# through Spark's own file systems.
+URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 @dataclass(frozen=True)
@@ -215,6 +229,13 @@ class TableConfig:
     # Top-level settings every table is read with (set from the config, as snapshot_date).
     timezone: str = DEFAULT_TIMEZONE
     plausible_dates: PlausibleDates = PlausibleDates()
+    # A table in a lake (engine: spark): the URI of its file or folder; `file` is its name.
+    uri: str | None = None
+
+    @property
+    def location(self) -> str | None:
+        """Where Spark reads the table: its URI, or its local file or folder."""
+        return self.uri or (str(self.file) if self.file is not None else None)
 
     @property
     def label(self) -> str:
@@ -229,6 +250,20 @@ class TableConfig:
     def source_columns(self) -> dict[str, str]:
         """canonical -> source column, for the columns mapped to a source column."""
         return {k: v.column for k, v in self.columns.items() if v.column is not None}
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """The Spark session of ``engine: spark``: its master (``local[*]``, a cluster URL such
+    as ``spark://host:7077`` or ``yarn``) and any Spark configuration (``spark.*`` keys,
+    passed to the session as they are)."""
+
+    master: str = DEFAULT_SPARK_MASTER
+    conf: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def options(self) -> dict[str, str]:
+        return dict(self.conf)
 
 
 @dataclass
@@ -249,6 +284,11 @@ class IngestConfig:
     plausible_dates: PlausibleDates = PlausibleDates()
     # `targets` and `scorecard`: checked here, read by the reports (read_report_settings)
     report_settings: dict = field(default_factory=dict)
+    engine: str = "duckdb"
+    spark: SparkSettings = SparkSettings()
+    # engine: spark with `warehouse:` a lake URI: the tables and rejects go there (the
+    # audit stays in the local warehouse folder, which reports open).
+    tables_uri: str | None = None
 
     @property
     def is_database(self) -> bool:
@@ -256,9 +296,11 @@ class IngestConfig:
 
 
 def source_kind(source: str) -> str:
-    """'postgresql', 'duckdb', 'folder' or 'file'."""
+    """'postgresql', 'duckdb', 'uri' (a lake path for Spark), 'folder' or 'file'."""
     if re.match(r"^postgres(ql)?://", source):
         return "postgresql"
+    if URI.match(source):
+        return "uri"
     if source.endswith((".duckdb", ".db")):
         return "duckdb"
     return "folder" if Path(source).is_dir() else "file"
@@ -389,6 +431,9 @@ def config_from_settings(raw: dict, *, where: str, base: Path,
         raise ConfigError(f"{where}: `source` {raw.get('source')!r}; give a folder, a .duckdb "
                           "file or a postgresql:// URL as text")
     source = str(raw["source"])
+    if "\x00" in source:
+        raise ConfigError(f"{where}: `source` holds a NUL character; give a folder, a file, a "
+                          ".duckdb file or a postgresql:// URL")
     from crmkit.secrets import unencoded_at
 
     if source_kind(source) == "postgresql" and unencoded_at(source):
@@ -397,7 +442,15 @@ def config_from_settings(raw: dict, *, where: str, base: Path,
     warehouse = raw.get("warehouse")
     if warehouse is not None and not isinstance(warehouse, (str, Path)):
         raise ConfigError(f"{where}: `warehouse` {warehouse!r}; give a folder path as text")
-    if source_kind(source) != "postgresql":
+    engine, spark = _engine(raw, where)
+    if source_kind(source) == "uri" and engine != "spark":
+        from crmkit.secrets import redact_url
+
+        raise ConfigError(f"{where}: `source` {redact_url(source)!r} is a URL that only Spark "
+                          "reads, as a lake path of Parquet tables (s3a://, hdfs://, file://): "
+                          "add `engine: spark`, or give a folder, a file, a .duckdb file or a "
+                          "postgresql:// URL")
+    if source_kind(source) not in ("postgresql", "uri"):
         source = str((base / source).resolve()) if not Path(source).is_absolute() else source
     defaults = raw.get("defaults") or {}
     if not isinstance(defaults, dict):
@@ -423,29 +476,96 @@ def config_from_settings(raw: dict, *, where: str, base: Path,
         raise ConfigError(f"{where}: `tables` must map table names to their settings")
     tables = {}
     for name, spec in tables_raw.items():
-        table = _table_config(where, name, spec or {}, defaults, source)
+        table = _table_config(where, name, spec or {}, defaults, source, spark)
         if table is not None:
             table.snapshot_date = snapshot
             table.timezone, table.plausible_dates = timezone, plausible
             tables[name] = table
     warehouse = raw.get("warehouse")
+    tables_uri = None
+    if warehouse and URI.match(str(warehouse)):
+        if engine != "spark":
+            raise ConfigError(f"{where}: `warehouse` {warehouse!r} is a lake path, which only "
+                              "`engine: spark` writes to; give a folder")
+        tables_uri, warehouse = str(warehouse).rstrip("/"), None
     config = IngestConfig(source=source, tables=tables, path=path, preset=preset,
                           warehouse=(base / warehouse).resolve() if warehouse else None,
                           snapshot_date=snapshot,
                           currency=str(currency).upper() if currency else None,
                           rates=rates, rates_file=rates_file, dated_rates_file=dated_file,
                           timezone=timezone, plausible_dates=plausible,
-                          report_settings=report_settings)
+                          report_settings=report_settings, engine=engine, spark=spark,
+                          tables_uri=tables_uri)
     if not tables_raw:
         # Tables found by name start from `defaults` as named ones do.
-        config.tables = {name: _table_config(where, name, {}, defaults, source)
-                         for name in discover_tables(source).tables}
+        config.tables = {name: _table_config(where, name, {}, defaults, source, spark)
+                         for name in discover_tables(source, spark).tables}
         for table in config.tables.values():
             table.snapshot_date = snapshot
             table.timezone, table.plausible_dates = timezone, plausible
             # Found by name, not asked for: a database without one of them is fine.
             table.optional = True
+    if engine == "spark":
+        _check_spark_sources(config, where)
+        from crmkit.spark import check_available
+
+        check_available()
     return config
+
+
+def _engine(raw: dict, where: str) -> tuple[str, SparkSettings]:
+    """``engine`` and the ``spark`` settings, checked: a Spark setting that is neither
+    ``master`` nor a ``spark.*`` key (a typo) stops, as does one that would download jars."""
+    engine = raw.get("engine", "duckdb")
+    if engine not in ENGINES:
+        raise ConfigError(f"{where}: engine {engine!r}; use {' or '.join(ENGINES)} (DuckDB, "
+                          "the default, or Spark for Parquet data in a folder or a lake)")
+    value = raw.get("spark")
+    if value is None:
+        return engine, SparkSettings()
+    if engine != "spark":
+        raise ConfigError(f"{where}: `spark` settings apply with `engine: spark`; add it, or "
+                          "remove `spark:`")
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: spark: expected a mapping such as {{master: \"local[*]\", "
+                          "spark.executor.memory: 4g}")
+    master, conf = DEFAULT_SPARK_MASTER, {}
+    for key, setting in value.items():
+        key = str(key)
+        if isinstance(setting, (dict, list)) or setting is None:
+            raise ConfigError(f"{where}: spark.{key}: {setting!r}; give one value")
+        text = _yaml_text(setting)
+        if key in ("master", "spark.master"):
+            master = text
+        elif key in SPARK_DOWNLOADS:
+            raise ConfigError(f"{where}: spark: {key} downloads jars when the session starts, "
+                              "and crmkit downloads nothing at run time; install the jars on "
+                              "the machines and name the files with spark.jars")
+        elif key.startswith("spark.") and len(key) > len("spark."):
+            conf[key] = text
+        else:
+            raise ConfigError(f"{where}: spark: unknown setting {key!r}; valid: master, or a "
+                              "Spark setting named spark.* (spark.executor.memory, "
+                              "spark.sql.shuffle.partitions ...)")
+    return engine, SparkSettings(master=master, conf=tuple(sorted(conf.items())))
+
+
+def _check_spark_sources(config: IngestConfig, where: str) -> None:
+    """With ``engine: spark`` every table is read from Parquet (a file or a folder of parts);
+    a database, a CSV file or a workbook stays with DuckDB."""
+    kind = source_kind(config.source)
+    if kind in ("duckdb", "postgresql"):
+        what = "a DuckDB file" if kind == "duckdb" else "a PostgreSQL database"
+        raise ConfigError(f"{where}: engine: spark reads Parquet tables (a folder or a lake "
+                          f"path); the source is {what}: use engine: duckdb")
+    for name, spec in config.tables.items():
+        if spec.derive_from or spec.format == "parquet":
+            continue
+        what = {"csv": "a CSV file", "excel": "an Excel workbook"}.get(
+            spec.format, "not a Parquet file")
+        raise ConfigError(f"{where}: tables.{name}: {spec.label} is {what}; engine: spark "
+                          "reads Parquet only: convert it to Parquet (or set `format: "
+                          "parquet` if it is one), or use engine: duckdb")
 
 
 def _date_setting(value, where: str) -> dt.date | None:
@@ -496,6 +616,21 @@ def read_report_settings(path: str | Path) -> dict:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     return _report_settings(raw if isinstance(raw, dict) else {}, str(path))
+
+
+def read_spark_settings(path: str | Path | None) -> SparkSettings:
+    """The ``spark:`` settings of config file ``path`` (master, spark.* keys), checked; the
+    defaults (``local[*]``) without a config or without them. A Spark warehouse is opened
+    with these: its audit names the config, never the settings, which may hold keys."""
+    if not path or not Path(path).is_file():
+        return SparkSettings()
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return SparkSettings()
+    if not isinstance(raw, dict) or raw.get("engine") != "spark":
+        return SparkSettings()
+    return _engine(raw, str(path))[1]
 
 
 def _report_settings(raw: dict, where: str) -> dict:
@@ -622,8 +757,8 @@ def _rates(value, where: str, source: str
     return rates, None
 
 
-def _table_config(where: str, name: str, spec: dict, defaults: dict,
-                  source: str) -> TableConfig | None:
+def _table_config(where: str, name: str, spec: dict, defaults: dict, source: str,
+                  spark: SparkSettings | None = None) -> TableConfig | None:
     where = f"{where}: tables.{name}"
     if name not in TABLES:
         raise ConfigError(f"{where}: unknown table; canonical tables are "
@@ -700,9 +835,18 @@ def _table_config(where: str, name: str, spec: dict, defaults: dict,
         raise ConfigError(f"{where}.table: {table_name!r} names a database table, but the "
                           f"source {Path(source).name} is not a database; give `file:` "
                           "(a file in the source folder)")
+    uri = None
     if derive_from is None:
         if kind in ("duckdb", "postgresql"):
             table_name = table_name or name
+        elif kind == "uri":
+            found = discover_tables(source, spark).tables.get(name) if file is None else None
+            if file is None and found is None:
+                if optional:
+                    return None
+                raise ConfigError(f"{where}: no `file` given and no {name}.parquet in {source}")
+            file = found.file if found is not None else Path(str(file))
+            uri = found.uri if found is not None else f"{source.rstrip('/')}/{file}"
         elif kind == "file":
             file = Path(source)
         elif file is None:
@@ -734,7 +878,7 @@ def _table_config(where: str, name: str, spec: dict, defaults: dict,
         null_values=_strings(settings.get("null_values") or [], f"{where}.null_values"),
         columns=columns, derive=derive, status_rules=status_rules, unique=unique,
         rules=rules, derive_from=derive_from, lookups=lookups, stages=stages,
-        optional=optional)
+        optional=optional, uri=uri)
 
 
 def _number_format(settings: dict, where: str) -> dict:
@@ -1046,14 +1190,20 @@ def _snake_word(name: str) -> str:
     return re.sub(r"[^0-9A-Za-z]+", "_", s).strip("_").lower() or "lookup"
 
 
-def discover_tables(source: str | Path) -> IngestConfig:
-    """A config for a source whose tables and columns already carry canonical names."""
+def discover_tables(source: str | Path, spark: SparkSettings | None = None) -> IngestConfig:
+    """A config for a source whose tables and columns already carry canonical names (a
+    lake path is listed through Spark, started with ``spark``)."""
     source = str(source)
     kind = source_kind(source)
     if kind in ("duckdb", "postgresql"):
         # The database's table list is read at ingest time; every canonical name is tried.
         return IngestConfig(source=source, tables={
             name: TableConfig(name=name, table=name) for name in TABLES})
+    if kind == "uri":
+        from crmkit.spark import list_folder
+
+        return _discovered(source, [(Path(name), f"{source.rstrip('/')}/{name}")
+                                    for name in list_folder(source, spark)])
     path = Path(source)
     if not path.exists():
         raise SourceError(f"source not found: {path}")
@@ -1065,13 +1215,18 @@ def discover_tables(source: str | Path) -> IngestConfig:
                 f"table ({', '.join(TABLES)}) or write a config that maps it")
         return IngestConfig(source=source, tables={
             name: TableConfig(name=name, file=path, format=file_format(path))})
+    return _discovered(source, [(file, None) for file in sorted(path.iterdir())])
+
+
+def _discovered(source: str, entries: list[tuple[Path, str | None]]) -> IngestConfig:
+    """The tables among a folder's entries (file, its URI in a lake or None), by name."""
     tables: dict[str, TableConfig] = {}
-    for file in sorted(path.iterdir()):
+    for file, uri in entries:
         name, fmt = table_name_of(file), file_format(file)
         if fmt is None or name not in TABLES:
             continue
         if name in tables:
-            raise SourceError(f"two files for table {name} in {path}: "
+            raise SourceError(f"two files for table {name} in {source}: "
                               f"{tables[name].file.name} and {file.name}; keep one")
-        tables[name] = TableConfig(name=name, file=file, format=file_format(file))
+        tables[name] = TableConfig(name=name, file=file, format=fmt, uri=uri)
     return IngestConfig(source=source, tables=tables)

@@ -28,3 +28,7 @@ class ParameterError(CrmkitError):
 
 class RenderError(CrmkitError):
     """Raised when one or more reports failed to render."""
+
+
+class EngineError(CrmkitError):
+    """Raised when the configured engine cannot run here (Spark without pyspark or Java)."""

@@ -5,6 +5,13 @@ A warehouse folder holds
     audit.json         the ingest accounting (rows in / kept / flagged / quarantined)
     rejects.csv        every quarantined row with its reason
 
+or, ingested with ``engine: spark`` (the audit says ``"engine": "spark"``),
+    audit.json         the same accounting
+    tables/            the canonical tables and ``rejects`` as Parquet folders (or, when the
+                       config's warehouse is a lake URI, the audit's ``tables_location``)
+which :meth:`Warehouse.open` opens through ibis' PySpark backend: the same ibis
+expressions, computed by Spark.
+
 Canonical tables carry two bookkeeping columns besides the contract's:
 ``source_row`` (1-based row number in the source table) and ``flags`` (NULL, or
 ';'-joined flags such as ``return;no_customer`` for rows kept with a flag).
@@ -75,16 +82,19 @@ class Warehouse:
     # -- construction -------------------------------------------------------------
     @classmethod
     def open(cls, folder: str | Path, read_only: bool = True) -> Warehouse:
-        """Open a warehouse folder written by ``crmkit ingest``."""
+        """Open a warehouse folder written by ``crmkit ingest`` (DuckDB, or Spark's
+        Parquet tables when its audit says ``engine: spark``)."""
         folder = Path(folder)
+        audit_path = folder / AUDIT_FILE
+        audit = json.loads(audit_path.read_text()) if audit_path.exists() else {}
+        if audit.get("engine") == "spark":
+            return cls._open_spark(folder, audit)
         db = folder / DB_FILE
         if not db.exists():
             raise WarehouseError(
                 f"no warehouse at {folder}: {DB_FILE} is missing. "
                 "Run `crmkit ingest --source DIR --warehouse "
                 f"{folder}` first.")
-        audit_path = folder / AUDIT_FILE
-        audit = json.loads(audit_path.read_text()) if audit_path.exists() else {}
         try:
             con = ibis.duckdb.connect(str(db), read_only=read_only)
         except duckdb.Error as exc:
@@ -92,6 +102,26 @@ class Warehouse:
                 f"cannot open the warehouse {db}: {str(exc).splitlines()[0]} Rebuild it with "
                 "`crmkit ingest --force`.") from None
         return cls(con, audit, str(folder))
+
+    @classmethod
+    def _open_spark(cls, folder: Path, audit: dict) -> Warehouse:
+        """The Parquet tables of a Spark ingest as views of a Spark session of their own,
+        started with the `spark:` settings of the config the audit names."""
+        from crmkit.config import read_spark_settings
+        from crmkit.spark import exists, session
+
+        settings = read_spark_settings(audit.get("config"))
+        location = spark_tables_location(folder, audit)
+        if not exists(location, settings):
+            raise WarehouseError(f"no warehouse tables at {location}: ingest again "
+                                 "(`crmkit ingest --force`)")
+        spark = session(settings).newSession()
+        con = ibis.pyspark.connect(spark)
+        for name in [*audit.get("tables", {}), "rejects"]:
+            con.read_parquet(f"{location}/{name}", table_name=name)
+        warehouse = cls(con, audit, str(folder))
+        warehouse.spark_session = spark  # its views go on close(); the session stays
+        return warehouse
 
     @classmethod
     def from_frames(cls, frames: dict[str, pd.DataFrame], con=None) -> Warehouse:
@@ -211,9 +241,24 @@ class Warehouse:
         self.clear_cache()
         if _OPEN.get(id(self.con)) is self:
             del _OPEN[id(self.con)]
+        if self.con.name == "pyspark":
+            # ibis' disconnect stops the SparkSession, and with it the process's Spark
+            # context, which other warehouses may share: drop this one's views instead.
+            spark = getattr(self, "spark_session", None)
+            for table in spark.catalog.listTables() if spark is not None else []:
+                if table.isTemporary:
+                    spark.catalog.dropTempView(table.name)
+            return
         disconnect = getattr(self.con, "disconnect", None)
         if disconnect:
             disconnect()
+
+
+def spark_tables_location(folder: str | Path, audit: dict) -> str:
+    """Where the Parquet tables of a Spark ingest are: a lake URI, or a folder in the
+    warehouse folder (relative, so that the folder can move)."""
+    location = audit.get("tables_location") or "tables"
+    return location if "://" in location else str(Path(folder) / location)
 
 
 def _copy(result):

@@ -145,6 +145,54 @@ def postgres_url():
         _shutil.rmtree(base, ignore_errors=True)
 
 
+# -- Spark for cross-engine tests ------------------------------------------------------
+# One local Spark per test session (a process runs one Spark context), with every scratch
+# folder (tables, local dir, Derby) under pytest's temp dir, never in the repository.
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """A local SparkSession: 2 cores, UI off, UTC, nothing downloaded."""
+    import importlib.util
+    import sys
+
+    need(importlib.util.find_spec("pyspark") is not None, "the pyspark package")
+    java_home = os.environ.get("JAVA_HOME")
+    need(Path(java_home, "bin", "java").is_file() if java_home else bool(_shutil.which("java")),
+         "Java (for Spark)")
+    from pyspark.sql import SparkSession
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # workers run this venv's Python
+    scratch = tmp_path_factory.mktemp("spark")
+    # Settings a session already running in the process keeps must be set on it too.
+    runtime = {
+        "spark.sql.session.timeZone": "UTC",
+        # Small data: few shuffle partitions, no whole-stage code generation and no
+        # adaptive re-planning (each costs more per query than it saves; ~20% of the time).
+        "spark.sql.shuffle.partitions": "2",
+        "spark.sql.codegen.wholeStage": "false",
+        "spark.sql.adaptive.enabled": "false",
+        # Frames go to Spark through Arrow: without it a missing value of a pandas frame
+        # arrives as the text 'NaN' or a float NaN, not NULL.
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
+    }
+    builder = (SparkSession.builder.master("local[2]").appName("crmkit-tests")
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.warehouse.dir", (scratch / "warehouse").as_uri())
+               .config("spark.local.dir", str(scratch / "local"))
+               .config("spark.driver.extraJavaOptions",
+                       f"-Dderby.system.home={scratch / 'derby'}"))
+    for key, value in runtime.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    for key, value in runtime.items():
+        session.conf.set(key, value)
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
 # ---------------------------------------------------------------------------------------
 # The bundled sample, ingested once per test session.
 

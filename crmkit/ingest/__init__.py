@@ -43,6 +43,7 @@ DEFAULT_WAREHOUSE_ROOT = (_PROJECT / ".crmkit" if (_PROJECT / "pyproject.toml").
                           else Path.cwd() / ".crmkit")
 # DuckDB spills to the warehouse folder beyond this, so a 10-million-row file fits in it.
 MEMORY_LIMIT = os.environ.get("CRMKIT_MEMORY_LIMIT", "1GB")
+SCRATCH_FILE = "scratch.duckdb"  # in the work folder: the tables on the way to the warehouse
 # Loaded first so that children can check their references against kept keys.
 # Bump when what ingest writes changes: warehouses written before are then rebuilt.
 WAREHOUSE_FORMAT = 4
@@ -72,6 +73,9 @@ def resolve_config(config: str | Path | None = None, source: str | Path | None =
     if source_kind(source) == "postgresql" and unencoded_at(source):
         raise SourceError("the password in the PostgreSQL URL has an @ that is not encoded; "
                           "write it as %40 (or give the password in PGPASSWORD)")
+    if source_kind(source) == "uri":
+        raise SourceError(f"--source {redact_url(source)}: a lake path is read by Spark; write "
+                          "a config with `source:` this path and `engine: spark`")
     if source_kind(source) not in ("postgresql",) and not Path(source).exists():
         raise SourceError(f"source not found: {source}")
     resolved = str(Path(source).resolve()) if source_kind(source) != "postgresql" else source
@@ -125,6 +129,9 @@ def _inputs(config: IngestConfig) -> dict[str, dict]:
     for name, spec in config.tables.items():
         if spec.derive_from:
             out[name] = {"derived_from": spec.derive_from}
+        elif config.engine == "spark" and (spec.uri or spec.file is None
+                                           or not spec.file.is_file()):
+            out[name] = _listed(spec, config)
         elif kind == "postgresql":
             out[name] = {"table": spec.table, "sha256": None}
         elif kind == "duckdb":
@@ -145,15 +152,35 @@ def _inputs(config: IngestConfig) -> dict[str, dict]:
     return out
 
 
+def _listed(spec: TableConfig, config: IngestConfig) -> dict:
+    """A folder of Parquet parts, or a table in a lake (engine: spark), identified by its
+    files' names, sizes and modification times: hashing a lake's bytes would cost what
+    the ingest costs."""
+    from crmkit.spark import listing, listing_digest
+
+    location = spec.location
+    entries = listing(location, config.spark)
+    if not entries:
+        raise SourceError(f"{spec.name}: no data files in {location}")
+    return {"file": location, "files": len(entries), "bytes": sum(e[1] for e in entries),
+            "sha256": listing_digest(entries),
+            "identified_by": "file names, sizes and modification times"}
+
+
 def _fingerprint(config: IngestConfig, inputs: dict) -> str | None:
     if any(v.get("sha256", "") is None for v in inputs.values()):
         return None
-    settings = {n: {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(s).items()}
+    # (`uri`, a lake table's, only when set: a DuckDB warehouse's fingerprint stays as it was)
+    settings = {n: {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(s).items()
+                    if not (k == "uri" and v is None)}
                 for n, s in config.tables.items()}
     # DuckDB's file format changes between releases: a new DuckDB rebuilds the warehouse.
     snapshot = config.snapshot_date
     blob = json.dumps({"version": crmkit.__version__, "format": WAREHOUSE_FORMAT,
                        "duckdb": duckdb.__version__,
+                       # a DuckDB warehouse's fingerprint is as it was before Spark came
+                       **({"engine": config.engine, "tables_uri": config.tables_uri}
+                          if config.engine == "spark" else {}),
                        "inputs": inputs, "snapshot": str(snapshot),
                        "currency": config.currency, "rates": config.rates,
                        "settings": settings,
@@ -183,7 +210,12 @@ def _present_tables(config: IngestConfig) -> dict[str, TableConfig]:
 
 def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
            progress: Callable[[str], None] | None = None) -> dict:
-    """Load every configured table into ``warehouse`` (a folder); return the audit."""
+    """Load every configured table into ``warehouse`` (a folder); return the audit.
+
+    ``config.engine`` says where: an embedded DuckDB file (the default), or Spark, which
+    writes the tables and rejects as Parquet (crmkit.ingest.spark). Both apply the same
+    rules (crmkit.ingest.clean's SQL) and write the same audit.
+    """
     say = progress or (lambda message: None)
     folder = Path(warehouse)
     tables = _present_tables(config)
@@ -213,13 +245,200 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
     inputs = _inputs(config)
     fingerprint = _fingerprint(config, inputs)
     audit_path = folder / AUDIT_FILE
-    if not force and fingerprint and audit_path.exists() and (folder / DB_FILE).exists():
-        previous = json.loads(audit_path.read_text())
-        if previous.get("fingerprint") == fingerprint and not _dated_by_another_day(previous):
+    if not force and fingerprint and audit_path.exists():
+        try:
+            previous = json.loads(audit_path.read_text())
+        except ValueError:  # a torn audit: ingest again
+            previous = {}
+        if previous.get("fingerprint") == fingerprint and _tables_there(folder, previous) \
+                and not _dated_by_another_day(previous):
             say(f"warehouse {folder} is up to date (sources unchanged)")
             previous["skipped"] = True
             return previous
 
+    _make_folder(folder)
+    _remove_stale_tmp(folder)
+    tmp = new_tmp_dir(folder)
+    started = time.perf_counter()
+    try:
+        if config.engine == "spark":
+            from crmkit.ingest.spark import SparkLoader
+
+            loader = SparkLoader(config, folder, tmp)
+        else:
+            loader = DuckDBLoader(config, tmp)
+        with loader:
+            records, money, warnings = _load_tables(loader, config, tables, primary, inputs,
+                                                    say)
+            audit = {
+                "crmkit_version": crmkit.__version__,
+                "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "source": redact_url(config.source),
+                "config": str(Path(config.path).resolve()) if config.path else None,
+                "preset": config.preset,
+                "fingerprint": fingerprint,
+                "seconds": round(time.perf_counter() - started, 2),
+                "engine": config.engine,
+                **loader.location(),
+                "tables": {n: records[n] for n in TABLES if n in records},
+                "currency": _currency_record(money, loader.rates, config),
+                "timezone": config.timezone,
+                "plausible_dates": {"earliest": config.plausible_dates.earliest.isoformat(),
+                                    "latest": config.plausible_dates.last().isoformat(),
+                                    "years_ahead": None if config.plausible_dates.latest
+                                    else config.plausible_dates.years_ahead},
+                "warnings": warnings,
+            }
+            audit["reconciled"] = all(_reconciles(r) for r in audit["tables"].values())
+            audit["reports"] = reports_fed(audit)
+            (tmp / AUDIT_FILE).write_text(json.dumps(audit, indent=2, ensure_ascii=False))
+            # The audit goes last: a crash in between leaves an old fingerprint, so the next
+            # run ingests again rather than trusting a half-replaced warehouse.
+            loader.commit(folder)
+            os.replace(tmp / AUDIT_FILE, folder / AUDIT_FILE)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return audit
+
+
+def _load_tables(loader, config: IngestConfig, tables: dict[str, TableConfig],
+                 primary: list[str], inputs: dict, say: Callable[[str], None]
+                 ) -> tuple[dict, dict, list[str]]:
+    """Load every table through ``loader`` (parents before the tables that refer to them);
+    return the audit record and the money of each table, and the warnings."""
+    records, money = {}, {}
+
+    def load(name: str, spec: TableConfig) -> None:
+        t0 = time.perf_counter()
+        say(f"{name}: reading {spec.label}")
+        records[name], money[name] = loader.load(name, spec, inputs[name])
+        r = records[name]
+        say(f"{name}: {r['rows_in']:,} rows in, {r['kept']:,} kept, {r['flagged']:,} "
+            f"flagged, {r['quarantined']:,} quarantined ({time.perf_counter() - t0:.1f} s)")
+
+    for name in LOAD_ORDER:
+        spec = tables.get(name)
+        if spec is not None and not spec.derive_from:
+            load(name, spec)
+    snapshot = _snapshot_from_data(records)
+    if snapshot is not None:
+        # A snapshot with no date of its own, beside tables that have dates: it was
+        # taken no earlier than their latest date, which is a truer anchor than today.
+        loader.drop("customers")
+        say(f"customers: no snapshot_date set; dated by the latest date in the data, "
+            f"{snapshot.isoformat()}")
+        load("customers", replace(tables["customers"], snapshot_date=snapshot))
+        records["customers"]["snapshot_date_is_ingest_day"] = False
+        records["customers"]["snapshot_date_from"] = "the latest date in the other tables"
+    warnings = [m["warning"] for m in money.values() if m.get("warning")]
+    if tables.get("customers") and tables["customers"].derive_from:
+        records["customers"] = loader.derive_customers()
+        say(f"customers: {records['customers']['kept']:,} derived from orders")
+    if all(records[t]["rows_in"] == 0 for t in primary):
+        labels = ", ".join(f"{t} ({tables[t].label})" for t in primary)
+        raise SourceError(f"{labels}: a header but no rows; there is nothing to report on")
+    loader.finish()
+    return records, money, warnings
+
+
+class DuckDBLoader:
+    """Loads tables into ``warehouse.duckdb`` in the work folder ``tmp``, rejects into its
+    ``rejects`` table and ``rejects.csv`` (see :func:`ingest`)."""
+
+    def __init__(self, config: IngestConfig, tmp: Path):
+        self.config, self.tmp = config, tmp
+        # A database file in the work folder, not memory: the stage and scored tables of a
+        # large source (10 million orders) outgrow memory_limit, and only a file's tables
+        # can be written out to make room.
+        self.con = con = duckdb.connect(str(tmp / SCRATCH_FILE))
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute("SET enable_progress_bar = false")  # ours is the per-table line
+        # A timestamptz source column is read as text with its offset: print it in UTC, so
+        # that no local zone (or its seconds, before 1900) enters; ingest converts it to
+        # config.timezone (crmkit.ingest.clean).
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET temp_directory = '{tmp / 'spill'}'")
+        con.execute(f"ATTACH '{tmp / DB_FILE}' AS wh")
+        con.execute("CREATE TABLE wh.rejects (table_name VARCHAR, source_row BIGINT, "
+                    "reason VARCHAR, record VARCHAR)")
+        self.rates = load_rates(con, config, tmp)
+        self.loaded: dict[str, str] = {}  # table -> its SQL name, for references to it
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.con.close()
+
+    def load(self, name: str, spec: TableConfig, source: dict) -> tuple[dict, dict]:
+        con, config = self.con, self.config
+        staged = stage(con, spec, config.source, self.tmp)
+        staged, joined, lookups = join_lookups(con, spec, staged, config.source, self.tmp)
+        built = build_table(con, spec, staged, self.loaded, joined)
+        money = convert_amounts(con, name, built, self.rates, config.currency)
+        scored = f"scored_{name}"
+        kept = f"wh.{quote(name)}"
+        columns = ", ".join(quote(c) for c in kept_columns(name, built))
+        con.execute(f"CREATE TABLE {kept} AS SELECT {columns} FROM {scored} "
+                    f"WHERE __reason IS NULL ORDER BY source_row")
+        typed = numeric_attributes(con, kept, list(built.mapping.attributes))
+        for column, kind in typed.items():
+            c = quote(column)
+            con.execute(f"ALTER TABLE {kept} ALTER {c} TYPE {kind} USING "
+                        f"TRY_CAST(trim(CAST({c} AS VARCHAR)) AS {kind})")
+        con.execute(f"INSERT INTO wh.rejects SELECT {literal(name)}, source_row, __reason, "
+                    f"__record FROM {scored} WHERE __reason IS NOT NULL ORDER BY source_row")
+        record = table_record(con, name, spec, built, scored, source, money, typed)
+        if lookups:
+            record["lookups"] = lookups
+        self.loaded[name] = kept
+        con.execute(f"DROP TABLE {staged}; DROP TABLE {scored}")
+        return record, money
+
+    def drop(self, name: str) -> None:
+        self.con.execute(f"DROP TABLE wh.{quote(name)}; DELETE FROM wh.rejects "
+                         f"WHERE table_name = {literal(name)}")
+
+    def derive_customers(self) -> dict:
+        con = self.con
+        order_columns = [r[0] for r in con.execute("DESCRIBE wh.orders").fetchall()]
+        select, columns = derived_customers(order_columns, "wh.orders")
+        con.execute(f"CREATE TABLE wh.customers AS {select}")
+        n = con.execute("SELECT count(*) FROM wh.customers").fetchone()[0]
+        return derived_customers_record(n, columns)
+
+    def finish(self) -> None:
+        self.con.execute(f"COPY (SELECT * FROM wh.rejects ORDER BY table_name, source_row) "
+                         f"TO '{self.tmp / REJECTS_FILE}' (HEADER)")
+        self.con.execute("DETACH wh")
+
+    def location(self) -> dict:
+        return {}
+
+    def commit(self, folder: Path) -> None:
+        for name in (DB_FILE, REJECTS_FILE):
+            os.replace(self.tmp / name, folder / name)
+        # The Parquet tables of an earlier ingest with engine: spark into this folder.
+        if (folder / "tables" / "rejects").is_dir():
+            shutil.rmtree(folder / "tables", ignore_errors=True)
+
+
+def _tables_there(folder: Path, audit: dict) -> bool:
+    """Whether the tables the audit describes are still there (an up-to-date check)."""
+    if audit.get("engine", "duckdb") != "spark":
+        return (folder / DB_FILE).exists()
+    from crmkit.warehouse import spark_tables_location
+
+    location = spark_tables_location(folder, audit)
+    if "://" not in location:
+        return Path(location).is_dir()
+    from crmkit.config import read_spark_settings
+    from crmkit.spark import exists
+
+    return exists(location, read_spark_settings(audit.get("config")))
+
+
+def _make_folder(folder: Path) -> None:
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"the warehouse {folder} is a file; name a folder (--warehouse DIR)")
     try:
@@ -237,96 +456,6 @@ def ingest(config: IngestConfig, warehouse: str | Path, *, force: bool = False,
     except OSError as exc:  # a read-only disk, a name too long
         raise ConfigError(f"cannot make the warehouse folder {folder}: {exc.strerror}; name "
                           "another with --warehouse (or `warehouse:` in a config)") from None
-    _remove_stale_tmp(folder)
-    tmp = new_tmp_dir(folder)
-    out_db = tmp / DB_FILE
-    started = time.perf_counter()
-    warnings: list[str] = []
-    try:
-        con = duckdb.connect()
-        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        con.execute("SET enable_progress_bar = false")  # ours is the per-table line
-        # A timestamptz source column is read as text with its offset: print it in UTC, so
-        # that no local zone (or its seconds, before 1900) enters; ingest converts it to
-        # config.timezone (crmkit.ingest.clean).
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"SET temp_directory = '{tmp / 'spill'}'")
-        con.execute(f"ATTACH '{out_db}' AS wh")
-        con.execute("CREATE TABLE wh.rejects (table_name VARCHAR, source_row BIGINT, "
-                    "reason VARCHAR, record VARCHAR)")
-        rates = load_rates(con, config, tmp)
-        records, loaded, money = {}, {}, {}
-
-        def load(name: str, spec: TableConfig) -> None:
-            t0 = time.perf_counter()
-            say(f"{name}: reading {spec.label}")
-            staged = stage(con, spec, config.source, tmp)
-            staged, joined, lookups = join_lookups(con, spec, staged, config.source, tmp)
-            built = build_table(con, spec, staged, loaded, joined)
-            money[name] = convert_amounts(con, name, built, rates, config.currency)
-            records[name] = _load(con, name, spec, built, inputs[name], money[name])
-            if lookups:
-                records[name]["lookups"] = lookups
-            loaded[name] = f"wh.{quote(name)}"
-            con.execute(f"DROP TABLE {staged}; DROP TABLE scored_{name}")
-            r = records[name]
-            say(f"{name}: {r['rows_in']:,} rows in, {r['kept']:,} kept, {r['flagged']:,} "
-                f"flagged, {r['quarantined']:,} quarantined ({time.perf_counter() - t0:.1f} s)")
-
-        for name in LOAD_ORDER:
-            spec = tables.get(name)
-            if spec is not None and not spec.derive_from:
-                load(name, spec)
-        snapshot = _snapshot_from_data(records)
-        if snapshot is not None:
-            # A snapshot with no date of its own, beside tables that have dates: it was
-            # taken no earlier than their latest date, which is a truer anchor than today.
-            con.execute("DROP TABLE wh.customers; DELETE FROM wh.rejects "
-                        "WHERE table_name = 'customers'")
-            say(f"customers: no snapshot_date set; dated by the latest date in the data, "
-                f"{snapshot.isoformat()}")
-            load("customers", replace(tables["customers"], snapshot_date=snapshot))
-            records["customers"]["snapshot_date_is_ingest_day"] = False
-            records["customers"]["snapshot_date_from"] = "the latest date in the other tables"
-        warnings += [m["warning"] for m in money.values() if m.get("warning")]
-        if name_derived := ("customers" if tables.get("customers") and
-                            tables["customers"].derive_from else None):
-            records[name_derived] = _derive_customers(con)
-            say(f"customers: {records['customers']['kept']:,} derived from orders")
-        if all(records[t]["rows_in"] == 0 for t in primary):
-            labels = ", ".join(f"{t} ({tables[t].label})" for t in primary)
-            raise SourceError(f"{labels}: a header but no rows; there is nothing to report on")
-        con.execute(f"COPY (SELECT * FROM wh.rejects ORDER BY table_name, source_row) "
-                    f"TO '{tmp / REJECTS_FILE}' (HEADER)")
-        con.execute("DETACH wh")
-        con.close()
-        audit = {
-            "crmkit_version": crmkit.__version__,
-            "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "source": redact_url(config.source),
-            "config": str(Path(config.path).resolve()) if config.path else None,
-            "preset": config.preset,
-            "fingerprint": fingerprint,
-            "seconds": round(time.perf_counter() - started, 2),
-            "tables": {n: records[n] for n in TABLES if n in records},
-            "currency": _currency_record(money, rates, config),
-            "timezone": config.timezone,
-            "plausible_dates": {"earliest": config.plausible_dates.earliest.isoformat(),
-                                "latest": config.plausible_dates.last().isoformat(),
-                                "years_ahead": None if config.plausible_dates.latest
-                                else config.plausible_dates.years_ahead},
-            "warnings": warnings,
-        }
-        audit["reconciled"] = all(_reconciles(r) for r in audit["tables"].values())
-        audit["reports"] = reports_fed(audit)
-        (tmp / AUDIT_FILE).write_text(json.dumps(audit, indent=2, ensure_ascii=False))
-        # The audit goes last: a crash in between leaves an old fingerprint, so the next
-        # run ingests again rather than trusting a half-replaced warehouse.
-        for name in (DB_FILE, REJECTS_FILE, AUDIT_FILE):
-            os.replace(tmp / name, folder / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return audit
 
 
 def _remove_stale_tmp(folder: Path, older_than: float = STALE_TMP_SECONDS) -> list[Path]:
@@ -389,19 +518,19 @@ def _reconciles(record: dict) -> bool:
     return ok
 
 
-def _load(con: duckdb.DuckDBPyConnection, name: str, spec: TableConfig, built: Built,
-          source: dict, money: dict) -> dict:
-    """Write kept rows and rejects from scored_<name>; return the table's audit record."""
+def kept_columns(name: str, built: Built) -> list[str]:
+    """The columns of a canonical table in the warehouse: the contract's, the attributes,
+    the bookkeeping."""
+    return [*TABLES[name].column_names, *built.mapping.attributes, "source_row", "flags"]
+
+
+def table_record(con, name: str, spec: TableConfig, built: Built, scored: str,
+                 source: dict, money: dict, typed: dict[str, str]) -> dict:
+    """The table's audit record from its scored rows (``scored``: kept, flagged and
+    quarantined rows with ``__reason`` and ``flags``). ``con`` runs DuckDB SQL and returns
+    rows (``fetchone``/``fetchall``): a DuckDB connection, or crmkit.ingest.spark's."""
     table = TABLES[name]
     mapping = built.mapping
-    scored = f"scored_{name}"
-    keep = [quote(c) for c in table.column_names] + \
-        [quote(a) for a in mapping.attributes] + ["source_row", "flags"]
-    con.execute(f"CREATE TABLE wh.{quote(name)} AS SELECT {', '.join(keep)} FROM {scored} "
-                f"WHERE __reason IS NULL ORDER BY source_row")
-    typed = _type_attributes(con, f"wh.{quote(name)}", list(mapping.attributes))
-    con.execute(f"INSERT INTO wh.rejects SELECT {literal(name)}, source_row, __reason, __record "
-                f"FROM {scored} WHERE __reason IS NOT NULL ORDER BY source_row")
     row = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE __reason IS NULL AND flags IS NULL), "
         f"count(*) FILTER (WHERE __reason IS NULL AND flags IS NOT NULL), "
@@ -424,7 +553,8 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, spec: TableConfig, built: B
     if mapping.renamed:
         record["renamed"] = mapping.renamed
     if typed:
-        record["attribute_types"] = typed
+        record["attribute_types"] = {c: "integer" if kind == "BIGINT" else "number"
+                                     for c, kind in typed.items()}
     if built.skipped_rules:
         record["rules_not_applied"] = built.skipped_rules
     if mapping.absent:
@@ -459,30 +589,30 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, spec: TableConfig, built: B
     return record
 
 
-def _type_attributes(con: duckdb.DuckDBPyConnection, table: str, attributes: list[str]
-                     ) -> dict[str, str]:
-    """Attributes whose every value is a number become numbers (BIGINT when whole), so a
-    count of employees or a list price sorts and sums as one. A value with a leading zero
-    (a postal code, an account number) keeps its column text."""
-    typed = {}
+def numeric_attributes(con, table: str, attributes: list[str]) -> dict[str, str]:
+    """Attributes of ``table`` (kept rows) whose every value is a number: column ->
+    ``BIGINT`` when all are whole, else ``DOUBLE``, so that a count of employees or a
+    list price sorts and sums as one. A value with a leading zero (a postal code, an
+    account number) keeps its column text. One query for all of them."""
+    if not attributes:
+        return {}
+    parts = []
     for column in attributes:
-        c = quote(column)
-        values, numbers, whole, padded = con.execute(
-            f"SELECT count({c}), count(TRY_CAST(trim({c}) AS DOUBLE)), "
-            f"count(*) FILTER (WHERE regexp_matches(trim({c}), '^-?[0-9]+$')), "
-            f"count(*) FILTER (WHERE regexp_matches(trim({c}), '^-?0[0-9]')) FROM {table}"
-        ).fetchone()
+        text = f"trim(CAST({quote(column)} AS VARCHAR))"
+        parts += [f"count({quote(column)})", f"count(TRY_CAST({text} AS DOUBLE))",
+                  f"count(*) FILTER (WHERE regexp_matches({text}, '^-?[0-9]+$'))",
+                  f"count(*) FILTER (WHERE regexp_matches({text}, '^-?0[0-9]'))"]
+    row = con.execute(f"SELECT {', '.join(parts)} FROM {table}").fetchone()
+    typed = {}
+    for i, column in enumerate(attributes):
+        values, numbers, whole, padded = row[4 * i: 4 * i + 4]
         if values == 0 or numbers < values or padded:
             continue
-        kind = "BIGINT" if whole == values else "DOUBLE"
-        con.execute(f"ALTER TABLE {table} ALTER {c} TYPE {kind} USING TRY_CAST(trim({c}) AS "
-                    f"{kind})")
-        typed[column] = "integer" if kind == "BIGINT" else "number"
+        typed[column] = "BIGINT" if whole == values else "DOUBLE"
     return typed
 
 
-def _control_totals(con: duckdb.DuckDBPyConnection, scored: str, amount: str,
-                    money: dict) -> dict:
+def _control_totals(con, scored: str, amount: str, money: dict) -> dict:
     """Sums of the amount in and out (kept, flagged, quarantined); per currency when the
     amounts are in several currencies and were not converted: never one sum across them."""
     # Only finite amounts add up (a quarantined "inf" or "NaN" is no money, and would
@@ -514,11 +644,11 @@ def _money(value) -> float:
     return round(float(value or 0.0), 2)
 
 
-def _derive_customers(con: duckdb.DuckDBPyConnection) -> dict:
-    """One customer per customer_id in orders: first order as signup, most frequent region
-    (and country, when orders carry one as an attribute)."""
+def derived_customers(order_columns: list[str], orders: str) -> tuple[str, dict[str, str]]:
+    """The SELECT of one customer per customer_id in ``orders`` (first order as signup,
+    most frequent region, and country when orders carry one as an attribute), and how
+    each column is derived."""
     table = TABLES["customers"]
-    order_columns = {r[0] for r in con.execute("DESCRIBE wh.orders").fetchall()}
     derived = {"customer_id": "customer_id", "signup_date": "min(order_date)",
                "region": "mode(region)"}
     if "country" in order_columns:
@@ -526,14 +656,15 @@ def _derive_customers(con: duckdb.DuckDBPyConnection) -> dict:
     select = ", ".join(
         f"CAST({derived.get(c.name, 'NULL')} AS {c.sql_type}) AS {quote(c.name)}"
         for c in table.columns)
-    con.execute(f"CREATE TABLE wh.customers AS SELECT {select}, "
-                f"CAST(NULL AS BIGINT) AS source_row, CAST(NULL AS VARCHAR) AS flags "
-                f"FROM wh.orders WHERE customer_id IS NOT NULL GROUP BY customer_id "
-                f"ORDER BY customer_id")
-    n = con.execute("SELECT count(*) FROM wh.customers").fetchone()[0]
+    return (f"SELECT {select}, CAST(NULL AS BIGINT) AS source_row, "
+            f"CAST(NULL AS VARCHAR) AS flags FROM {orders} WHERE customer_id IS NOT NULL "
+            f"GROUP BY customer_id ORDER BY customer_id", derived)
+
+
+def derived_customers_record(n: int, columns: dict[str, str]) -> dict:
     return {"input": "derived from orders", "derived_from": "orders", "rows_in": n,
             "kept": n, "flagged": 0, "quarantined": 0, "flags": {}, "reasons": {},
-            "columns": {c: e for c, e in derived.items()}, "derived": {}, "attributes": {}}
+            "columns": dict(columns), "derived": {}, "attributes": {}}
 
 
 def format_audit(audit: dict) -> str:

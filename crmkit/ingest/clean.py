@@ -8,12 +8,17 @@
       -> <t> (kept and flagged rows) and rejects (quarantined rows, raw record as JSON)
 
 Everything runs inside DuckDB, so memory is bounded by its limit, not by the input size.
+The SQL is planned once (:func:`plan_table`) in three steps: the row checks, the
+duplicates, the orphans and flags. :func:`build_table` runs them as one DuckDB statement;
+on Spark (crmkit.ingest.spark) the same SQL runs the row checks in DuckDB inside Spark's
+workers, batch by batch, and Spark finds duplicates and orphans across the whole table.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 
 import duckdb
@@ -559,9 +564,120 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
     it are checked (orphans are quarantined). ``joined`` names the columns lookups added
     to the stage (column -> lookup name).
     """
+    source_columns = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall()]
+    plan = plan_table(spec, source_columns, parents, joined)
+
+    def orphan(ref: Orphan) -> str:
+        c = quote(ref.column)
+        return (f"{c} IS NOT NULL AND {c} NOT IN (SELECT {quote(ref.parent_key)} FROM "
+                f"{parents[ref.parent]})")
+
+    con.execute(f"""
+    CREATE OR REPLACE TABLE scored_{spec.name} AS
+    WITH {plan.checked(stage)}, deduped AS (
+        SELECT *, {plan.duplicate} AS __reason2 FROM checked
+    ), {plan.judged("deduped", orphan)}
+    """)
+    _check_value_maps(con, spec, stage, plan.built.mapping)
+    if spec.stages:
+        _check_stages(con, spec)
+    return plan.built
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """A reference to a parent table already loaded: ``column`` -> ``parent.parent_key``.
+    A row naming a key the parent lacks is quarantined with ``reason``, or kept with
+    ``flag`` (FLAGGED_REFERENCES)."""
+
+    column: str
+    parent: str
+    parent_key: str
+    reason: str | None = None
+    flag: str | None = None
+
+
+@dataclass
+class TablePlan:
+    """The SQL that turns a staged table into its scored rows, in three steps that an
+    engine can run where it suits it (DuckDB: one statement, :func:`build_table`; Spark:
+    the row checks per batch in DuckDB, the duplicates and orphans across the table,
+    crmkit.ingest.spark):
+
+    - :meth:`checked`: CTEs from the staged rows to ``checked``: typed canonical columns,
+      attributes, the first failed row rule (``__reason1``);
+    - :attr:`duplicate`: the duplicate-key (or row) reason over ``checked``, a window;
+    - :meth:`judged`: the final reason (the row's, the duplicate's ``__reason2``, an
+      orphan's), the flags and the raw record of quarantined rows: the scored table.
+    """
+
+    built: Built
+    base: list[str]
+    parsed: list[str]
+    derived: list[str]
+    shaped_sql: str
+    signed: list[str]
+    reason_sql: str
+    duplicate: str
+    partition: list[str]  # what a duplicate repeats: source columns or the key
+    orphans: list[Orphan]
+    flag_parts: list[str]
+    typed: list[str]
+    attrs: list[str]
+    record: str
+    unreadable: list[str]
+
+    def checked(self, stage: str) -> str:
+        """``base AS (...), ..., checked AS (...)`` from the relation ``stage``."""
+        def select_list(*parts):
+            return ", ".join(p for part in parts for p in part)
+
+        return f"""base AS (
+        SELECT __row, {select_list(self.base)} FROM {stage}
+    ), parsed AS (
+        SELECT __row, {select_list(self.parsed)}
+        FROM base
+    ), derived AS (
+        SELECT * {', ' + ', '.join(self.derived) if self.derived else ''} FROM parsed
+    ), shaped AS (
+        {self.shaped_sql}
+    ), signed AS (
+        SELECT * {'REPLACE (' + ', '.join(self.signed) + ')' if self.signed else ''} FROM shaped
+    ), checked AS (
+        SELECT *, {self.reason_sql} AS __reason1 FROM signed
+    )"""
+
+    def judged(self, deduped: str, orphan: Callable[[Orphan], str]) -> str:
+        """``judged AS (...) SELECT <the scored columns> FROM judged`` from the relation
+        ``deduped`` (``checked`` with ``__reason2``); ``orphan`` writes the SQL that is
+        true for a row whose reference its parent lacks."""
+        cases = [f"WHEN {orphan(o)} THEN {literal(o.reason)}" for o in self.orphans
+                 if o.reason]
+        orphan_sql = f"CASE {' '.join(cases)} END" if cases else "NULL"
+        parts = self.flag_parts + [f"CASE WHEN {orphan(o)} THEN {literal(o.flag)} END"
+                                   for o in self.orphans if o.flag]
+        flags_sql = (f"nullif(concat_ws(';', {', '.join(parts)}), '')" if parts
+                     else "CAST(NULL AS VARCHAR)")
+        return f"""judged AS (
+        SELECT *, coalesce(__reason1, __reason2, {orphan_sql}) AS __reason FROM {deduped}
+    )
+    SELECT {', '.join([*self.typed, *self.attrs])},
+           __row AS source_row,
+           CASE WHEN __reason IS NULL THEN {flags_sql} END AS flags,
+           __reason,
+           CASE WHEN __reason IS NOT NULL THEN {self.record} END AS __record
+    FROM judged
+    """
+
+
+def plan_table(spec: TableConfig, source_columns: list[str], parents: Collection[str],
+               joined: dict[str, str] | None = None) -> TablePlan:
+    """The SQL (DuckDB's) that scores a staged table with columns ``source_columns``
+    (``__row`` among them), checking references to the tables in ``parents`` (loaded
+    before); raise ConfigError or SchemaError for what the config and columns cannot
+    do, before any SQL runs."""
     table = TABLES[spec.name]
     joined = joined or {}
-    source_columns = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall()]
     # Rows the CSV reader could not split into the header's columns (more fields than it
     # has): quarantined with the reader's reason, their line kept as their record.
     unreadable = [c for c in (UNREADABLE, UNREADABLE_LINE) if c in source_columns]
@@ -645,31 +761,27 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
                                     for cond, label in reasons) + " END" if reasons else "NULL"
 
     if spec.unique == "row":
-        partition = ", ".join(cols.raw_alias[c] for c in raw_columns if c not in joined)
+        partition = [cols.raw_alias[c] for c in raw_columns if c not in joined]
         dup_label = "exact duplicate row"
     else:
-        partition = ", ".join(quote(k) for k in table.key)
+        partition = [quote(k) for k in table.key]
         dup_label = f"duplicate {', '.join(table.key)}"
     dup_sql = (f"CASE WHEN __reason1 IS NULL AND row_number() OVER (PARTITION BY "
-               f"__reason1 IS NULL, {partition} ORDER BY __row) > 1 THEN {literal(dup_label)} END")
+               f"__reason1 IS NULL, {', '.join(partition)} ORDER BY __row) > 1 "
+               f"THEN {literal(dup_label)} END")
 
     # A reference to a customer that does not exist is quarantined (whose sale is it?);
     # one to a campaign that does not exist only loses the attribution: kept, flagged.
-    orphan_cases, orphan_flags = [], []
+    orphans = []
     for col in table.columns:
         if not col.references or col.name not in present:
             continue
         parent, parent_key = col.references.split(".")
         if parent in parents and parent != spec.name:
-            c = quote(col.name)
-            orphan = (f"{c} IS NOT NULL AND {c} NOT IN (SELECT {quote(parent_key)} FROM "
-                      f"{parents[parent]})")
-            if parent in FLAGGED_REFERENCES:
-                orphan_flags.append(f"CASE WHEN {orphan} THEN "
-                                    f"{literal(FLAGGED_REFERENCES[parent])} END")
-            else:
-                orphan_cases.append(f"WHEN {orphan} THEN {literal('unknown ' + col.name)}")
-    orphan_sql = f"CASE {' '.join(orphan_cases)} END" if orphan_cases else "NULL"
+            orphans.append(Orphan(col.name, parent, parent_key,
+                                  flag=FLAGGED_REFERENCES.get(parent),
+                                  reason=None if parent in FLAGGED_REFERENCES
+                                  else f"unknown {col.name}"))
 
     flag_rules = dict(FLAG_RULES.get(spec.name, {}))
     # A flag applies when every canonical column its rule names is present in the source.
@@ -678,9 +790,6 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
                          if word in table.column_names)]
     flag_parts += [f"CASE WHEN {cond} THEN {literal(rule.flag)} END"
                    for rule, cond in tested if rule.flag]
-    flag_parts += orphan_flags
-    flags_sql = (f"nullif(concat_ws(';', {', '.join(flag_parts)}), '')" if flag_parts
-                 else "CAST(NULL AS VARCHAR)")
 
     # Every canonical column exists in the warehouse; one the source lacks is NULL.
     # amount_original is the amount as read; ingest converts `amount` afterwards when it
@@ -709,42 +818,12 @@ def build_table(con: duckdb.DuckDBPyConnection, spec: TableConfig, stage: str,
                   f"{UNREADABLE_LINE})) ELSE {record} END")
     # Columns the `derived` step has: a shaped column replaces one of these or is added.
     existing = checked | set(mapping.derive) | ({"status"} if status_parsed else set())
-
-    def select_list(*parts):
-        return ", ".join(p for part in parts for p in part)
-
-    sql = f"""
-    CREATE OR REPLACE TABLE scored_{spec.name} AS
-    WITH base AS (
-        SELECT __row, {select_list(base)} FROM {stage}
-    ), parsed AS (
-        SELECT __row, {select_list(parsed, present_raw, carried)}
-        FROM base
-    ), derived AS (
-        SELECT * {', ' + ', '.join(derived) if derived else ''} FROM parsed
-    ), shaped AS (
-        {_shaped_select(shaped, "derived", existing)}
-    ), signed AS (
-        SELECT * {'REPLACE (' + ', '.join(signed) + ')' if signed else ''} FROM shaped
-    ), checked AS (
-        SELECT *, {reason_sql} AS __reason1 FROM signed
-    ), deduped AS (
-        SELECT *, {dup_sql} AS __reason2 FROM checked
-    ), judged AS (
-        SELECT *, coalesce(__reason1, __reason2, {orphan_sql}) AS __reason FROM deduped
-    )
-    SELECT {select_list(typed, attrs)},
-           __row AS source_row,
-           CASE WHEN __reason IS NULL THEN {flags_sql} END AS flags,
-           __reason,
-           CASE WHEN __reason IS NOT NULL THEN {record} END AS __record
-    FROM judged
-    """
-    con.execute(sql)
-    _check_value_maps(con, spec, stage, mapping)
-    if spec.stages:
-        _check_stages(con, spec)
-    return built
+    return TablePlan(
+        built=built, base=base, parsed=[*parsed, *present_raw, *carried], derived=derived,
+        shaped_sql=_shaped_select(shaped, "derived", existing), signed=signed,
+        reason_sql=reason_sql, duplicate=dup_sql, partition=partition, orphans=orphans,
+        flag_parts=flag_parts, typed=typed, attrs=attrs, record=record,
+        unreadable=unreadable)
 
 
 def _shaped_select(shaped: list[str], source: str, existing: set[str]) -> str:

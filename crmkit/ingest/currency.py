@@ -9,6 +9,7 @@ A row with no currency is in the report currency.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,8 +116,13 @@ def _load_dated(con: duckdb.DuckDBPyConnection, path: Path, tmp: Path) -> None:
 
 
 def convert_amounts(con: duckdb.DuckDBPyConnection, name: str, built: Built,
-                    rates: Rates | None, report_currency: str | None) -> dict:
-    """Convert scored_<name>'s amounts in place where rates allow; say what was done."""
+                    rates: Rates | None, report_currency: str | None,
+                    rewrite: Callable[[str, str | None], None] | None = None) -> dict:
+    """Convert scored_<name>'s amounts where rates allow; say what was done.
+
+    The conversion is a SELECT over scored_<name>, row by row (reading the dated rates
+    table when there is one); ``rewrite(select, rates_table)`` replaces scored_<name> by
+    its result (default: in ``con``, DuckDB's; crmkit.ingest.spark runs it on Spark)."""
     from crmkit.schema import TABLES
 
     table = TABLES[name]
@@ -158,23 +164,25 @@ def convert_amounts(con: duckdb.DuckDBPyConnection, name: str, built: Built,
         f"SELECT coalesce(currency, {literal(rates.report)}), round(sum(amount), 2) FROM "
         f"{scored} GROUP BY 1 ORDER BY 1").fetchall())
     cases = " ".join(f"WHEN {literal(c)} THEN {rates.of(c)!r}" for c in currencies)
-    static = f"CASE coalesce(currency, {literal(rates.report)}) {cases} ELSE 1.0 END"
+    static = f"CASE coalesce(s.currency, {literal(rates.report)}) {cases} ELSE 1.0 END"
     how = f"converted to {rates.report} with the rates of {rates.source}"
     dated_rows = 0
     date_column = DATED_BY.get(name)
-    if rates.dated_source and date_column and date_column in present:
-        factor = _dated_factor(scored, date_column, rates.report, static)
-        con.execute(f"CREATE TEMP TABLE factors AS {factor}")
-        dated_rows = con.execute("SELECT count(*) FILTER (WHERE dated) FROM factors").fetchone()[0]
-        con.execute(f"UPDATE {scored} SET currency = coalesce(currency, "
-                    f"{literal(rates.report)}), amount = round(amount * f.factor, 6) "
-                    f"FROM factors AS f WHERE f.source_row = {scored}.source_row")
-        con.execute("DROP TABLE factors")
+    dated = rates.dated_source and date_column and date_column in present
+    factor, at_dated = _dated_factor(date_column, rates.report, static) if dated \
+        else (static, "false")
+    select = (f"SELECT s.* REPLACE (coalesce(s.currency, {literal(rates.report)}) AS currency, "
+              f"round(s.amount * ({factor}), 6) AS amount), {at_dated} AS __dated_rate "
+              f"FROM {scored} AS s")
+    if rewrite is None:
+        con.execute(f"CREATE OR REPLACE TABLE {scored} AS {select}")
+    else:
+        rewrite(select, DATED_TABLE if dated else None)
+    if dated:
+        dated_rows = con.execute(f"SELECT count(*) FILTER (WHERE __dated_rate) FROM "
+                                 f"{scored}").fetchone()[0]
         how += (f" ({dated_rows:,} rows at the dated rate of their {date_column}, from "
                 f"{rates.dated_source})")
-    else:
-        con.execute(f"UPDATE {scored} SET currency = coalesce(currency, "
-                    f"{literal(rates.report)}), amount = round(amount * {static}, 6)")
     for c in currencies:
         rates.used[c] = rates.of(c)
     built.derived["amount"] = how + "; the original in amount_original"
@@ -183,9 +191,10 @@ def convert_amounts(con: duckdb.DuckDBPyConnection, name: str, built: Built,
             "original_totals": {c: float(v or 0) for c, v in originals.items()}}
 
 
-def _dated_factor(scored: str, date_column: str, report: str, static: str) -> str:
-    """Per row: the dated rate of the report currency over that of the row's currency, on
-    the row's date; the static rate where either has no dated rate then."""
+def _dated_factor(date_column: str, report: str, static: str) -> tuple[str, str]:
+    """SQL over a scored row ``s``: the dated rate of the report currency over that of the
+    row's currency, on the row's date, or the static rate where either has no dated rate
+    then; and whether the dated rate applied."""
     def rate(code: str) -> str:
         return (f"(SELECT d.per_corporate FROM {DATED_TABLE} AS d WHERE d.code = {code} "
                 f"AND d.start <= CAST(s.{quote(date_column)} AS DATE) AND (d.next_start IS NULL "
@@ -194,5 +203,4 @@ def _dated_factor(scored: str, date_column: str, report: str, static: str) -> st
 
     own = f"coalesce(s.currency, {literal(report)})"
     dated = f"{rate(literal(report))} / {rate(own)}"
-    return (f"SELECT s.source_row, coalesce({dated}, {static}) AS factor, "
-            f"{dated} IS NOT NULL AS dated FROM {scored} AS s")
+    return f"coalesce({dated}, {static})", f"({dated}) IS NOT NULL"

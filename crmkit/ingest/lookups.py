@@ -10,6 +10,8 @@ the most frequent unmatched keys.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 
 from crmkit.config import Lookup, TableConfig, source_kind
@@ -33,10 +35,40 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] != "__row"]
 
 
+class _DuckDBTables:
+    """The staged table in ``con`` itself (the DuckDB engine)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = self.sql = con
+
+    def columns(self, staged: str) -> list[str]:
+        return _columns(self.con, staged)
+
+    def join(self, select: Callable[[str], str], staged: str, lookup: str) -> str:
+        out = f"{staged}_j"
+        self.con.execute(f"CREATE TABLE {out} AS {select(staged)}")
+        self.con.execute(f"DROP TABLE {staged}")
+        return out
+
+    def drop_columns(self, table: str, columns: list[str]) -> None:
+        for column in columns:
+            self.con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+
+    def rename(self, table: str, name: str) -> str:
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {table}")
+        self.con.execute(f"DROP TABLE {table}")
+        return name
+
+
 def join_lookups(con: duckdb.DuckDBPyConnection, spec: TableConfig, staged: str, source: str,
-                 tmp_dir) -> tuple[str, dict[str, str], list[dict]]:
+                 tmp_dir, tables=None) -> tuple[str, dict[str, str], list[dict]]:
     """Join the table's lookups to its stage; return the new stage, the joined columns
-    (column -> lookup name) and one audit record per lookup."""
+    (column -> lookup name) and one audit record per lookup.
+
+    The lookup files are read and checked in ``con``; the stage is in ``con`` too, unless
+    ``tables`` holds it (Spark: crmkit.ingest.spark), which then runs the join (the SQL of
+    :func:`_join_select`, per row) and the audit's counts."""
+    tables = tables or _DuckDBTables(con)
     joined: dict[str, str] = {}
     records = []
     for i, lookup in enumerate(spec.lookups):
@@ -58,7 +90,7 @@ def join_lookups(con: duckdb.DuckDBPyConnection, spec: TableConfig, staged: str,
                               "files: give `file`")
         ltable = stage(con, lspec, lookup_source, tmp_dir)
         lcolumns = _columns(con, ltable)
-        stage_columns = _columns(con, staged)
+        stage_columns = tables.columns(staged)
         key = spec.columns[lookup.key].column if lookup.key in spec.columns and \
             spec.columns[lookup.key].column else lookup.key
         if key not in stage_columns:
@@ -95,22 +127,22 @@ def join_lookups(con: duckdb.DuckDBPyConnection, spec: TableConfig, staged: str,
             names[name] = lcol
             taken.add(name)
         skey = _key(f"s.{quote(key)}", lookup, spec.null_values)
-        out = f"{staged}_j{i}"
         picks = ", ".join(f"l.{quote(lcol)} AS {quote(name)}" for name, lcol in names.items())
-        con.execute(
-            f"CREATE TABLE {out} AS SELECT s.*, {picks}, (l.__k IS NOT NULL) AS __lk_match, "
-            f"{skey} AS __lk_key FROM {staged} AS s LEFT JOIN (SELECT {lkey} AS __k, * FROM "
-            f"{ltable}) AS l ON {skey} = l.__k")
-        matched, unmatched, no_key = con.execute(
+
+        def select(relation: str) -> str:  # per row: the lookup's keys are unique
+            return (f"SELECT s.*, {picks}, (l.__k IS NOT NULL) AS __lk_match, {skey} AS "
+                    f"__lk_key FROM {relation} AS s LEFT JOIN (SELECT {lkey} AS __k, * FROM "
+                    f"{ltable}) AS l ON {skey} = l.__k")
+
+        out = tables.join(select, staged, ltable)
+        matched, unmatched, no_key = tables.sql.execute(
             f"SELECT count(*) FILTER (WHERE __lk_match), count(*) FILTER (WHERE NOT __lk_match "
             f"AND __lk_key IS NOT NULL), count(*) FILTER (WHERE __lk_key IS NULL) FROM {out}"
         ).fetchone()
-        keys = dict(con.execute(
+        keys = dict(tables.sql.execute(
             f"SELECT {quote(key)}, count(*) FROM {out} WHERE NOT __lk_match AND __lk_key IS "
             f"NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {UNMATCHED_SHOWN}").fetchall())
-        con.execute(f"ALTER TABLE {out} DROP COLUMN __lk_match")
-        con.execute(f"ALTER TABLE {out} DROP COLUMN __lk_key")
-        con.execute(f"DROP TABLE {staged}")
+        tables.drop_columns(out, ["__lk_match", "__lk_key"])
         con.execute(f"DROP TABLE {ltable}")
         staged = out
         for name in names:
@@ -123,9 +155,7 @@ def join_lookups(con: duckdb.DuckDBPyConnection, spec: TableConfig, staged: str,
                            if lookup.pick else {}),
                         "unmatched_keys": {str(k): n for k, n in keys.items()}})
     if spec.lookups:
-        con.execute(f"CREATE OR REPLACE TABLE stage_{spec.name} AS SELECT * FROM {staged}")
-        con.execute(f"DROP TABLE {staged}")
-        staged = f"stage_{spec.name}"
+        staged = tables.rename(staged, f"stage_{spec.name}")
     return staged, joined, records
 
 

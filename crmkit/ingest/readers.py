@@ -173,17 +173,20 @@ def _file_select(path: Path, spec: TableConfig, tmp_dir: Path) -> str:
         except duckdb.Error as exc:
             raise SourceError(f"{spec.name}: {path.name} is not a readable Parquet file "
                               f"({str(exc).splitlines()[0]})") from None
-        # A list or struct column (tags, an address) is kept as its JSON text.
         nested = [name for name, kind, *_ in types
                   if kind.endswith("]") or kind.startswith(("STRUCT", "MAP", "UNION"))]
-        replaced = ", ".join(f"CAST(to_json({quote(c)}) AS VARCHAR) AS {quote(c)}"
-                             for c in nested)
-        return (f"SELECT * {f'REPLACE ({replaced}) ' if nested else ''}"
-                f"FROM read_parquet({literal(str(path))})")
+        return json_text_select(nested, f"read_parquet({literal(str(path))})")
     if spec.format == "excel":
         return _excel_select(path, spec, tmp_dir)
     raise SourceError(f"{spec.name}: cannot tell the format of {path.name}; set `format:` "
                       "to csv, parquet or excel")
+
+
+def json_text_select(nested: list[str], relation: str) -> str:
+    """SELECT every column of ``relation``, a list or struct column (tags, an address) as
+    its JSON text, as Parquet's nested columns are kept (on DuckDB and on Spark)."""
+    replaced = ", ".join(f"CAST(to_json({quote(c)}) AS VARCHAR) AS {quote(c)}" for c in nested)
+    return f"SELECT * {f'REPLACE ({replaced}) ' if nested else ''}FROM {relation}"
 
 
 # -- CSV ----------------------------------------------------------------------------------

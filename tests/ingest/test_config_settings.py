@@ -622,3 +622,14 @@ def test_the_wrong_preset_names_the_files_it_looked_for(tmp_path):
                        r"reads Account\.csv, Opportunity\.csv.*; the folder has "
                        r"hubspot-crm-exports-all-deals-2024-06-30\.csv"):
         ingest(resolve_config(source=tmp_path / "export", preset="salesforce"), tmp_path / "wh")
+
+
+def test_engine_is_duckdb_unless_the_config_says_spark(tmp_path):
+    """`engine` and `spark` (Spark itself: tests/test_spark_engine.py)."""
+    write(tmp_path / "src", "orders.csv", "order_id,order_date,amount\n1,2024-01-01,3\n")
+    audit, wh = run(tmp_path, "engine: duckdb\n")
+    assert audit["engine"] == "duckdb" and (wh / "warehouse.duckdb").exists()
+    with pytest.raises(ConfigError, match="`spark` settings apply with `engine: spark`"):
+        load_config(config(tmp_path, "spark: {master: local}\n"))
+    with pytest.raises(ConfigError, match="engine: spark reads Parquet only"):
+        load_config(config(tmp_path, "engine: spark\n"))
