@@ -552,7 +552,8 @@ def _engine(raw: dict, where: str) -> tuple[str, SparkSettings]:
 
 def _check_spark_sources(config: IngestConfig, where: str) -> None:
     """With ``engine: spark`` every table is read from Parquet (a file or a folder of parts);
-    a database, a CSV file or a workbook stays with DuckDB."""
+    a database, a CSV file or a workbook stays with DuckDB. A file with no format in its
+    name (``file: orders``: a folder of parts, as Spark writes them) is read as Parquet."""
     kind = source_kind(config.source)
     if kind in ("duckdb", "postgresql"):
         what = "a DuckDB file" if kind == "duckdb" else "a PostgreSQL database"
@@ -560,6 +561,9 @@ def _check_spark_sources(config: IngestConfig, where: str) -> None:
                           f"path); the source is {what}: use engine: duckdb")
     for name, spec in config.tables.items():
         if spec.derive_from or spec.format == "parquet":
+            continue
+        if spec.format is None and spec.file is not None:
+            spec.format = "parquet"
             continue
         what = {"csv": "a CSV file", "excel": "an Excel workbook"}.get(
             spec.format, "not a Parquet file")

@@ -131,6 +131,14 @@ def test_spark_reads_parquet_only(parquet_folder, monkeypatch):
                        r"engine: spark reads Parquet only: convert it to Parquet"):
         load_config(write_config(parquet_folder.parent / "c.yaml",
                                  "source: data\nengine: spark\n"))
+    # A folder of parts named without a suffix, as Spark writes them, is read as Parquet.
+    parts = parquet_folder / "leads"
+    parts.mkdir()
+    pd.DataFrame({"lead_id": ["L1"]}).to_parquet(parts / "part-00000.parquet")
+    config = load_config(write_config(parquet_folder.parent / "p.yaml",
+                                      "source: data\nengine: spark\n"
+                                      "tables: {leads: {file: leads}}\n"))
+    assert config.tables["leads"].format == "parquet"
     with pytest.raises(ConfigError, match="a URL that only Spark reads"):
         load_config(write_config(parquet_folder.parent / "u.yaml",
                                  "source: s3a://lake/exports\n"))
