@@ -85,6 +85,15 @@ def customer_mix(wh, filters) -> pd.DataFrame:
 def _potential(wh, filters: Filters, base: ibis.Table) -> list[int]:
     """[leads, active, won] for the leads open during the period."""
     leads = apply_filters(wh, "leads", filters, period=False)
+    known = ibis.literal(False)  # the lead is a customer who signed up before the period
+    if filters.start is not None and "customer_id" in leads.columns:
+        # A left join with the earlier customers' ids, not NOT IN (subquery): Spark runs a
+        # NOT IN inside an aggregate as a nested-loop join (leads x customers).
+        earlier = base.filter(base.kpi_signup < ts(filters.start), base.customer_id.notnull())
+        earlier = earlier.select(known_customer=earlier.customer_id.cast("string")).distinct()
+        leads = leads.left_join(earlier,
+                                leads.customer_id.cast("string") == earlier.known_customer)
+        known = leads.known_customer.notnull()
     won = (leads.converted.fill_null(False) if "converted" in leads.columns
            else ibis.literal(False))
     closed = (leads.closed_date.cast("timestamp") if "closed_date" in leads.columns
@@ -93,11 +102,7 @@ def _potential(wh, filters: Filters, base: ibis.Table) -> list[int]:
     if filters.end is not None:
         open_ &= leads.created_date < ts(filters.end_exclusive)
     if filters.start is not None:
-        open_ &= closed.isnull() | (closed >= ts(filters.start))
-        if "customer_id" in leads.columns:
-            existing = base.filter(base.kpi_signup < ts(filters.start))
-            existing = existing.filter(existing.customer_id.notnull()).customer_id.cast("string")
-            open_ &= leads.customer_id.isnull() | ~leads.customer_id.cast("string").isin(existing)
+        open_ &= (closed.isnull() | (closed >= ts(filters.start))) & ~known
     active = in_period(leads.created_date, filters) | in_period(closed, filters)
     won_in_period = won & in_period(closed, filters)
     row = execute(leads.agg(customers=leads.count(where=open_),
