@@ -188,7 +188,13 @@ class Warehouse:
                 expr = build()
                 temp = f"crmkit_{name}_{uuid.uuid4().hex[:8]}"
                 try:
-                    self.con.create_table(temp, expr, temp=True)
+                    if self.con.name == "pyspark":
+                        # ibis has no temporary tables on Spark: a temporary view, cached
+                        # (CACHE TABLE computes it now and keeps it in the executors).
+                        self.con.create_view(temp, expr, overwrite=True)
+                        self.con.raw_sql(f"CACHE TABLE `{temp}`")
+                    else:
+                        self.con.create_table(temp, expr, temp=True)
                     self._temporary[name] = (temp, self.con.table(temp))
                 except Exception:  # e.g. no TEMP privilege: the query computes it each time
                     self._temporary[name] = (None, expr)
@@ -224,7 +230,12 @@ class Warehouse:
             self._expressions.clear()
         with self._temporary_lock:
             for temp, _ in self._temporary.values():
-                if temp is not None:
+                if temp is None:
+                    continue
+                if self.con.name == "pyspark":
+                    self.con.raw_sql(f"UNCACHE TABLE IF EXISTS `{temp}`")
+                    self.con.raw_sql(f"DROP VIEW IF EXISTS `{temp}`")
+                else:
                     self.con.drop_table(temp, force=True)
             self._temporary.clear()
         self._tables.clear()
