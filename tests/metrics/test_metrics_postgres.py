@@ -84,23 +84,32 @@ FILTERS = {
 }
 
 
-def test_every_kpi_matches(engines):
-    data, duck, pg = engines
-    filters = FILTERS[data]
+def kpi_runs(data: str):
+    """(what, KPI, options): every registered KPI, and each with a breakdown where it
+    takes one (the cross-engine tests: PostgreSQL here, Spark in test_metrics_spark)."""
     for kpi in m.metrics():
         options = OPTIONS.get(kpi.name, {})
         runs = [options]
         if kpi.breakdown:
             runs.append({**options, "by": BREAKDOWN.get(kpi.name, "segment")})
         for run in runs:
-            what = f"{data}: {kpi.name}({run})"
-            assert_same(kpi(duck, filters, **run), kpi(pg, filters, **run), what)
+            yield f"{data}: {kpi.name}({run})", kpi, run
 
 
-def test_kpi_set_matches(engines):
-    data, duck, pg = engines
+def assert_kpi_sets_match(data: str, duck, other) -> None:
     q1 = Filters(start="2025-01-01", end="2025-03-31")
-    a, b = m.kpi_set(duck, q1), m.kpi_set(pg, q1)
+    a, b = m.kpi_set(duck, q1), m.kpi_set(other, q1)
     pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-9)
     if data == "sample":
         assert a["available"].all()
+
+
+def test_every_kpi_matches(engines):
+    data, duck, pg = engines
+    filters = FILTERS[data]
+    for what, kpi, run in kpi_runs(data):
+        assert_same(kpi(duck, filters, **run), kpi(pg, filters, **run), what)
+
+
+def test_kpi_set_matches(engines):
+    assert_kpi_sets_match(*engines)

@@ -6,10 +6,13 @@ import ibis
 import pandas as pd
 import pytest
 
-import crmkit.metrics as m
-from crmkit.metrics import Filters
 from crmkit.warehouse import Warehouse
-from tests.metrics.test_metrics_postgres import BREAKDOWN, FILTERS, OPTIONS, assert_same
+from tests.metrics.test_metrics_postgres import (
+    FILTERS,
+    assert_kpi_sets_match,
+    assert_same,
+    kpi_runs,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -61,22 +64,11 @@ def assert_same_types(a, b, what: str):
 def test_every_kpi_matches(engines):
     data, duck, spark = engines
     filters = FILTERS[data]
-    for kpi in m.metrics():
-        options = OPTIONS.get(kpi.name, {})
-        runs = [options]
-        if kpi.breakdown:
-            runs.append({**options, "by": BREAKDOWN.get(kpi.name, "segment")})
-        for run in runs:
-            what = f"{data}: {kpi.name}({run})"
-            a, b = kpi(duck, filters, **run), kpi(spark, filters, **run)
-            assert_same(a, b, what)
-            assert_same_types(a, b, what)
+    for what, kpi, run in kpi_runs(data):
+        a, b = kpi(duck, filters, **run), kpi(spark, filters, **run)
+        assert_same(a, b, what)
+        assert_same_types(a, b, what)
 
 
 def test_kpi_set_matches(engines):
-    data, duck, spark = engines
-    q1 = Filters(start="2025-01-01", end="2025-03-31")
-    a, b = m.kpi_set(duck, q1), m.kpi_set(spark, q1)
-    pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-9)
-    if data == "sample":
-        assert a["available"].all()
+    assert_kpi_sets_match(*engines)
