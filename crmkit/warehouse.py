@@ -30,6 +30,7 @@ from pathlib import Path
 
 import duckdb
 import ibis
+import numpy as np
 import pandas as pd
 
 from crmkit.compiled import install as install_compiled
@@ -215,7 +216,7 @@ class Warehouse:
             kept = self._results.get(key, _NOT_KEPT)
         if kept is not _NOT_KEPT:
             return _copy(kept)
-        result = expr.execute()
+        result = in_microseconds(expr.execute())
         if not isinstance(result, (pd.DataFrame, pd.Series)) or len(result) <= RESULT_ROWS_KEPT:
             with self._results_lock:
                 self._results[key] = result
@@ -268,8 +269,10 @@ class Warehouse:
 def spark_tables_location(folder: str | Path, audit: dict) -> str:
     """Where the Parquet tables of a Spark ingest are: a lake URI, or a folder in the
     warehouse folder (relative, so that the folder can move)."""
+    from crmkit.spark import is_uri
+
     location = audit.get("tables_location") or "tables"
-    return location if "://" in location else str(Path(folder) / location)
+    return location if is_uri(location) else str(Path(folder) / location)
 
 
 def _copy(result):
@@ -280,4 +283,33 @@ def execute(expr):
     """Run an ibis expression through the warehouse of its connection (its kept results,
     see :meth:`Warehouse.execute`), or plainly when no warehouse wraps that connection."""
     wh = _OPEN.get(id(expr._find_backend()))
-    return wh.execute(expr) if wh is not None else expr.execute()
+    return wh.execute(expr) if wh is not None else in_microseconds(expr.execute())
+
+
+def in_microseconds(result):
+    """``result`` (a frame, series or scalar) with its datetimes in microseconds, the unit
+    of SQL timestamps.
+
+    DuckDB and PostgreSQL results hold datetime64[us]; ibis' PySpark backend returns
+    datetime64[ns] (Spark's toPandas). The same KPI gives the same frame on every backend.
+    """
+    if isinstance(result, pd.Timestamp):
+        return result.as_unit("us") if result.unit == "ns" else result
+    if isinstance(result, pd.Series):
+        target = _in_microseconds(result.dtype)
+        return result if target is None else result.astype(target)
+    if isinstance(result, pd.DataFrame):
+        targets = {c: _in_microseconds(dtype) for c, dtype in result.dtypes.items()}
+        targets = {c: target for c, target in targets.items() if target is not None}
+        if targets:
+            return result.astype(targets)
+    return result
+
+
+def _in_microseconds(dtype):
+    """The microsecond dtype for a nanosecond datetime ``dtype``; None for any other."""
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return pd.DatetimeTZDtype("us", dtype.tz) if dtype.unit == "ns" else None
+    if isinstance(dtype, np.dtype) and dtype.kind == "M" and np.datetime_data(dtype)[0] == "ns":
+        return np.dtype("datetime64[us]")
+    return None

@@ -155,10 +155,10 @@ def spark(tmp_path_factory):
     import importlib.util
     import sys
 
+    from crmkit.spark import java
+
     need(importlib.util.find_spec("pyspark") is not None, "the pyspark package")
-    java_home = os.environ.get("JAVA_HOME")
-    need(Path(java_home, "bin", "java").is_file() if java_home else bool(_shutil.which("java")),
-         "Java (for Spark)")
+    need(java() is not None, "Java (for Spark)")
     from pyspark.sql import SparkSession
 
     os.environ["PYSPARK_PYTHON"] = sys.executable  # workers run this venv's Python

@@ -429,12 +429,12 @@ def _tables_there(folder: Path, audit: dict) -> bool:
         return (folder / DB_FILE).exists()
     from crmkit.warehouse import spark_tables_location
 
-    location = spark_tables_location(folder, audit)
-    if "://" not in location:
-        return Path(location).is_dir()
     from crmkit.config import read_spark_settings
-    from crmkit.spark import exists
+    from crmkit.spark import exists, is_uri
 
+    location = spark_tables_location(folder, audit)
+    if not is_uri(location):
+        return Path(location).is_dir()
     return exists(location, read_spark_settings(audit.get("config")))
 
 

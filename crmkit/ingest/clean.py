@@ -619,13 +619,11 @@ class TablePlan:
     signed: list[str]
     reason_sql: str
     duplicate: str
-    partition: list[str]  # what a duplicate repeats: source columns or the key
     orphans: list[Orphan]
     flag_parts: list[str]
     typed: list[str]
     attrs: list[str]
     record: str
-    unreadable: list[str]
 
     def checked(self, stage: str) -> str:
         """``base AS (...), ..., checked AS (...)`` from the relation ``stage``."""
@@ -761,14 +759,13 @@ def plan_table(spec: TableConfig, source_columns: list[str], parents: Collection
                                     for cond, label in reasons) + " END" if reasons else "NULL"
 
     if spec.unique == "row":
-        partition = [cols.raw_alias[c] for c in raw_columns if c not in joined]
+        partition = ", ".join(cols.raw_alias[c] for c in raw_columns if c not in joined)
         dup_label = "exact duplicate row"
     else:
-        partition = [quote(k) for k in table.key]
+        partition = ", ".join(quote(k) for k in table.key)
         dup_label = f"duplicate {', '.join(table.key)}"
     dup_sql = (f"CASE WHEN __reason1 IS NULL AND row_number() OVER (PARTITION BY "
-               f"__reason1 IS NULL, {', '.join(partition)} ORDER BY __row) > 1 "
-               f"THEN {literal(dup_label)} END")
+               f"__reason1 IS NULL, {partition} ORDER BY __row) > 1 THEN {literal(dup_label)} END")
 
     # A reference to a customer that does not exist is quarantined (whose sale is it?);
     # one to a campaign that does not exist only loses the attribution: kept, flagged.
@@ -821,9 +818,8 @@ def plan_table(spec: TableConfig, source_columns: list[str], parents: Collection
     return TablePlan(
         built=built, base=base, parsed=[*parsed, *present_raw, *carried], derived=derived,
         shaped_sql=_shaped_select(shaped, "derived", existing), signed=signed,
-        reason_sql=reason_sql, duplicate=dup_sql, partition=partition, orphans=orphans,
-        flag_parts=flag_parts, typed=typed, attrs=attrs, record=record,
-        unreadable=unreadable)
+        reason_sql=reason_sql, duplicate=dup_sql, orphans=orphans, flag_parts=flag_parts,
+        typed=typed, attrs=attrs, record=record)
 
 
 def _shaped_select(shaped: list[str], source: str, existing: set[str]) -> str:

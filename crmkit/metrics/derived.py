@@ -41,38 +41,9 @@ def execute(expr):
     The one place KPIs execute: through the warehouse, which keeps results per query
     (see :meth:`crmkit.warehouse.Warehouse.execute`; ibis' pandas-option warning is
     filtered where that module is imported). Timestamps come back in microseconds on every
-    backend (:func:`in_microseconds`).
+    backend (:func:`crmkit.warehouse.in_microseconds`).
     """
-    return in_microseconds(warehouse_execute(expr))
-
-
-def in_microseconds(result):
-    """``result`` (a frame, series or scalar) with its datetimes in microseconds, the unit
-    of SQL timestamps.
-
-    DuckDB and PostgreSQL results hold datetime64[us]; ibis' PySpark backend returns
-    datetime64[ns] (Spark's toPandas). The same KPI gives the same frame on every backend.
-    """
-    if isinstance(result, pd.Timestamp):
-        return result.as_unit("us") if result.unit == "ns" else result
-    if isinstance(result, pd.Series):
-        target = _in_microseconds(result.dtype)
-        return result if target is None else result.astype(target)
-    if isinstance(result, pd.DataFrame):
-        targets = {c: _in_microseconds(dtype) for c, dtype in result.dtypes.items()}
-        targets = {c: target for c, target in targets.items() if target is not None}
-        if targets:
-            return result.astype(targets)
-    return result
-
-
-def _in_microseconds(dtype):
-    """The microsecond dtype for a nanosecond datetime ``dtype``; None for any other."""
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        return pd.DatetimeTZDtype("us", dtype.tz) if dtype.unit == "ns" else None
-    if isinstance(dtype, np.dtype) and dtype.kind == "M" and np.datetime_data(dtype)[0] == "ns":
-        return np.dtype("datetime64[us]")
-    return None
+    return warehouse_execute(expr)
 
 
 def grouped(t: ibis.Table, by: list[str], **aggregates) -> pd.DataFrame:

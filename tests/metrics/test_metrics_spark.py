@@ -56,7 +56,7 @@ def test_frames_arrive_whole(engines):
 
 def assert_same_types(a, b, what: str):
     """Beyond assert_same: the frames' columns have the same dtypes (timestamps in
-    microseconds on both, crmkit.metrics.derived.in_microseconds)."""
+    microseconds on both, crmkit.warehouse.in_microseconds)."""
     if isinstance(a, pd.DataFrame):
         assert a.dtypes.to_dict() == b.dtypes.to_dict(), what
 
